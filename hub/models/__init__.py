@@ -1,0 +1,23 @@
+"""All mapped tables, imported so that Base.metadata knows them."""
+
+from hub.models.base import Base
+from hub.models.catalog import CatalogDocument
+from hub.models.entities import Entity
+from hub.models.ingest import BulkReceipt, BulkRejection, IdempotentPush
+from hub.models.organisations import ROLES, ApiToken, Organisation
+from hub.models.records import Record
+from hub.models.sync import OutboxEvent
+
+__all__ = [
+    "ROLES",
+    "ApiToken",
+    "Base",
+    "BulkReceipt",
+    "BulkRejection",
+    "CatalogDocument",
+    "Entity",
+    "IdempotentPush",
+    "Organisation",
+    "OutboxEvent",
+    "Record",
+]

@@ -1,0 +1,179 @@
+"""Composition root: builds the Starlette app around the GraphQL schema (the only web-aware module)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from hub.auth import service as auth
+from hub.auth.caller import PUBLIC, Caller
+from hub.crypto import StaticKeyProvider
+from hub.db import database_url, make_engine, make_sessionmaker
+from hub.errors import Unauthenticated
+from hub.logs import request_id
+from hub.ports import KeyProvider
+from hub.records.policy import current_policy
+from hub.settings import Settings
+from schema.build import build_schema
+from schema.context import HubContext
+
+log = logging.getLogger("hub.http")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _problem(status: int, code: str, message: str, rid: str) -> Response:
+    body = {"errors": [{"message": message, "extensions": {"code": code, "requestId": rid}}]}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+class HubGraphQL(GraphQL[HubContext, None]):
+    """Strawberry's ASGI view; the context comes from what the gate put in the request scope."""
+
+    async def get_context(self, request: Any, response: Any) -> HubContext:
+        state = request.scope["hub"]
+        return HubContext(
+            caller=state["caller"],
+            session=state["session"],
+            settings=state["settings"],
+            keys=state["keys"],
+            request_id=state["request_id"],
+        )
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+class GraphQLGate:
+    """Authenticates the bearer token, opens the request's session, applies the timeout, logs the request."""
+
+    def __init__(
+        self, app: HubGraphQL, sessions: async_sessionmaker[AsyncSession], settings: Settings, keys: KeyProvider
+    ) -> None:
+        self.app, self.sessions, self.settings, self.keys = app, sessions, settings, keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        incoming = headers.get("x-request-id", "")
+        rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = {"code": 0}
+
+        async def send_with_id(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+            await send(message)
+
+        try:
+            async with self.sessions() as session:
+                caller = await self._caller(session, headers.get("authorization"))
+                if isinstance(caller, Response):
+                    await caller(scope, receive, send_with_id)
+                    return
+                scope["hub"] = {
+                    "caller": caller,
+                    "session": session,
+                    "settings": self.settings,
+                    "keys": self.keys,
+                    "request_id": rid,
+                }
+                try:
+                    async with asyncio.timeout(self.settings.request_timeout_seconds):
+                        await self.app(scope, receive, send_with_id)
+                except TimeoutError:
+                    if status["code"] == 0:
+                        await _problem(504, "TIMEOUT", "the request took too long and was stopped", rid)(
+                            scope, receive, send_with_id
+                        )
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status["code"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            request_id.reset(token)
+
+    async def _caller(self, session: AsyncSession, authorization: str | None) -> Caller | Response:
+        if not authorization:
+            return PUBLIC
+        scheme, _, secret = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            return _problem(401, "TOKEN_INVALID", "use `Authorization: Bearer <token>`", request_id.get())
+        try:
+            caller = await auth.authenticate(session, secret.strip())
+        except Unauthenticated as error:
+            return _problem(401, error.code, error.message, request_id.get())
+        finally:
+            # The token lookup must not hold a transaction open into the request.
+            await session.rollback()
+        return caller
+
+
+def create_app(settings: Settings, sessions: async_sessionmaker[AsyncSession] | None = None) -> Starlette:
+    """The app; tests pass `sessions` bound to a connection whose transaction they roll back."""
+    engine = None
+    if sessions is None:
+        engine = make_engine(database_url(settings), pool_size=settings.db_pool_size)
+        sessions = make_sessionmaker(engine)
+    keys = StaticKeyProvider(settings.master_key)
+    graphql = HubGraphQL(
+        build_schema(settings),
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allow_queries_via_get=True,
+        multipart_uploads_enabled=True,
+    )
+    gate = GraphQLGate(graphql, sessions, settings, keys)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            async with sessions() as session:
+                await session.execute(text("SELECT 1"))
+                await current_policy(session)
+        except Exception as exc:
+            log.warning("not ready", extra={"error_type": type(exc).__name__})
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if engine is not None:
+            await engine.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/graphql", gate),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.sessions = sessions
+    return app

@@ -1,0 +1,77 @@
+"""SQL for organisations and tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.models import ApiToken, Organisation
+
+
+async def get_organisation(session: AsyncSession, code: str) -> Organisation | None:
+    return await session.get(Organisation, code)
+
+
+async def list_organisations(session: AsyncSession, role: str | None) -> list[Organisation]:
+    query = select(Organisation).order_by(Organisation.code)
+    if role is not None:
+        query = query.where(Organisation.role == role)
+    return list((await session.scalars(query)).all())
+
+
+async def add_organisation(
+    session: AsyncSession, code: str, name: str, role: str, authority_domain: str | None
+) -> Organisation:
+    organisation = Organisation(code=code, name=name, role=role, authority_domain=authority_domain)
+    session.add(organisation)
+    await session.flush()
+    return organisation
+
+
+async def add_token(
+    session: AsyncSession, organisation_code: str, secret_hash: bytes, label: str, expires_at: dt.datetime, by: str
+) -> ApiToken:
+    token = ApiToken(
+        organisation_code=organisation_code,
+        secret_hash=secret_hash,
+        label=label,
+        expires_at=expires_at,
+        created_by=by,
+    )
+    session.add(token)
+    await session.flush()
+    return token
+
+
+async def find_token(session: AsyncSession, secret_hash: bytes) -> tuple[ApiToken, Organisation] | None:
+    row = (
+        await session.execute(
+            select(ApiToken, Organisation)
+            .join(Organisation, Organisation.code == ApiToken.organisation_code)
+            .where(ApiToken.secret_hash == secret_hash)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def revoke_token(session: AsyncSession, token_id: int, at: dt.datetime) -> bool:
+    result = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=at)
+        .returning(ApiToken.id)
+    )
+    return result.first() is not None
+
+
+async def get_token(session: AsyncSession, token_id: int) -> ApiToken | None:
+    return await session.get(ApiToken, token_id)
+
+
+async def get_organisations(session: AsyncSession, codes: Sequence[str]) -> list[Organisation]:
+    if not codes:
+        return []
+    return list((await session.scalars(select(Organisation).where(Organisation.code.in_(list(codes))))).all())

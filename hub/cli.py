@@ -1,0 +1,151 @@
+"""`credit-hub`: serve, migrate, demo, schema, token issue|revoke, org add."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub import logs
+from hub.auth import service as auth
+from hub.auth.caller import Role
+from hub.db import database_url, make_engine, make_sessionmaker
+from hub.errors import HubError
+from hub.settings import Settings, get_settings
+
+T = TypeVar("T")
+
+
+def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction, committed when it returns."""
+
+    async def run() -> T:
+        engine = make_engine(database_url(settings), pool_size=1)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from hub import migrate
+    from hub.records.policy import sync_bundled
+
+    migrate.upgrade(database_url(settings))
+    added = _in_session(settings, lambda s: sync_bundled(s, by="credit-hub migrate"))
+    print(f"database at head; catalogue documents stored: {len(added)} new version(s)")
+    return 0
+
+
+def cmd_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from schema.build import build_schema
+
+    print(build_schema(Settings(introspection=True)).as_str())
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub.app import create_app
+
+    logs.configure(settings.log_level)
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_config=None)
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from hub.demo import load_demo
+
+    tokens = _in_session(settings, lambda s: load_demo(s, entities=args.entities, seed=args.seed))
+    host, port = settings.host, settings.port
+    print(f"\nDemo data loaded. GraphiQL: http://{host}:{port}/graphql\n")
+    print("Bearer tokens (valid 30 days; send as `Authorization: Bearer <token>`):")
+    for role, (name, secret) in tokens.items():
+        print(f"  {role:<14} {name}\n                 {secret}")
+    print("\nA first query to paste (works without a token, shows the public view):\n")
+    print('  { searchEntities(name: "科技", first: 3) { totalCount edges { node { uscc name district\n'
+          "      records(first: 5) { totalCount edges { node { recordType decisionDate fields } } } } } } }\n")
+    return 0
+
+
+def cmd_org_add(settings: Settings, args: argparse.Namespace) -> int:
+    organisation = _in_session(
+        settings, lambda s: auth.register_organisation(s, args.code, args.name, Role(args.role), args.authority_domain)
+    )
+    print(f"registered {organisation.code} {organisation.name} as {organisation.role}")
+    return 0
+
+
+def cmd_token_issue(settings: Settings, args: argparse.Namespace) -> int:
+    issued = _in_session(settings, lambda s: auth.issue_token(s, args.organisation, args.label, args.days, by="cli"))
+    print(f"token {issued.token.id} for {issued.token.organisation_code}, expires {issued.token.expires_at:%Y-%m-%d}")
+    print(issued.secret)
+    return 0
+
+
+def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    token = _in_session(settings, lambda s: auth.revoke_token(s, args.token_id))
+    print(f"token {token.id} revoked at {token.revoked_at:%Y-%m-%d %H:%M:%S}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="credit-hub", description="Credit Hub: the city credit data-sharing hub.")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve GraphQL at /graphql")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=cmd_serve)
+
+    commands.add_parser("migrate", help="upgrade the database and store the catalogue").set_defaults(run=cmd_migrate)
+    commands.add_parser("schema", help="print the GraphQL SDL").set_defaults(run=cmd_schema)
+
+    demo = commands.add_parser("demo", help="load the demo data set and print a token per role")
+    demo.add_argument("--entities", type=int, default=3000)
+    demo.add_argument("--seed", type=int, default=20261125)
+    demo.set_defaults(run=cmd_demo)
+
+    org = commands.add_parser("org", help="organisations").add_subparsers(dest="org_command", required=True)
+    add = org.add_parser("add", help="register a calling organisation")
+    add.add_argument("code", help="its USCC")
+    add.add_argument("name")
+    add.add_argument("role", choices=[r.value for r in Role if r is not Role.PUBLIC])
+    add.add_argument("--authority-domain", help="e.g. market_regulation")
+    add.set_defaults(run=cmd_org_add)
+
+    token = commands.add_parser("token", help="bearer tokens").add_subparsers(dest="token_command", required=True)
+    issue = token.add_parser("issue", help="issue a token to an organisation (prints the secret once)")
+    issue.add_argument("organisation", help="the organisation's USCC")
+    issue.add_argument("--label", default="cli")
+    issue.add_argument("--days", type=int, default=90)
+    issue.set_defaults(run=cmd_token_issue)
+    revoke = token.add_parser("revoke", help="revoke a token by id")
+    revoke.add_argument("token_id", type=int)
+    revoke.set_defaults(run=cmd_token_revoke)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = get_settings()
+    try:
+        return int(args.run(settings, args))
+    except HubError as error:
+        print(f"error [{error.code}]: {error.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

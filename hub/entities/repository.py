@@ -1,0 +1,46 @@
+"""SQL for the entity registry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.models import Entity
+
+
+async def get_many(session: AsyncSession, usccs: Sequence[str]) -> list[Entity]:
+    if not usccs:
+        return []
+    return list((await session.scalars(select(Entity).where(Entity.uscc.in_(list(usccs))))).all())
+
+
+def _escape_like(fragment: str) -> str:
+    return fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    name: str | None,
+    district: str | None,
+    kind: str | None,
+    after: str | None,
+    limit: int,
+) -> tuple[list[Entity], int]:
+    """A page of entities ordered by USCC (stable keyset paging), and the total matching."""
+    conditions = []
+    if name:
+        conditions.append(Entity.name.ilike(f"%{_escape_like(name)}%", escape="\\"))
+    if district:
+        # A prefix of the division code selects a province, a city or a district.
+        conditions.append(Entity.district.startswith(district))
+    if kind:
+        conditions.append(Entity.kind == kind)
+    total = await session.scalar(select(func.count()).select_from(Entity).where(*conditions)) or 0
+    query = select(Entity).where(*conditions)
+    if after:
+        query = query.where(Entity.uscc > after)
+    rows = await session.scalars(query.order_by(Entity.uscc).limit(limit))
+    return list(rows.all()), total

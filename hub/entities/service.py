@@ -1,0 +1,59 @@
+"""Reading the registry: one entity, or a search by name fragment, district and type."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.entities import repository as repo
+from hub.entities.codes import normalise, uscc_problem
+from hub.errors import Invalid
+from hub.models import Entity
+
+
+def checked_uscc(code: str, path: str = "uscc") -> str:
+    """The normalised code, or Invalid saying exactly what is wrong with it."""
+    normalised = normalise(code)
+    problem = uscc_problem(normalised)
+    if problem is not None:
+        raise Invalid(problem.message, code=problem.code, path=path)
+    return normalised
+
+
+async def get_many(session: AsyncSession, usccs: Sequence[str]) -> list[Entity | None]:
+    """Entities in the order asked, None where a code is not registered."""
+    found = {e.uscc: e for e in await repo.get_many(session, usccs)}
+    return [found.get(u) for u in usccs]
+
+
+@dataclass(frozen=True, slots=True)
+class EntityPage:
+    entities: list[Entity]
+    total: int
+    has_next: bool
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    name: str | None,
+    district: str | None,
+    kind: str | None,
+    after: str | None,
+    first: int,
+) -> EntityPage:
+    if name is not None and len(name.strip()) < 2:
+        raise Invalid("a name fragment needs at least 2 characters", code="TOO_SHORT", path="name")
+    if district is not None and (not district.isdigit() or not 2 <= len(district) <= 6):
+        raise Invalid("district is 2 to 6 digits of the division code", code="NOT_A_DISTRICT", path="district")
+    rows, total = await repo.search(
+        session,
+        name=name.strip() if name else None,
+        district=district,
+        kind=kind,
+        after=after,
+        limit=first + 1,
+    )
+    return EntityPage(entities=rows[:first], total=total, has_next=len(rows) > first)

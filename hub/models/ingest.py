@@ -1,0 +1,53 @@
+"""Push bookkeeping: idempotency keys, bulk receipts and their rejected rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.models.base import Base, created_at_column
+
+
+class IdempotentPush(Base):
+    """The first answer to a push, replayed when the same key comes with the same body."""
+
+    __tablename__ = "idempotent_pushes"
+
+    organisation_code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    body_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    answer: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = created_at_column()
+
+
+class BulkReceipt(Base):
+    __tablename__ = "bulk_receipts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    organisation_code: Mapped[str] = mapped_column(String(18), index=True)
+    record_type: Mapped[str] = mapped_column(String(40))
+    file_format: Mapped[str] = mapped_column(String(10))
+    filename: Mapped[str] = mapped_column(String(255))
+    total: Mapped[int]
+    created: Mapped[int]
+    updated: Mapped[int]
+    unchanged: Mapped[int]
+    rejected: Mapped[int]
+    late: Mapped[int]
+    created_at: Mapped[dt.datetime] = created_at_column()
+
+
+class BulkRejection(Base):
+    __tablename__ = "bulk_rejections"
+
+    receipt_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("bulk_receipts.id", ondelete="CASCADE"), primary_key=True
+    )
+    line_no: Mapped[int] = mapped_column(primary_key=True)
+    source_record_id: Mapped[str | None] = mapped_column(String(100))
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)

@@ -1,0 +1,55 @@
+"""Credit records. One table holds every version; `current` marks the one in force.
+
+Keeping versions in one table means a bulk load writes each record once, and the history of a
+record is a range scan on its key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Index, LargeBinary, String, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.models.base import Base
+
+
+class Record(Base):
+    __tablename__ = "records"
+    __table_args__ = (
+        Index(
+            "uq_records_current",
+            "uscc",
+            "source_dept",
+            "source_record_id",
+            unique=True,
+            postgresql_where=text("current"),
+        ),
+        Index("ix_records_identity", "source_dept", "source_record_id", postgresql_where=text("current")),
+        Index("ix_records_entity_read", "uscc", "decision_date", "source_dept", postgresql_where=text("current")),
+    )
+
+    # Subject: a USCC, or for a natural person a keyed pseudonym (never the ID number itself).
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    source_dept: Mapped[str] = mapped_column(String(18), primary_key=True)
+    source_record_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True)
+    current: Mapped[bool]
+    record_type: Mapped[str] = mapped_column(String(40))
+    type_version: Mapped[int]
+    content: Mapped[dict[str, Any]]
+    content_hash: Mapped[bytes] = mapped_column(LargeBinary(16))
+    decision_date: Mapped[dt.date]
+    severity: Mapped[str | None] = mapped_column(String(10))
+    publicity_rule: Mapped[str | None] = mapped_column(String(40))
+    published: Mapped[bool]
+    repair_from: Mapped[dt.date | None]
+    publish_until: Mapped[dt.date | None]
+    late: Mapped[bool | None]
+    changed_fields: Mapped[list[str] | None] = mapped_column(ARRAY(String(40)))
+    pushed_by: Mapped[str] = mapped_column(String(18))
+    pushed_at: Mapped[dt.datetime] = mapped_column(server_default=text("now()"))
+    receipt_id: Mapped[uuid.UUID | None]

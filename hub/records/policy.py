@@ -1,0 +1,156 @@
+"""Policy documents (record catalogue, publicity rules, working-day calendar) loaded from the database.
+
+The YAML under hub/catalog/ is the shipped default: `sync_bundled` stores each document as a new
+version when its content changed, and everything the hub decides uses the versions in the
+database, so a record can name the catalogue version it was validated against.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.errors import Invalid
+from hub.models import CatalogDocument
+from hub.records import policy_repository as repo
+from hub.records.catalog import RecordTypeDef, load_bundled
+from hub.records.publicity import PublicityPolicy
+from hub.records.validation import ValidationResult, compile_validator
+from hub.records.workdays import WorkingCalendar, YearSchedule, bundled_years, schedule_from_mapping
+
+CATALOG_DIR = Path(__file__).resolve().parent.parent / "catalog"
+
+KIND_RECORD_TYPE = "record_type"
+KIND_PUBLICITY = "publicity"
+KIND_CALENDAR = "calendar"
+PUBLICITY_CODE = "rules"
+
+
+def checksum(body: Mapping[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def schedule_to_mapping(schedule: YearSchedule) -> dict[str, Any]:
+    return {
+        "year": schedule.year,
+        "source": schedule.source,
+        "holidays": sorted(d.isoformat() for d in schedule.holidays),
+        "workdays": sorted(d.isoformat() for d in schedule.workdays),
+    }
+
+
+def bundled_documents() -> list[tuple[str, str, dict[str, Any]]]:
+    """(kind, code, body) of every policy document shipped with the hub."""
+    documents: list[tuple[str, str, dict[str, Any]]] = [
+        (KIND_RECORD_TYPE, code, definition.to_mapping()) for code, definition in load_bundled().items()
+    ]
+    # JSON round trip: YAML dates become ISO strings, as they will be in the database.
+    publicity = orjson.loads(orjson.dumps(yaml.safe_load((CATALOG_DIR / "publicity.yaml").read_text(encoding="utf-8"))))
+    documents.append((KIND_PUBLICITY, PUBLICITY_CODE, publicity))
+    documents.extend((KIND_CALENDAR, str(s.year), schedule_to_mapping(s)) for s in bundled_years())
+    return documents
+
+
+async def sync_bundled(session: AsyncSession, by: str = "bundled catalogue") -> list[CatalogDocument]:
+    """Store each shipped document whose content differs from its newest stored version."""
+    latest = {(kind, code): digest for kind, code, _, digest in await repo.latest_versions(session)}
+    added = []
+    for kind, code, body in bundled_documents():
+        digest = checksum(body)
+        if latest.get((kind, code)) != digest:
+            added.append(await repo.add_document(session, kind, code, body, digest, by))
+    if added:
+        _cache.clear()
+    return added
+
+
+Validator = Callable[[Mapping[str, Any]], ValidationResult]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The policy in force: what records are checked against and deadlines computed with."""
+
+    record_types: dict[str, RecordTypeDef]
+    type_versions: dict[str, int]
+    publicity: PublicityPolicy
+    publicity_version: int
+    calendar: WorkingCalendar
+    calendar_versions: dict[int, int]
+    _validators: dict[tuple[str, bool], Validator] = field(default_factory=dict)
+
+    def validator(self, record_type: str, *, historical: bool = False) -> Validator:
+        key = (record_type, historical)
+        if key not in self._validators:
+            self._validators[key] = compile_validator(self.record_types[record_type], historical=historical)
+        return self._validators[key]
+
+
+_cache: dict[tuple[tuple[str, str, int], ...], Policy] = {}
+
+
+async def current_policy(session: AsyncSession) -> Policy:
+    """The newest version of every document; cached per set of versions (one statement when cached)."""
+    versions = tuple(sorted((k, c, v) for k, c, v, _ in await repo.latest_versions(session)))
+    cached = _cache.get(versions)
+    if cached is not None:
+        return cached
+    documents = await repo.latest_documents(session)
+    policy = _build(documents)
+    _cache.clear()
+    _cache[versions] = policy
+    return policy
+
+
+def _build(documents: list[CatalogDocument]) -> Policy:
+    record_types: dict[str, RecordTypeDef] = {}
+    type_versions: dict[str, int] = {}
+    schedules: list[YearSchedule] = []
+    calendar_versions: dict[int, int] = {}
+    publicity: PublicityPolicy | None = None
+    publicity_version = 0
+    for document in documents:
+        if document.kind == KIND_RECORD_TYPE:
+            record_types[document.code] = RecordTypeDef.from_mapping(document.body)
+            type_versions[document.code] = document.version
+        elif document.kind == KIND_PUBLICITY:
+            publicity = PublicityPolicy.from_mapping(document.body)
+            publicity_version = document.version
+        elif document.kind == KIND_CALENDAR:
+            schedule = schedule_from_mapping(document.body)
+            schedules.append(schedule)
+            calendar_versions[schedule.year] = document.version
+    if publicity is None or not record_types:
+        raise Invalid(
+            "the policy catalogue is not loaded; run `credit-hub migrate`", code="CATALOG_NOT_LOADED"
+        )
+    return Policy(
+        record_types=record_types,
+        type_versions=type_versions,
+        publicity=publicity,
+        publicity_version=publicity_version,
+        calendar=WorkingCalendar(schedules),
+        calendar_versions=calendar_versions,
+    )
+
+
+async def load_calendar_year(session: AsyncSession, body: Mapping[str, Any], by: str) -> CatalogDocument:
+    """The credit office loads (or amends) a year's working-day schedule; it becomes a new version."""
+    try:
+        schedule = schedule_from_mapping(body, origin="calendar")
+    except (KeyError, ValueError) as exc:
+        raise Invalid(f"calendar: {exc}", code="CALENDAR_INVALID") from exc
+    mapping = schedule_to_mapping(schedule)
+    document = await repo.add_document(
+        session, KIND_CALENDAR, str(schedule.year), mapping, checksum(mapping), by
+    )
+    _cache.clear()
+    return document

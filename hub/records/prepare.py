@@ -1,0 +1,201 @@
+"""Turn one pushed record into a row ready to store, or into its errors.
+
+The same code serves the GraphQL push and the bulk upload, so a record is judged the same way
+whichever door it comes through.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from hub.crypto import content_digest, person_key
+from hub.ports import KeyProvider
+from hub.records.policy import Policy
+from hub.records.publicity import NoPublicityRule, Severity, severity_of_penalty
+from hub.records.validation import FieldError
+from hub.records.workdays import UnknownCalendarYear
+
+# 双公示: licences and penalties are published within 7 working days of the decision.
+DOUBLE_PUBLICITY_WORKING_DAYS = 7
+NATURAL_PERSON = "自然人"
+SEVERITY_FROM_LABEL = {"轻微": Severity.MINOR, "一般": Severity.GENERAL, "严重": Severity.SERIOUS}
+MAX_RECORD_ID = 100
+
+
+@dataclass(slots=True)
+class PreparedRecord:
+    record_type: str
+    type_version: int
+    uscc: str
+    source_dept: str
+    source_record_id: str
+    content: dict[str, Any]
+    content_hash: bytes
+    decision_date: dt.date
+    severity: str | None
+    publicity_rule: str | None
+    published: bool
+    repair_from: dt.date | None
+    publish_until: dt.date | None
+    late: bool | None
+    party_name: str
+    is_person: bool
+    warnings: list[FieldError] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RejectedRecord:
+    source_record_id: str | None
+    errors: list[FieldError]
+
+
+class RecordPreparer:
+    """Validates and derives a record's stored columns for one pushing organisation."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        keys: KeyProvider,
+        pusher_code: str,
+        today: dt.date,
+        *,
+        authority_domain: str | None = None,
+        historical: bool = False,
+    ) -> None:
+        self.authority_domain = authority_domain
+        self.policy = policy
+        self.keys = keys
+        self.pusher_code = pusher_code
+        self.today = today
+        self.historical = historical
+
+    def prepare(
+        self, record_type: str, source_record_id: str | None, fields: Mapping[str, Any]
+    ) -> PreparedRecord | RejectedRecord:
+        definition = self.policy.record_types.get(record_type)
+        if definition is None:
+            known = ", ".join(sorted(self.policy.record_types))
+            return RejectedRecord(
+                source_record_id,
+                [
+                    FieldError(
+                        "UNKNOWN_RECORD_TYPE",
+                        "recordType",
+                        f"unknown record type {record_type!r}; known: {known}",
+                    )
+                ],
+            )
+        result = self.policy.validator(record_type, historical=self.historical)(fields)
+        values = result.values
+        record_id = (source_record_id or "").strip() or str(values.get(definition.identity_field) or "")
+        errors = list(result.errors)
+        if not record_id:
+            errors.append(
+                FieldError(
+                    "REQUIRED",
+                    "sourceRecordId",
+                    f"a record needs the department's own id (sourceRecordId) or {definition.identity_field}",
+                )
+            )
+        elif len(record_id) > MAX_RECORD_ID:
+            errors.append(FieldError("TOO_LONG", "sourceRecordId", f"at most {MAX_RECORD_ID} characters"))
+        if errors:
+            return RejectedRecord(record_id or None, errors)
+
+        source = values.get(definition.source_code_field)
+        if source != self.pusher_code:
+            return RejectedRecord(
+                record_id,
+                [
+                    FieldError(
+                        "NOT_SOURCE",
+                        f"fields.{definition.source_code_field}",
+                        f"the source unit code {source!r} is not the pushing organisation {self.pusher_code}; "
+                        "a department pushes only records it produced",
+                    )
+                ],
+            )
+        decision_date = dt.date.fromisoformat(values[definition.decision_date_field])
+        if decision_date > self.today:
+            return RejectedRecord(
+                record_id,
+                [
+                    FieldError(
+                        "DATE_IN_FUTURE",
+                        f"fields.{definition.decision_date_field}",
+                        f"decision date {decision_date} is after today ({self.today})",
+                    )
+                ],
+            )
+        is_person = values.get("XDR_LB") == NATURAL_PERSON
+        subject = person_key(self.keys, values["XDR_ZJHM"]) if is_person else values["XDR_SHXYM"]
+        warnings = list(result.warnings)
+        severity = self._severity(record_type, values)
+        try:
+            window = self.policy.publicity.window(
+                record_type,
+                decision_date,
+                severity,
+                authority_domain=self.authority_domain,
+                special_field=bool(values.get("ZDLY", False)),
+                categories=tuple(values.get("CFLB") or ()),
+                validity_end=_date_or_none(values.get(definition.validity_end_field or "")),
+            )
+        except NoPublicityRule as exc:
+            return RejectedRecord(
+                record_id,
+                [FieldError("NO_PUBLICITY_RULE", f"fields.{definition.decision_date_field}", str(exc))],
+            )
+        late = self._late(definition.category, decision_date, warnings, definition.decision_date_field)
+        encoded = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+        return PreparedRecord(
+            record_type=record_type,
+            type_version=self.policy.type_versions[record_type],
+            uscc=subject,
+            source_dept=self.pusher_code,
+            source_record_id=record_id,
+            content=values,
+            content_hash=content_digest(encoded),
+            decision_date=decision_date,
+            severity=severity.value if severity else None,
+            publicity_rule=window.rule_code,
+            published=window.published,
+            repair_from=window.repair_from,
+            publish_until=window.publish_until,
+            late=late,
+            party_name=str(values.get("XDR_MC", "")),
+            is_person=is_person,
+            warnings=warnings,
+        )
+
+    @staticmethod
+    def _severity(record_type: str, values: Mapping[str, Any]) -> Severity | None:
+        if record_type != "administrative_penalty":
+            return None
+        label = values.get("YZCD")
+        if label:
+            return SEVERITY_FROM_LABEL[label]
+        return severity_of_penalty(values.get("CFLB") or ())
+
+    def _late(
+        self, category: str, decision_date: dt.date, warnings: list[FieldError], date_field: str
+    ) -> bool | None:
+        if category != "double_publicity":
+            return None
+        try:
+            deadline = self.policy.calendar.add_working_days(decision_date, DOUBLE_PUBLICITY_WORKING_DAYS)
+        except UnknownCalendarYear as exc:
+            warnings.append(
+                FieldError("CALENDAR_YEAR_UNKNOWN", f"fields.{date_field}", f"lateness not computed: {exc}")
+            )
+            return None
+        return self.today > deadline
+
+
+def _date_or_none(value: Any) -> dt.date | None:
+    return dt.date.fromisoformat(value) if isinstance(value, str) and value else None

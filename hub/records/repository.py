@@ -1,0 +1,222 @@
+"""SQL for records: current versions, set-based writes, reads for the archive."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from hub.models import Entity, IdempotentPush, OutboxEvent, Record
+from hub.records.prepare import PreparedRecord
+
+
+async def current_by_identity(
+    session: AsyncSession, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[str, int, bytes, dict[str, Any]]]:
+    """(source_dept, source_record_id) -> (uscc, version, content_hash, content) of the current versions."""
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(
+            Record.source_dept,
+            Record.source_record_id,
+            Record.uscc,
+            Record.version,
+            Record.content_hash,
+            Record.content,
+        ).where(Record.current, tuple_(Record.source_dept, Record.source_record_id).in_(list(keys)))
+    )
+    return {(r[0], r[1]): (r[2], r[3], r[4], r[5]) for r in rows}
+
+
+async def retire_versions(session: AsyncSession, keys: Sequence[tuple[str, str, str]]) -> None:
+    """Mark the current versions of (uscc, source_dept, source_record_id) as superseded."""
+    if keys:
+        await session.execute(
+            update(Record)
+            .where(
+                Record.current,
+                tuple_(Record.uscc, Record.source_dept, Record.source_record_id).in_(list(keys)),
+            )
+            .values(current=False)
+        )
+
+
+async def insert_versions(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(Record), list(rows))
+
+
+def version_row(
+    record: PreparedRecord, version: int, changed: list[str] | None, pushed_by: str
+) -> dict[str, Any]:
+    return {
+        "uscc": record.uscc,
+        "source_dept": record.source_dept,
+        "source_record_id": record.source_record_id,
+        "version": version,
+        "current": True,
+        "record_type": record.record_type,
+        "type_version": record.type_version,
+        "content": record.content,
+        "content_hash": record.content_hash,
+        "decision_date": record.decision_date,
+        "severity": record.severity,
+        "publicity_rule": record.publicity_rule,
+        "published": record.published,
+        "repair_from": record.repair_from,
+        "publish_until": record.publish_until,
+        "late": record.late,
+        "changed_fields": changed,
+        "pushed_by": pushed_by,
+        "receipt_id": None,
+    }
+
+
+async def upsert_entities(session: AsyncSession, rows: Sequence[dict[str, str]]) -> None:
+    """Register entities first seen in records; keep the newest name."""
+    if not rows:
+        return
+    statement = pg_insert(Entity).values(list(rows))
+    statement = statement.on_conflict_do_update(
+        index_elements=[Entity.uscc],
+        set_={"name": statement.excluded.name, "updated_at": func.now()},
+        where=Entity.name != statement.excluded.name,
+    )
+    await session.execute(statement)
+
+
+async def add_outbox(session: AsyncSession, events: Sequence[dict[str, Any]]) -> None:
+    if events:
+        await session.execute(insert(OutboxEvent), list(events))
+
+
+async def find_idempotent(session: AsyncSession, organisation: str, key: str) -> IdempotentPush | None:
+    return await session.get(IdempotentPush, (organisation, key))
+
+
+async def lock_idempotency_key(session: AsyncSession, organisation: str, key: str) -> None:
+    """Serialise concurrent pushes with the same key until the first one commits."""
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(f"{organisation}|{key}", 0)))
+    )
+
+
+async def save_idempotent(
+    session: AsyncSession, organisation: str, key: str, body_hash: bytes, answer: dict[str, Any]
+) -> None:
+    session.add(IdempotentPush(organisation_code=organisation, key=key, body_hash=body_hash, answer=answer))
+    await session.flush()
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+async def history_for(session: AsyncSession, keys: Sequence[tuple[str, str, str]]) -> list[Record]:
+    """Every version of the given (uscc, source_dept, source_record_id), newest first."""
+    if not keys:
+        return []
+    rows = await session.scalars(
+        select(Record)
+        .where(tuple_(Record.uscc, Record.source_dept, Record.source_record_id).in_(list(keys)))
+        .order_by(Record.uscc, Record.source_dept, Record.source_record_id, Record.version.desc())
+    )
+    return list(rows.all())
+
+
+async def sources_for(session: AsyncSession, usccs: Sequence[str]) -> list[tuple[str, str, int, dt.date]]:
+    """(uscc, source_dept, current record count, latest decision date) per entity and source."""
+    if not usccs:
+        return []
+    rows = await session.execute(
+        select(Record.uscc, Record.source_dept, func.count(), func.max(Record.decision_date))
+        .where(Record.current, Record.uscc.in_(list(usccs)))
+        .group_by(Record.uscc, Record.source_dept)
+        .order_by(Record.uscc, Record.source_dept)
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def record_filter(
+    usccs: Sequence[str],
+    record_types: Sequence[str] | None,
+    sources: Sequence[str] | None,
+    decided_from: dt.date | None,
+    decided_to: dt.date | None,
+    public_on: dt.date | None,
+) -> Any:
+    conditions = [Record.current, Record.uscc.in_(list(usccs))]
+    if record_types:
+        conditions.append(Record.record_type.in_(list(record_types)))
+    if sources:
+        conditions.append(Record.source_dept.in_(list(sources)))
+    if decided_from:
+        conditions.append(Record.decision_date >= decided_from)
+    if decided_to:
+        conditions.append(Record.decision_date <= decided_to)
+    if public_on:
+        # The public sees what is under publicity today (公示期内).
+        conditions.append(Record.published)
+        conditions.append((Record.publish_until.is_(None)) | (Record.publish_until >= public_on))
+    return and_(*conditions)
+
+
+async def page_of_records(
+    session: AsyncSession,
+    usccs: Sequence[str],
+    *,
+    record_types: Sequence[str] | None,
+    sources: Sequence[str] | None,
+    decided_from: dt.date | None,
+    decided_to: dt.date | None,
+    public_on: dt.date | None,
+    after: tuple[dt.date, str, str] | None,
+    limit: int,
+) -> list[Record]:
+    """Up to `limit` current records per entity, newest decision first, after the cursor.
+
+    One statement for any number of entities: a window function numbers each entity's rows.
+    """
+    condition = record_filter(usccs, record_types, sources, decided_from, decided_to, public_on)
+    if after is not None:
+        # Newest first: rows "after" the cursor sort lower on (decision_date desc, dept, id).
+        date, dept, rid = after
+        condition = and_(
+            condition,
+            (Record.decision_date < date)
+            | and_(
+                Record.decision_date == date,
+                tuple_(Record.source_dept, Record.source_record_id) > (dept, rid),
+            ),
+        )
+    ordering = (Record.decision_date.desc(), Record.source_dept, Record.source_record_id)
+    ranked = (
+        select(Record, func.row_number().over(partition_by=Record.uscc, order_by=ordering).label("rank"))
+        .where(condition)
+        .subquery()
+    )
+    record = aliased(Record, ranked)
+    rows = await session.scalars(
+        select(record).where(ranked.c.rank <= limit).order_by(ranked.c.uscc, ranked.c.rank)
+    )
+    return list(rows.all())
+
+
+async def count_records(
+    session: AsyncSession,
+    usccs: Sequence[str],
+    *,
+    record_types: Sequence[str] | None,
+    sources: Sequence[str] | None,
+    decided_from: dt.date | None,
+    decided_to: dt.date | None,
+    public_on: dt.date | None,
+) -> dict[str, int]:
+    condition = record_filter(usccs, record_types, sources, decided_from, decided_to, public_on)
+    rows = await session.execute(select(Record.uscc, func.count()).where(condition).group_by(Record.uscc))
+    return {r[0]: r[1] for r in rows}

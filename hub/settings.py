@@ -1,0 +1,46 @@
+"""The one place that reads the environment (prefix HUB_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    # Empty means: start the embedded PostgreSQL under `data_dir`.
+    database_url: SecretStr = SecretStr("")
+    data_dir: Path = PROJECT_ROOT / ".data"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db_pool_size: int = 10
+
+    # GraphQL endpoint hardening.
+    introspection: bool = True
+    graphiql: bool = True
+    max_depth: int = 10
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    max_page_size: int = 100
+    request_timeout_seconds: float = 30.0
+    max_push_records: int = 1000
+    max_upload_bytes: int = 2 * 1024**3
+
+    # Tokens issued without an explicit lifetime expire after this many days.
+    token_default_days: int = Field(default=90, ge=1)
+    log_level: str = "INFO"
+    # Master secret for keyed pseudonyms of natural persons. Set it in production; changing it re-keys archives.
+    master_key: SecretStr = SecretStr("credit-hub-development-master-key")
+    # Bulk import of history may accept codes whose embedded organisation-code check fails (as a warning).
+    bulk_lenient_org_code: bool = False
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

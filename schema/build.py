@@ -1,0 +1,63 @@
+"""Assemble the GraphQL schema and its hardening."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from hub.settings import Settings
+from schema.auth.operations import AuthMutations, AuthQueries
+from schema.entities.queries import EntityQueries
+from schema.extensions import UnitOfWork
+from schema.permissions import assert_every_root_field_guarded
+from schema.records.catalog import CatalogMutations, CatalogQueries
+from schema.records.mutations import RecordMutations
+
+
+@strawberry.type(description="Read the credit archive, the catalogue and who you are.")
+class Query(EntityQueries, CatalogQueries, AuthQueries):
+    pass
+
+
+@strawberry.type(description="Push records; manage organisations, tokens and the calendar.")
+class Mutation(RecordMutations, CatalogMutations, AuthMutations):
+    pass
+
+
+class HubSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Strawberry would log each error with its traceback; UnitOfWork logs them, without detail."""
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    # Factories, so each request gets fresh extension instances.
+    extensions: list[object] = [
+        UnitOfWork,
+        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        ParserCache,
+        ValidationCache,
+    ]
+    if not settings.introspection:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    schema = HubSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,  # type: ignore[arg-type]
+        config=StrawberryConfig(disable_field_suggestions=True),
+    )
+    assert_every_root_field_guarded(schema)
+    return schema

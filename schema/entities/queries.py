@@ -1,0 +1,52 @@
+"""Queries on the registry: one archive, or a search."""
+
+from __future__ import annotations
+
+import strawberry
+
+from hub.entities import service
+from schema.context import Info
+from schema.cursors import decode, encode, page_size
+from schema.entities.types import Entity, EntityConnection, EntityEdge
+from schema.permissions import ALL_ROLES, allow
+from schema.records.types import PageInfo
+
+
+@strawberry.type
+class EntityQueries:
+    @strawberry.field(
+        description="The credit archive of one entity by its USCC (按统一社会信用代码查询); null when unknown. "
+        "A malformed code is an error that says what is wrong with it.",
+        extensions=allow(*ALL_ROLES),
+    )
+    async def entity(self, info: Info, uscc: str) -> Entity | None:
+        code = service.checked_uscc(uscc)
+        row = await info.context.loaders.entity.load(code)
+        return Entity(row=row) if row else None
+
+    @strawberry.field(
+        description="Search entities by name fragment (名称), district prefix (行政区划) and kind; paginated.",
+        extensions=allow(*ALL_ROLES),
+    )
+    async def search_entities(
+        self,
+        info: Info,
+        name: str | None = None,
+        district: str | None = None,
+        kind: str | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> EntityConnection:
+        size = page_size(first, info.context.settings.max_page_size)
+        start = decode(after, 1)[0] if after else None
+        page = await service.search(
+            info.context.session, name=name, district=district, kind=kind, after=start, first=size
+        )
+        edges = [EntityEdge(node=Entity(row=e), cursor=encode(e.uscc)) for e in page.entities]
+        return EntityConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),
+            total_count=page.total,
+        )
+
+

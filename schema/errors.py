@@ -1,0 +1,63 @@
+"""Expected failures as typed members of a mutation's result union (house rule 5)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from hub.errors import Conflict, Forbidden, HubError, Invalid, NotFound
+from hub.records.validation import FieldError
+
+
+@strawberry.type(description="One problem with one input field: machine code, field path and explanation.")
+class FieldProblem:
+    code: str = strawberry.field(description="Machine-readable code, e.g. REQUIRED, USCC_CHECK, NOT_IN_ENUM.")
+    path: str = strawberry.field(description="The input field, e.g. `fields.XDR_SHXYM` or `sourceRecordId`.")
+    message: str = strawberry.field(description="What is wrong, for people.")
+
+    @classmethod
+    def of(cls, error: FieldError) -> FieldProblem:
+        return cls(code=error.code, path=error.path, message=error.message)
+
+
+@strawberry.interface(description="Something the caller can correct; nothing was written.")
+class Problem:
+    code: str = strawberry.field(description="Machine-readable code; the README lists them.")
+    message: str = strawberry.field(description="What is wrong, for people.")
+    path: str | None = strawberry.field(description="The input field at fault, when there is one.")
+
+
+@strawberry.type(description="The input breaks a rule (输入不合规).")
+class InvalidInput(Problem):
+    pass
+
+
+@strawberry.type(description="The caller may not do this to this object (无权操作).")
+class NotPermitted(Problem):
+    pass
+
+
+@strawberry.type(description="The object named does not exist (不存在).")
+class NotFoundProblem(Problem):
+    pass
+
+
+@strawberry.type(description="The request conflicts with the current state (冲突), e.g. a reused idempotency key.")
+class ConflictProblem(Problem):
+    pass
+
+
+ProblemType = InvalidInput | NotPermitted | NotFoundProblem | ConflictProblem
+
+
+def problem_of(error: HubError) -> ProblemType:
+    """Map a domain error to its GraphQL member; unknown kinds are not expected failures."""
+    kinds: list[tuple[type[HubError], type[ProblemType]]] = [
+        (Invalid, InvalidInput),
+        (Forbidden, NotPermitted),
+        (NotFound, NotFoundProblem),
+        (Conflict, ConflictProblem),
+    ]
+    for kind, member in kinds:
+        if isinstance(error, kind):
+            return member(code=error.code, message=error.message, path=error.path)
+    return InvalidInput(code=error.code, message=error.message, path=error.path)

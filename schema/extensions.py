@@ -1,0 +1,74 @@
+"""Schema extensions: the unit of work (one commit per request) and error masking."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.types.graphql import OperationType
+from strawberry.extensions import SchemaExtension
+
+from hub.errors import HubError
+
+log = logging.getLogger("hub.graphql")
+
+UNEXPECTED = "Unexpected error."
+
+
+def _public_error(error: GraphQLError, request_id: str) -> GraphQLError:
+    """Expected errors keep their message and code; anything else is masked and logged without detail."""
+    original = error.original_error
+    if original is None:
+        return error  # syntax, validation and permission errors are already meant for the caller
+    if isinstance(original, HubError):
+        extensions = {"code": original.code}
+        if original.path:
+            extensions["path"] = original.path
+        return GraphQLError(original.message, nodes=error.nodes, path=error.path, extensions=extensions)
+    if isinstance(original, TimeoutError):
+        return GraphQLError(
+            "the request took too long and was stopped", nodes=error.nodes, path=error.path,
+            extensions={"code": "TIMEOUT", "requestId": request_id},
+        )
+    # The log names the kind of failure and where, never the message (it may hold SQL or data).
+    log.error(
+        "unexpected error", extra={"error_type": type(original).__name__, "field_path": list(error.path or [])}
+    )
+    return GraphQLError(
+        UNEXPECTED, nodes=error.nodes, path=error.path, extensions={"code": "INTERNAL", "requestId": request_id}
+    )
+
+
+class UnitOfWork(SchemaExtension):
+    """Owns the request's transaction: commits once after a mutation that raised nothing unexpected,
+    before the answer is sent, and rolls back everything else. Also masks unexpected errors."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        context = self.execution_context.context
+        result = self.execution_context.result
+        errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
+        is_mutation = self.execution_context.operation_type is OperationType.MUTATION
+        clean = not any(e.original_error is not None and not isinstance(e.original_error, HubError) for e in errors)
+        session = context.session
+        if is_mutation and clean:
+            try:
+                await session.commit()
+            except Exception as exc:  # the answer must not claim what was not stored
+                await session.rollback()
+                log.error("commit failed", extra={"error_type": type(exc).__name__})
+                if result is not None:
+                    result.data = None
+                    errors.append(GraphQLError("the change could not be stored", original_error=exc))
+        else:
+            await session.rollback()
+        if result is not None and errors:
+            result.errors = [_public_error(e, context.request_id) for e in errors]
+
+
+def error_code(error: Any) -> str | None:
+    extensions = getattr(error, "extensions", None) or {}
+    code = extensions.get("code")
+    return str(code) if code is not None else None

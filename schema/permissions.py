@@ -1,0 +1,56 @@
+"""Deny by default: every root field names the roles it admits, or nobody may call it.
+
+`allow(...)` is the only way to grant access. `assert_every_root_field_guarded` runs when the
+schema is built, so an operation added without a rule fails at start-up and in the test sweep.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.permission import BasePermission, PermissionExtension
+
+from hub.auth.caller import Role
+
+
+class RoleRule(BasePermission):
+    """Admits the listed roles; the error names the rule, not the caller's details."""
+
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def __init__(self, roles: frozenset[Role]) -> None:
+        self.roles = roles
+        self.message = "this operation is not permitted for your role"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return bool(info.context.caller.role in self.roles)
+
+
+def allow(*roles: Role) -> list[PermissionExtension]:
+    """Field extensions admitting exactly `roles`."""
+    return [PermissionExtension(permissions=[RoleRule(frozenset(roles))], use_directives=False)]
+
+
+ALL_ROLES = tuple(Role)
+ORGANISATIONS = tuple(r for r in Role if r is not Role.PUBLIC)
+
+
+def rule_of(field: Any) -> frozenset[Role] | None:
+    for extension in getattr(field, "extensions", []):
+        if isinstance(extension, PermissionExtension):
+            for permission in extension.permissions:
+                if isinstance(permission, RoleRule):
+                    return permission.roles
+    return None
+
+
+def assert_every_root_field_guarded(schema: strawberry.Schema) -> None:
+    missing = []
+    for root in (schema.query, schema.mutation, schema.subscription):
+        if root is None:
+            continue
+        definition = root.__strawberry_definition__
+        missing.extend(f"{definition.name}.{f.name}" for f in definition.fields if rule_of(f) is None)
+    if missing:
+        raise RuntimeError(f"operations without an access rule (denied to everyone): {', '.join(missing)}")
