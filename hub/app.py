@@ -19,7 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from hub.auth import service as auth
 from hub.auth.caller import PUBLIC, Caller
@@ -36,10 +39,69 @@ from schema.context import HubContext
 log = logging.getLogger("hub.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+# Masked failures of the server (see schema.extensions): not request errors, whatever their shape.
+_SERVER_FAULTS = frozenset({"INTERNAL", "TIMEOUT"})
+
 
 def _problem(status: int, code: str, message: str, rid: str) -> Response:
     body = {"errors": [{"message": message, "extensions": {"code": code, "requestId": rid}}]}
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def _quality(accept: str, media_type: str) -> tuple[float, int]:
+    """The q-value the Accept header gives `media_type` and how specific the range that gave it was
+    (2 exact, 1 `type/*`, 0 `*/*`; the most specific matching range decides, as in RFC 9110)."""
+    best: tuple[int, float] | None = None
+    major = media_type.split("/")[0]
+    for item in accept.split(","):
+        media_range, *params = (part.strip() for part in item.split(";"))
+        media_range = media_range.lower()
+        if media_range == media_type:
+            specificity = 2
+        elif media_range == f"{major}/*":
+            specificity = 1
+        elif media_range == "*/*":
+            specificity = 0
+        else:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value.strip())
+                except ValueError:
+                    q = 0.0
+        if best is None or specificity > best[0]:
+            best = (specificity, q)
+    return (0.0, 0) if best is None else (best[1], best[0])
+
+
+def negotiate_media_type(accept: str | None) -> str:
+    """GraphQL over HTTP: `application/graphql-response+json` when the client asks for it at least as
+    much as for `application/json`; `application/json` without an Accept header, for `*/*` and for
+    legacy clients (and when the client accepts neither: the spec lets a server answer in JSON)."""
+    if not accept:
+        return JSON
+    graphql_response, json = _quality(accept, GRAPHQL_RESPONSE_JSON), _quality(accept, JSON)
+    if graphql_response[0] > 0 and (
+        graphql_response > json or (graphql_response == json and graphql_response[1] == 2)
+    ):
+        return GRAPHQL_RESPONSE_JSON
+    return JSON
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """A GraphQL request error: the document did not parse or validate, or the variables did not coerce,
+    so nothing was executed. Field errors carry a path; masked server faults carry their own code."""
+    errors = result.errors or []
+    return (
+        bool(errors)
+        and result.data is None
+        and all(e.path is None and (e.extensions or {}).get("code") not in _SERVER_FAULTS for e in errors)
+    )
 
 
 class HubGraphQL(GraphQL[HubContext, None]):
@@ -57,6 +119,31 @@ class HubGraphQL(GraphQL[HubContext, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    # GraphQL over HTTP: content negotiation and, for `application/graphql-response+json`, request errors
+    # answered with 400 and no `data` entry. `application/json` keeps the legacy answer (200, data null).
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = negotiate_media_type(request.headers.get("accept"))
+        request.state.sub_response = sub_response  # process_result sets the status of a request error on it
+        return sub_response
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        response_data = await super().process_result(request, result)
+        sub_response: Response | None = getattr(request.state, "sub_response", None)
+        if sub_response is not None and sub_response.media_type == GRAPHQL_RESPONSE_JSON and is_request_error(result):
+            response_data.pop("data", None)
+            sub_response.status_code = 400
+        return response_data
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == GRAPHQL_RESPONSE_JSON:
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+        return response
 
 
 class GraphQLGate:

@@ -21,18 +21,19 @@ from hub.settings import Settings
 from schema.auth.operations import AuthMutations, AuthQueries
 from schema.entities.queries import EntityQueries
 from schema.extensions import UnitOfWork
+from schema.records.bulk import BulkMutations, BulkQueries
 from schema.permissions import assert_every_root_field_guarded
 from schema.records.catalog import CatalogMutations, CatalogQueries
 from schema.records.mutations import RecordMutations
 
 
 @strawberry.type(description="Read the credit archive, the catalogue and who you are.")
-class Query(EntityQueries, CatalogQueries, AuthQueries):
+class Query(EntityQueries, CatalogQueries, BulkQueries, AuthQueries):
     pass
 
 
 @strawberry.type(description="Push records; manage organisations, tokens and the calendar.")
-class Mutation(RecordMutations, CatalogMutations, AuthMutations):
+class Mutation(RecordMutations, BulkMutations, CatalogMutations, AuthMutations):
     pass
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,7 +26,10 @@ class IdempotentPush(Base):
 
 
 class BulkReceipt(Base):
+    """The answer to a bulk push; with an idempotency key, the same file again replays it."""
+
     __tablename__ = "bulk_receipts"
+    __table_args__ = (UniqueConstraint("organisation_code", "idempotency_key"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     organisation_code: Mapped[str] = mapped_column(String(18), index=True)
@@ -39,6 +42,9 @@ class BulkReceipt(Base):
     unchanged: Mapped[int]
     rejected: Mapped[int]
     late: Mapped[int]
+    finished: Mapped[bool]
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    body_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     created_at: Mapped[dt.datetime] = created_at_column()
 
 

@@ -8,8 +8,8 @@ row's JSON) into typed, immutable definitions, and refuses a broken definition w
 Mapping format of a field's rules (all optional):
 - `required_when: {XDR_LB: [自然人]}` required when every named field has one of the values (an
   enum_list field matches when any of its items is listed);
-- `check_when: {XDR_ZJLX: [身份证]}` (id_number only) the GB 11643 check applies when the ID-type
-  field has one of the values, or is absent;
+- `check_when: {XDR_ZJLX: [身份证]}` (id_number only, one field) the GB 11643 check applies when
+  the document-type field has one of the values, or is absent;
 - `sensitivity_when: {XDR_LB: {自然人: personal}}` overrides `sensitivity` for a party category;
 - `prefix_for: {XDR_LB: {个体工商户: "92"}}` (uscc only) the prefix is reserved for that category: a
   code of that category must start with it and a code of any other category must not (a warning);
@@ -144,6 +144,13 @@ class FieldDef:
                 return rule.sensitivity
         return self.sensitivity
 
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        """Fields whose values this field's rules read."""
+        refs = [c.field for c in self.required_when + self.check_when]
+        refs += [r.field for r in self.prefix_for] + list(self.not_before)
+        return tuple(dict.fromkeys(refs))
+
     def to_mapping(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "name": self.name,
@@ -211,6 +218,10 @@ class RecordTypeDef:
     @property
     def field_names(self) -> tuple[str, ...]:
         return tuple(self._by_name)
+
+    def check_order(self) -> tuple[FieldDef, ...]:
+        """The fields, each after the fields its rules read (otherwise in definition order)."""
+        return _dependency_order(self.code, self.fields)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> RecordTypeDef:
@@ -372,6 +383,8 @@ def _parse_field(where: str, data: Any) -> FieldDef:
 
     if "check_when" in data and ftype != "id_number":
         raise CatalogError(f"{where}: 'check_when' only applies to id_number fields")
+    if "check_when" in data and len(_mapping(where, data["check_when"], "'check_when'")) != 1:
+        raise CatalogError(f"{where}: 'check_when' names exactly one field, the document type")
     if "not_before" in data and ftype != "date":
         raise CatalogError(f"{where}: 'not_before' only applies to date fields")
     if required and "required_when" in data:
@@ -429,8 +442,6 @@ def _check_references(code: str, fields: tuple[FieldDef, ...]) -> None:
             other = target(f, "required_when", cond.field)
             for v in cond.values:
                 known_value(f, "required_when", other, v)
-        # check_when and prefix_for read an enum, which has no rules of its own: the validator
-        # can then check every enum before the fields whose checks depend on one.
         for cond in f.check_when:
             other = target(f, "check_when", cond.field, "enum")
             for v in cond.values:
@@ -443,6 +454,25 @@ def _check_references(code: str, fields: tuple[FieldDef, ...]) -> None:
             known_value(f, "prefix_for", target(f, "prefix_for", prule.field, "enum"), prule.value)
         for ref in f.not_before:
             target(f, "not_before", ref, "date")
+
+
+def _dependency_order(code: str, fields: tuple[FieldDef, ...]) -> tuple[FieldDef, ...]:
+    """Fields by depth in the graph of rule references; a cycle cannot be checked in any order."""
+    by_name = {f.name: f for f in fields}
+    depth: dict[str, int] = {}
+
+    def visit(f: FieldDef, path: tuple[str, ...]) -> int:
+        if f.name in path:
+            cycle = " -> ".join((*path[path.index(f.name) :], f.name))
+            raise CatalogError(f"record type {code!r}: field rules form a cycle: {cycle}")
+        if f.name not in depth:
+            refs = [by_name[r] for r in f.depends_on if r in by_name]
+            depth[f.name] = 1 + max((visit(r, (*path, f.name)) for r in refs), default=-1)
+        return depth[f.name]
+
+    for f in fields:
+        visit(f, ())
+    return tuple(sorted(fields, key=lambda f: depth[f.name]))
 
 
 def _parse_type(data: Mapping[str, Any]) -> RecordTypeDef:
@@ -471,6 +501,7 @@ def _parse_type(data: Mapping[str, Any]) -> RecordTypeDef:
             raise CatalogError(f"{where}: duplicate field name {f.name!r}")
         seen.add(f.name)
     _check_references(code, fields)
+    _dependency_order(code, fields)
     by_name = {f.name: f for f in fields}
 
     def named(key: str, *types: FieldType) -> str:

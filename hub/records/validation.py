@@ -78,7 +78,6 @@ INVALID: Final = _Sentinel("INVALID")
 # A field check takes the raw value, the values checked so far (enums come first) and the error
 # and warning lists; it returns the normalised value, ABSENT or INVALID (having reported why).
 _Check = Callable[[Any, dict[str, Any], list[FieldError], list[FieldError]], Any]
-_PostCheck = Callable[[Mapping[str, Any], dict[str, Any], list[FieldError]], None]
 
 # --- identifier fast paths -----------------------------------------------------------------------
 # hub.entities.codes is the authority, but at ~3 µs per code it would take most of the row budget.
@@ -216,7 +215,11 @@ def _enum_list_check(f: FieldDef, path: str) -> _Check:
     return check
 
 
-def _date_check(f: FieldDef, path: str) -> _Check:
+def _date_check(f: FieldDef, path: str, after: tuple[FieldDef, ...]) -> _Check:
+    """`after`: the dates this one may not precede (checked earlier, see check_order)."""
+    name = f.name
+    bounds = tuple((b.name, b.label_zh) for b in after)
+
     def bad(raw: Any) -> FieldError:
         return FieldError(
             "NOT_A_DATE", path, f"{f.name}: {raw!r} is not a date (YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD)"
@@ -246,6 +249,17 @@ def _date_check(f: FieldDef, path: str) -> _Check:
         except ValueError:
             errors.append(bad(raw))
             return INVALID
+        for other, other_zh in bounds:
+            bound = values.get(other)
+            if bound is not None and iso < bound:  # ISO dates order as strings
+                errors.append(
+                    FieldError(
+                        "DATE_ORDER",
+                        path,
+                        f"{name} ({f.label_zh}) {iso} is before {other} ({other_zh}) {bound}",
+                    )
+                )
+                return INVALID
         return iso
 
     return check
@@ -280,7 +294,7 @@ def _decimal_check(f: FieldDef, path: str) -> _Check:
         else:
             errors.append(FieldError("NOT_A_NUMBER", path, f"{f.name}: {raw!r} is not a number"))
             return INVALID
-        if s.isdigit() and s.isascii() and s[0] != "0" and non_negative_ok:
+        if s.isdigit() and s.isascii() and (s[0] != "0" or len(s) == 1) and non_negative_ok:
             return s  # a plain positive integer is already canonical
         m = match(s)
         if m is None or not (m[2] or m[3]):
@@ -325,34 +339,28 @@ def _boolean_check(f: FieldDef, path: str) -> _Check:
     return check
 
 
-def _code_text(f: FieldDef, path: str) -> Callable[[Any, list[FieldError]], Any]:
-    not_a_string = FieldError("NOT_A_STRING", path, f"{f.name} must be a string")
-
-    def text(raw: Any, errors: list[FieldError]) -> Any:
-        if not isinstance(raw, str):
-            errors.append(not_a_string)
-            return INVALID
-        code = normalise(raw)
-        return code if code else ABSENT
-
-    return text
+def _not_a_string(f: FieldDef, path: str) -> FieldError:
+    return FieldError("NOT_A_STRING", path, f"{f.name} must be a string")
 
 
 def _uscc_check(f: FieldDef, path: str, historical: bool) -> _Check:
-    text = _code_text(f, path)
+    not_a_string = _not_a_string(f, path)
     rules = tuple((r.field, r.value, r.prefix) for r in f.prefix_for)
     good: set[str] = set()
 
     def check(raw: Any, values: dict[str, Any], errors: list[FieldError], warnings: list[FieldError]) -> Any:
-        code = text(raw, errors)
-        if code is ABSENT or code is INVALID:
-            return code
+        if not isinstance(raw, str):
+            errors.append(not_a_string)
+            return INVALID
+        code = normalise(raw)
         if code in good:
             pass
         elif _uscc_ok(code):
             if len(good) >= _GOOD_CODES_LIMIT:
                 good.clear()
             good.add(code)
+        elif not code:
+            return ABSENT
         else:
             problem = uscc_problem(code)
             if problem is not None:
@@ -376,33 +384,49 @@ def _uscc_check(f: FieldDef, path: str, historical: bool) -> _Check:
     return check
 
 
-def _holds(conds: tuple[Condition, ...], values: Mapping[str, Any]) -> bool:
-    """Every condition holds; a list value (enum_list) matches when any item is listed."""
-    for cond in conds:
-        value = values.get(cond.field)
-        if isinstance(value, list):
-            if not any(v in cond.values for v in value):
+_Predicate = Callable[[Mapping[str, Any]], bool]
+
+
+def _predicate(conds: tuple[Condition, ...]) -> _Predicate:
+    """True when every condition holds; an enum_list value matches when any of its items is listed."""
+    tests = tuple((c.field, frozenset(c.values)) for c in conds)
+
+    def holds(values: Mapping[str, Any]) -> bool:
+        for ref, allowed in tests:
+            value = values.get(ref)
+            if value.__class__ is list:
+                if allowed.isdisjoint(value):
+                    return False
+            elif value not in allowed:
                 return False
-        elif value not in cond.values:
-            return False
-    return True
+        return True
+
+    return holds
 
 
 def _id_number_check(f: FieldDef, path: str) -> _Check:
-    text = _code_text(f, path)
+    not_a_string = _not_a_string(f, path)
     limit = f.max_length or _UNLIMITED
-    conds = f.check_when
-    refs = tuple(c.field for c in conds)
+    # The catalogue allows one check_when condition: the document-type field and its resident-ID values.
+    type_field, resident_types = (
+        (f.check_when[0].field, frozenset(f.check_when[0].values)) if f.check_when else ("", frozenset())
+    )
 
     def check(raw: Any, values: dict[str, Any], errors: list[FieldError], warnings: list[FieldError]) -> Any:
-        number = text(raw, errors)
-        if number is ABSENT or number is INVALID:
-            return number
-        # Another document type (passport…) is not a resident ID; an absent type defaults to one.
-        if conds and not _holds(conds, values) and any(values.get(r) is not None for r in refs):
+        if not isinstance(raw, str):
+            errors.append(not_a_string)
+            return INVALID
+        number = normalise(raw)
+        if not number:
+            return ABSENT
+        # A passport or permit number is no resident ID; an absent document type defaults to one.
+        doc_type = values.get(type_field) if type_field else None
+        if doc_type is not None and doc_type not in resident_types:
             if len(number) > limit:
                 errors.append(
-                    FieldError("TOO_LONG", path, f"{f.name} has {len(number)} characters; at most {limit}")
+                    FieldError(
+                        "TOO_LONG", path, f"{f.name} has {len(number)} characters; at most {limit} allowed"
+                    )
                 )
                 return INVALID
             return number
@@ -417,16 +441,19 @@ def _id_number_check(f: FieldDef, path: str) -> _Check:
 
 
 def _org_code_check(f: FieldDef, path: str, historical: bool) -> _Check:
-    text = _code_text(f, path)
+    not_a_string = _not_a_string(f, path)
 
     def check(raw: Any, values: dict[str, Any], errors: list[FieldError], warnings: list[FieldError]) -> Any:
-        code = text(raw, errors)
-        if code is ABSENT or code is INVALID:
-            return code
+        if not isinstance(raw, str):
+            errors.append(not_a_string)
+            return INVALID
+        code = normalise(raw)
         if len(code) == 10 and code[8] == "-":  # often written 12345678-9
             code = code[:8] + code[9]
         if _ORG_RE.fullmatch(code) is not None and _org_ok(code):
             return code
+        if not code:
+            return ABSENT
         if len(code) != 9:
             errors.append(
                 FieldError(
@@ -437,7 +464,7 @@ def _org_code_check(f: FieldDef, path: str, historical: bool) -> _Check:
             )
             return INVALID
         for pos, ch in enumerate(code, start=1):
-            if ch not in _ORG_ALPHABET and not (pos == 9 and ch == "X"):
+            if ch not in _ORG_ALPHABET or (pos == 9 and ch not in "0123456789X"):
                 errors.append(
                     FieldError(
                         "ORG_CODE_CHARACTER", path, f"{f.name}: forbidden character {ch!r} at position {pos}"
@@ -445,8 +472,6 @@ def _org_code_check(f: FieldDef, path: str, historical: bool) -> _Check:
                 )
                 return INVALID
         expected = org_code_check_char(code[:8])
-        if code[8] == expected:
-            return code
         message = f"{f.name}: check character at position 9: expected {expected!r}, got {code[8]!r}"
         if historical:
             warnings.append(FieldError("ORG_CODE_CHECK", path, f"accepted as history: {message}"))
@@ -457,8 +482,9 @@ def _org_code_check(f: FieldDef, path: str, historical: bool) -> _Check:
     return check
 
 
-def _field_check(f: FieldDef, path: str, historical: bool) -> _Check:
+def _field_check(defn: RecordTypeDef, f: FieldDef, historical: bool) -> _Check:
     t = f.type
+    path = f"fields.{f.name}"
     if t in ("string", "text"):
         return _string_check(f, path)
     if t == "enum":
@@ -466,7 +492,7 @@ def _field_check(f: FieldDef, path: str, historical: bool) -> _Check:
     if t == "enum_list":
         return _enum_list_check(f, path)
     if t == "date":
-        return _date_check(f, path)
+        return _date_check(f, path, tuple(defn.field(r) for r in f.not_before))
     if t == "decimal":
         return _decimal_check(f, path)
     if t == "boolean":
@@ -480,44 +506,16 @@ def _field_check(f: FieldDef, path: str, historical: bool) -> _Check:
     raise AssertionError(f"unhandled field type {t!r}")  # the catalogue refuses unknown types
 
 
-# --- cross-field checks --------------------------------------------------------------------------
-
-
-def _blank(raw: Any) -> bool:
-    return raw is None or (isinstance(raw, str) and not raw.strip()) or (isinstance(raw, list) and not raw)
-
-
-def _required_when(f: FieldDef, path: str) -> _PostCheck:
-    conds = f.required_when
-    said = "; ".join(f"{c.field} is {' or '.join(c.values)}" for c in conds)
-    error = FieldError("REQUIRED", path, f"{f.name} ({f.label_zh}) is required when {said}")
-
-    def post(row: Mapping[str, Any], values: dict[str, Any], errors: list[FieldError]) -> None:
-        if f.name not in values and _holds(conds, values) and _blank(row.get(f.name)):
-            errors.append(error)
-
-    return post
-
-
-def _not_before(f: FieldDef, path: str, refs: tuple[FieldDef, ...]) -> _PostCheck:
-    name = f.name
-
-    def post(row: Mapping[str, Any], values: dict[str, Any], errors: list[FieldError]) -> None:
-        value = values.get(name)
-        if value is None:
-            return
-        for ref in refs:
-            other = values.get(ref.name)
-            if other is not None and value < other:  # ISO dates order as strings
-                errors.append(
-                    FieldError(
-                        "DATE_ORDER",
-                        path,
-                        f"{name} ({f.label_zh}) {value} is before {ref.name} ({ref.label_zh}) {other}",
-                    )
-                )
-
-    return post
+def _when_absent(f: FieldDef) -> tuple[_Predicate | None, FieldError | None]:
+    """What an absent value means: always an error, an error under conditions, or nothing."""
+    path = f"fields.{f.name}"
+    if f.required:
+        return None, FieldError("REQUIRED", path, f"{f.name} ({f.label_zh}) is required")
+    if f.required_when:
+        said = "; ".join(f"{c.field} is {' or '.join(c.values)}" for c in f.required_when)
+        error = FieldError("REQUIRED", path, f"{f.name} ({f.label_zh}) is required when {said}")
+        return _predicate(f.required_when), error
+    return None, None
 
 
 def compile_validator(defn: RecordTypeDef, *, historical: bool = False) -> Validator:
@@ -526,24 +524,8 @@ def compile_validator(defn: RecordTypeDef, *, historical: bool = False) -> Valid
     `historical=True` is for bulk imports of history: a code failing only its embedded GB 11714
     organisation-code check becomes a warning instead of an error.
     """
-    # Fields whose check reads another field's value run after the enums they read.
-    ordered = sorted(defn.fields, key=lambda f: bool(f.check_when or f.prefix_for))
-    steps = tuple(
-        (
-            f.name,
-            _field_check(f, f"fields.{f.name}", historical),
-            FieldError("REQUIRED", f"fields.{f.name}", f"{f.name} ({f.label_zh}) is required")
-            if f.required
-            else None,
-        )
-        for f in ordered
-    )
-    posts: list[_PostCheck] = []
-    for f in defn.fields:
-        if f.required_when:
-            posts.append(_required_when(f, f"fields.{f.name}"))
-        if f.not_before:
-            posts.append(_not_before(f, f"fields.{f.name}", tuple(defn.field(r) for r in f.not_before)))
+    # Fields come after the fields their rules read, so every rule sees final values.
+    steps = tuple((f.name, _field_check(defn, f, historical), *_when_absent(f)) for f in defn.check_order())
     known = frozenset(defn.field_names)
     type_code = defn.code
 
@@ -562,18 +544,16 @@ def compile_validator(defn: RecordTypeDef, *, historical: bool = False) -> Valid
         errors: list[FieldError] = []
         warnings: list[FieldError] = []
         get = row.get
-        for name, check, required in steps:
+        for name, check, condition, missing in steps:
             raw = get(name)
-            value = ABSENT if raw is None or raw == "" else check(raw, values, errors, warnings)
+            value = ABSENT if raw is None else check(raw, values, errors, warnings)
             if value is ABSENT:
-                if required is not None:
-                    errors.append(required)
+                if missing is not None and (condition is None or condition(values)):
+                    errors.append(missing)
             elif value is not INVALID:
                 values[name] = value
         if not known.issuperset(row):
             unknown_fields(row, errors)
-        for post in posts:
-            post(row, values, errors)
         return ValidationResult(values, errors, warnings)
 
     return validate

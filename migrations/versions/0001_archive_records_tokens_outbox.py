@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 08:16:44.223307
+Create Date: 2026-11-25 08:25:13.124590
 """
 
 from collections.abc import Sequence
@@ -33,8 +33,14 @@ def upgrade() -> None:
         sa.Column("unchanged", sa.Integer(), nullable=False),
         sa.Column("rejected", sa.Integer(), nullable=False),
         sa.Column("late", sa.Integer(), nullable=False),
+        sa.Column("finished", sa.Boolean(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=200), nullable=True),
+        sa.Column("body_hash", sa.LargeBinary(length=32), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bulk_receipts")),
+        sa.UniqueConstraint(
+            "organisation_code", "idempotency_key", name=op.f("uq_bulk_receipts_organisation_code")
+        ),
     )
     op.create_index(
         op.f("ix_bulk_receipts_organisation_code"), "bulk_receipts", ["organisation_code"], unique=False

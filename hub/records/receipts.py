@@ -1,0 +1,82 @@
+"""Bulk receipts: opened before the load (rejections refer to them), closed with the counts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.models import BulkReceipt, BulkRejection
+
+if TYPE_CHECKING:
+    from hub.records.bulk import BulkCounts, BulkRequest
+
+
+async def open_receipt(session: AsyncSession, receipt_id: uuid.UUID, organisation: str, request: BulkRequest) -> None:
+    session.add(
+        BulkReceipt(
+            id=receipt_id,
+            organisation_code=organisation,
+            record_type=request.record_type,
+            file_format=request.file_format.value,
+            filename=request.filename[:255],
+            total=0, created=0, updated=0, unchanged=0, rejected=0, late=0,
+            finished=False,
+        )
+    )
+    await session.flush()
+
+
+async def close_receipt(
+    session: AsyncSession, counts: BulkCounts, organisation: str, key: str | None, body_hash: bytes
+) -> None:
+    await session.execute(
+        update(BulkReceipt)
+        .where(BulkReceipt.id == counts.receipt_id)
+        .values(
+            total=counts.total, created=counts.created, updated=counts.updated, unchanged=counts.unchanged,
+            rejected=counts.rejected, late=counts.late, finished=True, idempotency_key=key, body_hash=body_hash,
+        )
+    )
+
+
+async def discard(session: AsyncSession, receipt_id: uuid.UUID) -> None:
+    await session.execute(delete(BulkReceipt).where(BulkReceipt.id == receipt_id))
+
+
+async def lock_key(session: AsyncSession, organisation: str, key: str) -> None:
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"bulk|{organisation}|{key}", 0))))
+
+
+async def find_by_key(session: AsyncSession, organisation: str, key: str) -> tuple[BulkReceipt, bytes] | None:
+    receipt = await session.scalar(
+        select(BulkReceipt).where(
+            BulkReceipt.organisation_code == organisation, BulkReceipt.idempotency_key == key, BulkReceipt.finished
+        )
+    )
+    if receipt is None or receipt.body_hash is None:
+        return None
+    return receipt, receipt.body_hash
+
+
+async def get(session: AsyncSession, receipt_id: uuid.UUID) -> BulkReceipt | None:
+    return await session.get(BulkReceipt, receipt_id)
+
+
+async def rejections(
+    session: AsyncSession, receipt_id: uuid.UUID, limit: int | None = None
+) -> AsyncIterator[tuple[int, str | None, list[dict[str, Any]]]]:
+    """Rejected rows in line order, streamed with a server-side cursor (a file can have millions)."""
+    query = (
+        select(BulkRejection.line_no, BulkRejection.source_record_id, BulkRejection.errors)
+        .where(BulkRejection.receipt_id == receipt_id)
+        .order_by(BulkRejection.line_no)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    result = await session.stream(query.execution_options(yield_per=2000))
+    async for row in result:
+        yield row[0], row[1], row[2]

@@ -1,0 +1,155 @@
+"""Bulk push of a file through a GraphQL multipart upload, and its receipt."""
+
+from __future__ import annotations
+
+import uuid
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+from strawberry.file_uploads import Upload
+
+from hub.auth.caller import Role
+from hub.errors import HubError
+from hub.records import bulk, bulk_service
+from schema.context import Info
+from schema.errors import ConflictProblem, FieldProblem, InvalidInput, NotFoundProblem, NotPermitted, problem_of
+from schema.permissions import allow
+
+
+@strawberry.enum(description="Layout of a bulk file.")
+class BulkFormat(Enum):
+    CSV = strawberry.enum_value("csv", description="CSV with a header row of catalogue field codes (双公示 layout).")
+    NDJSON = strawberry.enum_value("ndjson", description="One JSON object of field codes per line.")
+
+
+@strawberry.type(description="A row of a bulk file that was not stored, and why.")
+class RejectedRow:
+    line: int = strawberry.field(description="Line number in the file (the CSV header is line 1).")
+    source_record_id: str | None = strawberry.field(description="The row's record id, when it could be read.")
+    errors: list[FieldProblem] = strawberry.field(description="What is wrong with it.")
+
+
+@strawberry.type(description="Receipt of a bulk push (批量归集回执).")
+class BulkReceipt:
+    id: strawberry.ID = strawberry.field(description="Receipt id.")
+    record_type: str = strawberry.field(description="Record type of the file.")
+    filename: str = strawberry.field(description="Name of the uploaded file.")
+    total: int = strawberry.field(description="Data rows read.")
+    created: int = strawberry.field(description="Records stored as new.")
+    updated: int = strawberry.field(description="Records stored as a new version.")
+    unchanged: int = strawberry.field(description="Records identical to the version in force.")
+    rejected: int = strawberry.field(description="Rows not stored.")
+    late: int = strawberry.field(description="Stored records pushed after the 7-working-day 双公示 deadline.")
+    replayed: bool = strawberry.field(description="True when this answers an earlier identical upload.")
+    rejections_url: str = strawberry.field(
+        description="Path of the CSV of all rejected rows with reasons (GET with the same bearer token)."
+    )
+
+    @strawberry.field(description="The first rejected rows with their reasons (at most 100).")
+    async def rejections(self, info: Info, first: int = 20) -> list[RejectedRow]:
+        size = max(1, min(first, info.context.settings.max_page_size))
+        rows = await bulk_service.rejections(info.context.session, info.context.caller, uuid.UUID(self.id), size)
+        return [
+            RejectedRow(
+                line=line,
+                source_record_id=rid,
+                errors=[FieldProblem(code=e["code"], path=e["path"], message=e["message"]) for e in errors],
+            )
+            for line, rid, errors in rows
+        ]
+
+
+def receipt_of(counts: bulk.BulkCounts, record_type: str, filename: str) -> BulkReceipt:
+    return BulkReceipt(
+        id=strawberry.ID(str(counts.receipt_id)),
+        record_type=record_type,
+        filename=filename,
+        total=counts.total,
+        created=counts.created,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        rejected=counts.rejected,
+        late=counts.late,
+        replayed=counts.replayed,
+        rejections_url=f"/bulk/{counts.receipt_id}/rejections.csv",
+    )
+
+
+BulkPushResult = Annotated[
+    BulkReceipt | InvalidInput | ConflictProblem | NotPermitted,
+    strawberry.union("BulkPushResult", description="The receipt, or why the whole file was refused."),
+]
+BulkReceiptResult = Annotated[
+    BulkReceipt | NotFoundProblem | NotPermitted,
+    strawberry.union("BulkReceiptResult", description="The receipt, or why it cannot be shown."),
+]
+
+
+@strawberry.type
+class BulkMutations:
+    @strawberry.mutation(
+        description="Push a whole file of records (批量归集) as a GraphQL multipart upload. Rows are validated "
+        "like pushRecords; the file is stored in one transaction (all valid rows, or nothing on failure).",
+        extensions=allow(Role.DEPARTMENT),
+    )
+    async def push_records_file(
+        self,
+        info: Info,
+        file: Annotated[Upload, strawberry.argument(description="The CSV or NDJSON file.")],
+        record_type: Annotated[str, strawberry.argument(description="Record type of every row.")],
+        format: Annotated[BulkFormat, strawberry.argument(description="File layout.")] = BulkFormat.CSV,  # noqa: A002
+        encoding: Annotated[str, strawberry.argument(description="utf-8 (default) or gb18030.")] = "utf-8",
+        idempotency_key: Annotated[
+            str | None, strawberry.argument(description="Same key and same file replays the receipt.")
+        ] = None,
+        historical: Annotated[
+            bool,
+            strawberry.argument(
+                description="Import of history: a failed embedded organisation-code check is a warning."
+            ),
+        ] = False,
+    ) -> BulkPushResult:
+        context = info.context
+        filename = getattr(file, "filename", None) or "upload"
+        request = bulk.BulkRequest(
+            record_type=record_type,
+            file_format=bulk.FileFormat(format.value),
+            filename=filename,
+            encoding=encoding.lower(),
+            idempotency_key=idempotency_key,
+            historical=historical,
+        )
+        try:
+            async with context.session.begin_nested():
+                counts = await bulk.push_file(
+                    context.session,
+                    context.caller,
+                    file,
+                    request,
+                    keys=context.keys,
+                    max_bytes=context.settings.max_upload_bytes,
+                    authority_domain=await context.authority_domain(),
+                    today=context.today,
+                )
+        except HubError as error:
+            return problem_of(error)  # type: ignore[return-value]
+        return receipt_of(counts, record_type, filename)
+
+
+@strawberry.type
+class BulkQueries:
+    @strawberry.field(
+        description="A bulk receipt by id (its department, or the credit office).",
+        extensions=allow(Role.DEPARTMENT, Role.CREDIT_OFFICE),
+    )
+    async def bulk_receipt(self, info: Info, id: strawberry.ID) -> BulkReceiptResult:  # noqa: A002
+        try:
+            row = await bulk_service.receipt(info.context.session, info.context.caller, str(id))
+        except HubError as error:
+            return problem_of(error)  # type: ignore[return-value]
+        counts = bulk.BulkCounts(
+            receipt_id=row.id, total=row.total, created=row.created, updated=row.updated,
+            unchanged=row.unchanged, rejected=row.rejected, late=row.late,
+        )
+        return receipt_of(counts, row.record_type, row.filename)

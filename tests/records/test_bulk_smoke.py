@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import csv
+import io
+
+import orjson
+
+from tests.conftest import company_code, days_ago
+
+UPLOAD = """
+mutation($file: Upload!, $type: String!, $key: String) {
+  pushRecordsFile(file: $file, recordType: $type, idempotencyKey: $key) {
+    __typename
+    ... on BulkReceipt { id total created updated unchanged rejected late replayed rejectionsUrl
+      rejections { line sourceRecordId errors { code path message } } }
+    ... on Problem { code message path }
+  }
+}
+"""
+
+COLUMNS = ["XDR_MC", "XDR_LB", "XDR_SHXYM", "WSH", "WFXW", "SY", "YJ", "CFLB", "NR", "NR_FK", "JDRQ",
+           "CFJG", "CFJGDM", "SJLY", "SJLYDM"]
+
+
+def csv_file(dept: str, rows: int, bad: int = 0) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for i in range(rows):
+        uscc = company_code(1000 + i)
+        writer.writerow(["某公司%d" % i, "法人及非法人组织", uscc, f"罚{i}", "违法", "事实", "依据", "罚款;警告",
+                         "内容", "1.5", days_ago(2), "市场监管局", dept, "市场监管局", dept])
+    for i in range(bad):
+        writer.writerow(["坏", "法人及非法人组织", "91230102MA0000000X", f"坏{i}", "违法", "事实", "依据", "罚款",
+                         "内容", "-1", days_ago(2), "市场监管局", dept, "市场监管局", dept])
+    return out.getvalue().encode()
+
+
+async def upload(client, actor, data: bytes, key: str | None = None, name: str = "penalties.csv"):
+    operations = {"query": UPLOAD, "variables": {"file": None, "type": "administrative_penalty", "key": key}}
+    response = await client.post(
+        "/graphql",
+        data={"operations": orjson.dumps(operations).decode(), "map": orjson.dumps({"0": ["variables.file"]}).decode()},
+        files={"0": (name, data, "text/csv")},
+        headers=actor.headers,
+    )
+    return response.json()
+
+
+async def test_bulk_csv(client, actors):
+    dept = actors["department"]
+    result = await upload(client, dept, csv_file(dept.code, 50, bad=2), key="b1")
+    receipt = result["data"]["pushRecordsFile"]
+    assert receipt["__typename"] == "BulkReceipt", result
+    assert (receipt["total"], receipt["created"], receipt["rejected"]) == (52, 50, 2)
+    codes = {e["code"] for r in receipt["rejections"] for e in r["errors"]}
+    assert "USCC_CHECK" in codes or "BELOW_MINIMUM" in codes, receipt["rejections"]
+    again = await upload(client, dept, csv_file(dept.code, 50, bad=2), key="b2")
+    assert again["data"]["pushRecordsFile"]["unchanged"] == 50
+    replay = await upload(client, dept, csv_file(dept.code, 50, bad=2), key="b1")
+    assert replay["data"]["pushRecordsFile"]["replayed"] is True
