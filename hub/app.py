@@ -132,7 +132,11 @@ class HubGraphQL(GraphQL[HubContext, None]):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response_data = await super().process_result(request, result)
         sub_response: Response | None = getattr(request.state, "sub_response", None)
-        if sub_response is not None and sub_response.media_type == GRAPHQL_RESPONSE_JSON and is_request_error(result):
+        if (
+            sub_response is not None
+            and sub_response.media_type == GRAPHQL_RESPONSE_JSON
+            and is_request_error(result)
+        ):
             response_data.pop("data", None)
             sub_response.status_code = 400
         return response_data
@@ -150,7 +154,11 @@ class GraphQLGate:
     """Authenticates the bearer token, opens the request's session, applies the timeout, logs the request."""
 
     def __init__(
-        self, app: HubGraphQL, sessions: async_sessionmaker[AsyncSession], settings: Settings, keys: KeyProvider
+        self,
+        app: HubGraphQL,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        keys: KeyProvider,
     ) -> None:
         self.app, self.sessions, self.settings, self.keys = app, sessions, settings, keys
 

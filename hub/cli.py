@@ -74,22 +74,29 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     for role, (name, secret) in tokens.items():
         print(f"  {role:<14} {name}\n                 {secret}")
     print("\nA first query to paste (works without a token, shows the public view):\n")
-    print('  { searchEntities(name: "科技", first: 3) { totalCount edges { node { uscc name district\n'
-          "      records(first: 5) { totalCount edges { node { recordType decisionDate fields } } } } } } }\n")
+    print(
+        '  { searchEntities(name: "科技", first: 3) { totalCount edges { node { uscc name district\n'
+        "      records(first: 5) { totalCount edges { node { recordType decisionDate fields } } } } } } }\n"
+    )
     return 0
 
 
 def cmd_org_add(settings: Settings, args: argparse.Namespace) -> int:
     organisation = _in_session(
-        settings, lambda s: auth.register_organisation(s, args.code, args.name, Role(args.role), args.authority_domain)
+        settings,
+        lambda s: auth.register_organisation(s, args.code, args.name, Role(args.role), args.authority_domain),
     )
     print(f"registered {organisation.code} {organisation.name} as {organisation.role}")
     return 0
 
 
 def cmd_token_issue(settings: Settings, args: argparse.Namespace) -> int:
-    issued = _in_session(settings, lambda s: auth.issue_token(s, args.organisation, args.label, args.days, by="cli"))
-    print(f"token {issued.token.id} for {issued.token.organisation_code}, expires {issued.token.expires_at:%Y-%m-%d}")
+    issued = _in_session(
+        settings, lambda s: auth.issue_token(s, args.organisation, args.label, args.days, by="cli")
+    )
+    print(
+        f"token {issued.token.id} for {issued.token.organisation_code}, expires {issued.token.expires_at:%Y-%m-%d}"
+    )
     print(issued.secret)
     return 0
 
@@ -101,7 +108,9 @@ def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="credit-hub", description="Credit Hub: the city credit data-sharing hub.")
+    root = argparse.ArgumentParser(
+        prog="credit-hub", description="Credit Hub: the city credit data-sharing hub."
+    )
     commands = root.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve GraphQL at /graphql")
@@ -109,7 +118,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.set_defaults(run=cmd_serve)
 
-    commands.add_parser("migrate", help="upgrade the database and store the catalogue").set_defaults(run=cmd_migrate)
+    commands.add_parser("migrate", help="upgrade the database and store the catalogue").set_defaults(
+        run=cmd_migrate
+    )
     commands.add_parser("schema", help="print the GraphQL SDL").set_defaults(run=cmd_schema)
 
     demo = commands.add_parser("demo", help="load the demo data set and print a token per role")
@@ -125,7 +136,9 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--authority-domain", help="e.g. market_regulation")
     add.set_defaults(run=cmd_org_add)
 
-    token = commands.add_parser("token", help="bearer tokens").add_subparsers(dest="token_command", required=True)
+    token = commands.add_parser("token", help="bearer tokens").add_subparsers(
+        dest="token_command", required=True
+    )
     issue = token.add_parser("issue", help="issue a token to an organisation (prints the secret once)")
     issue.add_argument("organisation", help="the organisation's USCC")
     issue.add_argument("--label", default="cli")

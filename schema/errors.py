@@ -41,7 +41,9 @@ class NotFoundProblem(Problem):
     pass
 
 
-@strawberry.type(description="The request conflicts with the current state (冲突), e.g. a reused idempotency key.")
+@strawberry.type(
+    description="The request conflicts with the current state (冲突), e.g. a reused idempotency key."
+)
 class ConflictProblem(Problem):
     pass
 

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.types.graphql import OperationType
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from hub.errors import HubError
 
@@ -29,15 +29,21 @@ def _public_error(error: GraphQLError, request_id: str) -> GraphQLError:
         return GraphQLError(original.message, nodes=error.nodes, path=error.path, extensions=extensions)
     if isinstance(original, TimeoutError):
         return GraphQLError(
-            "the request took too long and was stopped", nodes=error.nodes, path=error.path,
+            "the request took too long and was stopped",
+            nodes=error.nodes,
+            path=error.path,
             extensions={"code": "TIMEOUT", "requestId": request_id},
         )
     # The log names the kind of failure and where, never the message (it may hold SQL or data).
     log.error(
-        "unexpected error", extra={"error_type": type(original).__name__, "field_path": list(error.path or [])}
+        "unexpected error",
+        extra={"error_type": type(original).__name__, "field_path": list(error.path or [])},
     )
     return GraphQLError(
-        UNEXPECTED, nodes=error.nodes, path=error.path, extensions={"code": "INTERNAL", "requestId": request_id}
+        UNEXPECTED,
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": "INTERNAL", "requestId": request_id},
     )
 
 
@@ -51,7 +57,9 @@ class UnitOfWork(SchemaExtension):
         result = self.execution_context.result
         errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
         is_mutation = self.execution_context.operation_type is OperationType.MUTATION
-        clean = not any(e.original_error is not None and not isinstance(e.original_error, HubError) for e in errors)
+        clean = not any(
+            e.original_error is not None and not isinstance(e.original_error, HubError) for e in errors
+        )
         session = context.session
         if is_mutation and clean:
             try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
 from hub.auth.caller import Role
@@ -17,17 +18,16 @@ from hub.auth.caller import Role
 class RoleRule(BasePermission):
     """Admits the listed roles; the error names the rule, not the caller's details."""
 
-    error_extensions = {"code": "FORBIDDEN"}
-
     def __init__(self, roles: frozenset[Role]) -> None:
         self.roles = roles
+        self.error_extensions = {"code": "FORBIDDEN"}
         self.message = "this operation is not permitted for your role"
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         return bool(info.context.caller.role in self.roles)
 
 
-def allow(*roles: Role) -> list[PermissionExtension]:
+def allow(*roles: Role) -> list[FieldExtension]:
     """Field extensions admitting exactly `roles`."""
     return [PermissionExtension(permissions=[RoleRule(frozenset(roles))], use_directives=False)]
 
@@ -46,11 +46,11 @@ def rule_of(field: Any) -> frozenset[Role] | None:
 
 
 def assert_every_root_field_guarded(schema: strawberry.Schema) -> None:
-    missing = []
+    missing: list[str] = []
     for root in (schema.query, schema.mutation, schema.subscription):
         if root is None:
             continue
-        definition = root.__strawberry_definition__
+        definition = getattr(root, "__strawberry_definition__")  # noqa: B009  (mypy cannot see it)
         missing.extend(f"{definition.name}.{f.name}" for f in definition.fields if rule_of(f) is None)
     if missing:
         raise RuntimeError(f"operations without an access rule (denied to everyone): {', '.join(missing)}")

@@ -100,7 +100,9 @@ def keys(settings: Settings) -> StaticKeyProvider:
 
 
 @pytest.fixture
-async def client(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, sessions=sessions)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:

@@ -32,7 +32,12 @@ async def add_organisation(
 
 
 async def add_token(
-    session: AsyncSession, organisation_code: str, secret_hash: bytes, label: str, expires_at: dt.datetime, by: str
+    session: AsyncSession,
+    organisation_code: str,
+    secret_hash: bytes,
+    label: str,
+    expires_at: dt.datetime,
+    by: str,
 ) -> ApiToken:
     token = ApiToken(
         organisation_code=organisation_code,

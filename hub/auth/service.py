@@ -16,7 +16,7 @@ from hub.entities.codes import normalise, uscc_problem
 from hub.errors import Conflict, Invalid, NotFound, Unauthenticated
 from hub.models import ApiToken, Organisation
 
-TOKEN_PREFIX = "chub_"
+TOKEN_PREFIX = "chub_"  # noqa: S105  (a public prefix, not a secret)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,12 @@ async def issue_token(
         raise NotFound(f"no organisation {organisation_code}", path="organisationCode")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = await repository.add_token(
-        session, organisation.code, hash_secret(secret), label.strip() or "token", _now() + dt.timedelta(days=days), by
+        session,
+        organisation.code,
+        hash_secret(secret),
+        label.strip() or "token",
+        _now() + dt.timedelta(days=days),
+        by,
     )
     return IssuedToken(token=token, secret=secret)
 

@@ -52,9 +52,12 @@ def visible_fields(
     withheld: list[str] = []
     allowed = {"public", "restricted"} if restricted_too else {"public"}
     for name, value in content.items():
-        known = definition is not None and definition.has_field(name)
         # A field the catalogue no longer knows is withheld: its sensitivity cannot be judged.
-        if known and definition.field(name).sensitivity_for(content) in allowed:
+        if (
+            definition is not None
+            and definition.has_field(name)
+            and definition.field(name).sensitivity_for(content) in allowed
+        ):
             shown[name] = value
         else:
             withheld.append(name)

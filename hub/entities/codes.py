@@ -69,7 +69,9 @@ def uscc_problem(code: str, *, check_org_code: bool = True) -> CodeProblem | Non
     if not code[2:8].isdigit():
         bad = next(i for i, ch in enumerate(code[2:8], start=3) if not ch.isdigit())
         return CodeProblem(
-            "USCC_DIVISION", f"administrative division (positions 3-8) must be digits; position {bad} is not", bad
+            "USCC_DIVISION",
+            f"administrative division (positions 3-8) must be digits; position {bad} is not",
+            bad,
         )
     expected = uscc_check_char(code[:17])
     if code[17] != expected:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.models import Entity
@@ -30,7 +30,7 @@ async def search(
     limit: int,
 ) -> tuple[list[Entity], int]:
     """A page of entities ordered by USCC (stable keyset paging), and the total matching."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if name:
         conditions.append(Entity.name.ilike(f"%{_escape_like(name)}%", escape="\\"))
     if district:

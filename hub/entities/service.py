@@ -47,7 +47,9 @@ async def search(
     if name is not None and len(name.strip()) < 2:
         raise Invalid("a name fragment needs at least 2 characters", code="TOO_SHORT", path="name")
     if district is not None and (not district.isdigit() or not 2 <= len(district) <= 6):
-        raise Invalid("district is 2 to 6 digits of the division code", code="NOT_A_DISTRICT", path="district")
+        raise Invalid(
+            "district is 2 to 6 digits of the division code", code="NOT_A_DISTRICT", path="district"
+        )
     rows, total = await repo.search(
         session,
         name=name.strip() if name else None,

@@ -14,7 +14,9 @@ class Entity(Base):
     __tablename__ = "entities"
     __table_args__ = (
         # Name-fragment search (any position) uses trigrams.
-        Index("ix_entities_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
+        Index(
+            "ix_entities_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}
+        ),
         Index("ix_entities_district_kind", "district", "kind"),
     )
 

@@ -16,7 +16,9 @@ class Organisation(Base):
     """A caller of the hub. `code` is its USCC (government departments hold 11… codes)."""
 
     __tablename__ = "organisations"
-    __table_args__ = (CheckConstraint("role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")", name="role_known"),)
+    __table_args__ = (
+        CheckConstraint("role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")", name="role_known"),
+    )
 
     code: Mapped[str] = mapped_column(String(18), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -29,7 +29,9 @@ class Record(Base):
             postgresql_where=text("current"),
         ),
         Index("ix_records_identity", "source_dept", "source_record_id", postgresql_where=text("current")),
-        Index("ix_records_entity_read", "uscc", "decision_date", "source_dept", postgresql_where=text("current")),
+        Index(
+            "ix_records_entity_read", "uscc", "decision_date", "source_dept", postgresql_where=text("current")
+        ),
     )
 
     # Subject: a USCC, or for a natural person a keyed pseudonym (never the ID number itself).

@@ -90,7 +90,9 @@ async def _lines(source: ByteSource, encoding: str, digest: Any, limit: int) -> 
 class _Rows:
     """Turns lines into (line number, record id, field mapping) for either format."""
 
-    def __init__(self, file_format: FileFormat, known_fields: frozenset[str], required: frozenset[str]) -> None:
+    def __init__(
+        self, file_format: FileFormat, known_fields: frozenset[str], required: frozenset[str]
+    ) -> None:
         self.file_format = file_format
         self.known = known_fields
         self.required = required
@@ -105,13 +107,19 @@ class _Rows:
             raise Invalid(f"unknown column(s) {', '.join(unknown)}", code="UNKNOWN_COLUMN", path="file")
         missing = sorted(self.required - set(names))
         if missing:
-            raise Invalid(f"required column(s) missing: {', '.join(missing)}", code="MISSING_COLUMN", path="file")
+            raise Invalid(
+                f"required column(s) missing: {', '.join(missing)}", code="MISSING_COLUMN", path="file"
+            )
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
-            raise Invalid(f"column(s) given twice: {', '.join(duplicated)}", code="DUPLICATE_COLUMN", path="file")
+            raise Invalid(
+                f"column(s) given twice: {', '.join(duplicated)}", code="DUPLICATE_COLUMN", path="file"
+            )
         return names
 
-    def csv_rows(self, lines: Iterator[str], first_line: int) -> Iterator[tuple[int, str | None, dict[str, Any]]]:
+    def csv_rows(
+        self, lines: Iterator[str], first_line: int
+    ) -> Iterator[tuple[int, str | None, dict[str, Any]]]:
         reader = csv.reader(lines)
         assert self.header is not None
         width = len(self.header)
@@ -177,12 +185,18 @@ async def push_file(
     policy = await current_policy(session)
     definition = policy.record_types.get(request.record_type)
     if definition is None:
-        raise Invalid(f"unknown record type {request.record_type!r}", code="UNKNOWN_RECORD_TYPE", path="recordType")
+        raise Invalid(
+            f"unknown record type {request.record_type!r}", code="UNKNOWN_RECORD_TYPE", path="recordType"
+        )
     organisation = caller.organisation_code
     receipt_id = uuid.uuid4()
     preparer = RecordPreparer(
-        policy, keys, organisation, today or dt.date.today(),
-        authority_domain=authority_domain, historical=request.historical,
+        policy,
+        keys,
+        organisation,
+        today or dt.date.today(),
+        authority_domain=authority_domain,
+        historical=request.historical,
     )
     digest = hashlib.sha256(f"{request.record_type}|{request.file_format}|{request.encoding}|".encode())
     rows = _Rows(
@@ -235,11 +249,24 @@ async def push_file(
                 )
                 continue
             yield (
-                line_no, prepared.uscc, prepared.source_dept, prepared.source_record_id, prepared.record_type,
-                prepared.type_version, orjson.dumps(prepared.content).decode(), prepared.content_hash,
-                prepared.decision_date, prepared.severity, prepared.publicity_rule, prepared.published,
-                prepared.repair_from, prepared.publish_until, prepared.late, prepared.party_name,
-                prepared.is_person, "natural_person" if prepared.is_person else entity_kind(prepared.uscc),
+                line_no,
+                prepared.uscc,
+                prepared.source_dept,
+                prepared.source_record_id,
+                prepared.record_type,
+                prepared.type_version,
+                orjson.dumps(prepared.content).decode(),
+                prepared.content_hash,
+                prepared.decision_date,
+                prepared.severity,
+                prepared.publicity_rule,
+                prepared.published,
+                prepared.repair_from,
+                prepared.publish_until,
+                prepared.late,
+                prepared.party_name,
+                prepared.is_person,
+                "natural_person" if prepared.is_person else entity_kind(prepared.uscc),
                 None,
             )
 
@@ -254,7 +281,8 @@ async def push_file(
         if previous is not None:
             if previous[1] != body_hash:
                 raise Conflict(
-                    "this idempotencyKey was used with a different file", code="IDEMPOTENCY_KEY_REUSED",
+                    "this idempotencyKey was used with a different file",
+                    code="IDEMPOTENCY_KEY_REUSED",
                     path="idempotencyKey",
                 )
             await receipts.discard(session, receipt_id)
@@ -292,6 +320,12 @@ def _rejected_row(line_no: int, record_id: str | None, errors: list[tuple[str, s
 
 def _counts_of(receipt: BulkReceipt, *, replayed: bool) -> BulkCounts:
     return BulkCounts(
-        receipt_id=receipt.id, total=receipt.total, created=receipt.created, updated=receipt.updated,
-        unchanged=receipt.unchanged, rejected=receipt.rejected, late=receipt.late, replayed=replayed,
+        receipt_id=receipt.id,
+        total=receipt.total,
+        created=receipt.created,
+        updated=receipt.updated,
+        unchanged=receipt.unchanged,
+        rejected=receipt.rejected,
+        late=receipt.late,
+        replayed=replayed,
     )

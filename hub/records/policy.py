@@ -7,7 +7,6 @@ database, so a record can name the catalogue version it was validated against.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -53,7 +52,9 @@ def bundled_documents() -> list[tuple[str, str, dict[str, Any]]]:
         (KIND_RECORD_TYPE, code, definition.to_mapping()) for code, definition in load_bundled().items()
     ]
     # JSON round trip: YAML dates become ISO strings, as they will be in the database.
-    publicity = orjson.loads(orjson.dumps(yaml.safe_load((CATALOG_DIR / "publicity.yaml").read_text(encoding="utf-8"))))
+    publicity = orjson.loads(
+        orjson.dumps(yaml.safe_load((CATALOG_DIR / "publicity.yaml").read_text(encoding="utf-8")))
+    )
     documents.append((KIND_PUBLICITY, PUBLICITY_CODE, publicity))
     documents.extend((KIND_CALENDAR, str(s.year), schedule_to_mapping(s)) for s in bundled_years())
     return documents

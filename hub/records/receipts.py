@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from hub.records.bulk import BulkCounts, BulkRequest
 
 
-async def open_receipt(session: AsyncSession, receipt_id: uuid.UUID, organisation: str, request: BulkRequest) -> None:
+async def open_receipt(
+    session: AsyncSession, receipt_id: uuid.UUID, organisation: str, request: BulkRequest
+) -> None:
     session.add(
         BulkReceipt(
             id=receipt_id,
@@ -23,7 +25,12 @@ async def open_receipt(session: AsyncSession, receipt_id: uuid.UUID, organisatio
             record_type=request.record_type,
             file_format=request.file_format.value,
             filename=request.filename[:255],
-            total=0, created=0, updated=0, unchanged=0, rejected=0, late=0,
+            total=0,
+            created=0,
+            updated=0,
+            unchanged=0,
+            rejected=0,
+            late=0,
             finished=False,
         )
     )
@@ -37,8 +44,15 @@ async def close_receipt(
         update(BulkReceipt)
         .where(BulkReceipt.id == counts.receipt_id)
         .values(
-            total=counts.total, created=counts.created, updated=counts.updated, unchanged=counts.unchanged,
-            rejected=counts.rejected, late=counts.late, finished=True, idempotency_key=key, body_hash=body_hash,
+            total=counts.total,
+            created=counts.created,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+            rejected=counts.rejected,
+            late=counts.late,
+            finished=True,
+            idempotency_key=key,
+            body_hash=body_hash,
         )
     )
 
@@ -48,13 +62,17 @@ async def discard(session: AsyncSession, receipt_id: uuid.UUID) -> None:
 
 
 async def lock_key(session: AsyncSession, organisation: str, key: str) -> None:
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"bulk|{organisation}|{key}", 0))))
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(f"bulk|{organisation}|{key}", 0)))
+    )
 
 
 async def find_by_key(session: AsyncSession, organisation: str, key: str) -> tuple[BulkReceipt, bytes] | None:
     receipt = await session.scalar(
         select(BulkReceipt).where(
-            BulkReceipt.organisation_code == organisation, BulkReceipt.idempotency_key == key, BulkReceipt.finished
+            BulkReceipt.organisation_code == organisation,
+            BulkReceipt.idempotency_key == key,
+            BulkReceipt.finished,
         )
     )
     if receipt is None or receipt.body_hash is None:

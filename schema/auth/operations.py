@@ -25,7 +25,9 @@ class Me:
 @strawberry.type(description="A newly issued bearer token. The secret is shown only here, once.")
 class IssuedToken:
     id: int = strawberry.field(description="Token id, for revocation.")
-    secret: str = strawberry.field(description="Send as `Authorization: Bearer <secret>`. Not stored by the hub.")
+    secret: str = strawberry.field(
+        description="Send as `Authorization: Bearer <secret>`. Not stored by the hub."
+    )
     expires_at: dt.datetime = strawberry.field(description="When it stops working.")
     organisation: Organisation = strawberry.field(description="Whose token it is.")
 
@@ -62,10 +64,11 @@ class AuthQueries:
         return Me(role=RoleName(caller.role.value), organisation=organisation)
 
     @strawberry.field(
-        description="Organisations registered with the hub (credit office only).", extensions=allow(Role.CREDIT_OFFICE)
+        description="Organisations registered with the hub (credit office only).",
+        extensions=allow(Role.CREDIT_OFFICE),
     )
     async def organisations(self, info: Info, role: RoleName | None = None) -> list[Organisation]:
-        rows = await service.list_organisations(info.context.session, role.value if role else None)
+        rows = await service.list_organisations(info.context.session, str(role.value) if role else None)
         return [Organisation.of(r) for r in rows]
 
 
@@ -82,13 +85,14 @@ class AuthMutations:
         name: Annotated[str, strawberry.argument(description="Its name.")],
         role: Annotated[RoleName, strawberry.argument(description="Its role.")],
         authority_domain: Annotated[
-            str | None, strawberry.argument(description="e.g. market_regulation (selects SAMR publicity rules).")
+            str | None,
+            strawberry.argument(description="e.g. market_regulation (selects SAMR publicity rules)."),
         ] = None,
     ) -> RegisterOrganisationResult:
         try:
             async with info.context.session.begin_nested():
                 row = await service.register_organisation(
-                    info.context.session, code, name, Role(role.value), authority_domain
+                    info.context.session, code, name, Role(str(role.value)), authority_domain
                 )
         except HubError as error:
             return problem_of(error)  # type: ignore[return-value]
@@ -122,7 +126,9 @@ class AuthMutations:
             organisation=Organisation.of(organisation[0]),
         )
 
-    @strawberry.mutation(description="Revoke a token at once (credit office only).", extensions=allow(Role.CREDIT_OFFICE))
+    @strawberry.mutation(
+        description="Revoke a token at once (credit office only).", extensions=allow(Role.CREDIT_OFFICE)
+    )
     async def revoke_token(
         self, info: Info, token_id: Annotated[int, strawberry.argument(description="The token's id.")]
     ) -> RevokeTokenResult:

@@ -48,5 +48,3 @@ class EntityQueries:
             page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),
             total_count=page.total,
         )
-
-

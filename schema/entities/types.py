@@ -86,7 +86,9 @@ class Entity:
     def name(self) -> str:
         return self.row.name
 
-    @strawberry.field(description="Entity type from the code (主体类型), e.g. enterprise, individual_business.")
+    @strawberry.field(
+        description="Entity type from the code (主体类型), e.g. enterprise, individual_business."
+    )
     def kind(self) -> str:
         return self.row.kind
 
@@ -94,13 +96,15 @@ class Entity:
     def district(self) -> str:
         return self.row.district
 
-    @strawberry.field(description="Credit records in force, newest decision first (paginated; `first` at most 100).")
+    @strawberry.field(
+        description="Credit records in force, newest decision first (paginated; `first` at most 100)."
+    )
     async def records(
         self,
         info: Info,
         first: int = 20,
         after: str | None = None,
-        filter: RecordFilterInput | None = None,  # noqa: A002  (GraphQL argument name)
+        filter: RecordFilterInput | None = None,
     ) -> RecordConnection:
         size = page_size(first, info.context.settings.max_page_size)
         flt = filter.to_filter() if filter else RecordFilter()
@@ -128,4 +132,12 @@ class EntityConnection:
     total_count: int = strawberry.field(description="All entities matching the search.")
 
 
-__all__ = ["Entity", "EntityConnection", "EntityEdge", "Organisation", "RecordConnection", "RoleName", "Source"]
+__all__ = [
+    "Entity",
+    "EntityConnection",
+    "EntityEdge",
+    "Organisation",
+    "RecordConnection",
+    "RoleName",
+    "Source",
+]

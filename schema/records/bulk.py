@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -13,13 +13,22 @@ from hub.auth.caller import Role
 from hub.errors import HubError
 from hub.records import bulk, bulk_service
 from schema.context import Info
-from schema.errors import ConflictProblem, FieldProblem, InvalidInput, NotFoundProblem, NotPermitted, problem_of
+from schema.errors import (
+    ConflictProblem,
+    FieldProblem,
+    InvalidInput,
+    NotFoundProblem,
+    NotPermitted,
+    problem_of,
+)
 from schema.permissions import allow
 
 
 @strawberry.enum(description="Layout of a bulk file.")
 class BulkFormat(Enum):
-    CSV = strawberry.enum_value("csv", description="CSV with a header row of catalogue field codes (双公示 layout).")
+    CSV = strawberry.enum_value(
+        "csv", description="CSV with a header row of catalogue field codes (双公示 layout)."
+    )
     NDJSON = strawberry.enum_value("ndjson", description="One JSON object of field codes per line.")
 
 
@@ -49,7 +58,9 @@ class BulkReceipt:
     @strawberry.field(description="The first rejected rows with their reasons (at most 100).")
     async def rejections(self, info: Info, first: int = 20) -> list[RejectedRow]:
         size = max(1, min(first, info.context.settings.max_page_size))
-        rows = await bulk_service.rejections(info.context.session, info.context.caller, uuid.UUID(self.id), size)
+        rows = await bulk_service.rejections(
+            info.context.session, info.context.caller, uuid.UUID(self.id), size
+        )
         return [
             RejectedRow(
                 line=line,
@@ -98,7 +109,7 @@ class BulkMutations:
         info: Info,
         file: Annotated[Upload, strawberry.argument(description="The CSV or NDJSON file.")],
         record_type: Annotated[str, strawberry.argument(description="Record type of every row.")],
-        format: Annotated[BulkFormat, strawberry.argument(description="File layout.")] = BulkFormat.CSV,  # noqa: A002
+        format: Annotated[BulkFormat, strawberry.argument(description="File layout.")] = BulkFormat.CSV,
         encoding: Annotated[str, strawberry.argument(description="utf-8 (default) or gb18030.")] = "utf-8",
         idempotency_key: Annotated[
             str | None, strawberry.argument(description="Same key and same file replays the receipt.")
@@ -114,7 +125,7 @@ class BulkMutations:
         filename = getattr(file, "filename", None) or "upload"
         request = bulk.BulkRequest(
             record_type=record_type,
-            file_format=bulk.FileFormat(format.value),
+            file_format=bulk.FileFormat(str(format.value)),
             filename=filename,
             encoding=encoding.lower(),
             idempotency_key=idempotency_key,
@@ -125,7 +136,7 @@ class BulkMutations:
                 counts = await bulk.push_file(
                     context.session,
                     context.caller,
-                    file,
+                    cast(bulk.ByteSource, file),  # Starlette's UploadFile
                     request,
                     keys=context.keys,
                     max_bytes=context.settings.max_upload_bytes,
@@ -143,13 +154,18 @@ class BulkQueries:
         description="A bulk receipt by id (its department, or the credit office).",
         extensions=allow(Role.DEPARTMENT, Role.CREDIT_OFFICE),
     )
-    async def bulk_receipt(self, info: Info, id: strawberry.ID) -> BulkReceiptResult:  # noqa: A002
+    async def bulk_receipt(self, info: Info, id: strawberry.ID) -> BulkReceiptResult:
         try:
             row = await bulk_service.receipt(info.context.session, info.context.caller, str(id))
         except HubError as error:
             return problem_of(error)  # type: ignore[return-value]
         counts = bulk.BulkCounts(
-            receipt_id=row.id, total=row.total, created=row.created, updated=row.updated,
-            unchanged=row.unchanged, rejected=row.rejected, late=row.late,
+            receipt_id=row.id,
+            total=row.total,
+            created=row.created,
+            updated=row.updated,
+            unchanged=row.unchanged,
+            rejected=row.rejected,
+            late=row.late,
         )
         return receipt_of(counts, row.record_type, row.filename)

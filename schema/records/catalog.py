@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -37,7 +37,9 @@ class CatalogField:
     def description(self) -> str:
         return self.definition.description
 
-    @strawberry.field(description="Value type: string, text, date, decimal, enum, enum_list, uscc, id_number…")
+    @strawberry.field(
+        description="Value type: string, text, date, decimal, enum, enum_list, uscc, id_number…"
+    )
     def type(self) -> str:
         return self.definition.type
 
@@ -45,9 +47,11 @@ class CatalogField:
     def required(self) -> bool:
         return self.definition.required
 
-    @strawberry.field(description="Required when another field has one of these values, e.g. {XDR_LB: [自然人]}.")
+    @strawberry.field(
+        description="Required when another field has one of these values, e.g. {XDR_LB: [自然人]}."
+    )
     def required_when(self) -> JSON:
-        return {c.field: list(c.values) for c in self.definition.required_when}
+        return cast(JSON, {c.field: list(c.values) for c in self.definition.required_when})
 
     @strawberry.field(description="Sensitivity class: public, restricted or personal.")
     def sensitivity(self) -> str:

@@ -20,14 +20,20 @@ from schema.permissions import allow
 class PushOutcome(Enum):
     CREATED = strawberry.enum_value("created", description="Stored as version 1.")
     UPDATED = strawberry.enum_value("updated", description="Content changed: stored as a new version.")
-    UNCHANGED = strawberry.enum_value("unchanged", description="Same content as the version in force; nothing written.")
+    UNCHANGED = strawberry.enum_value(
+        "unchanged", description="Same content as the version in force; nothing written."
+    )
     REJECTED = strawberry.enum_value("rejected", description="Not stored; `errors` says why.")
 
 
 @strawberry.input(description="One record to push, in the catalogue's field codes.")
 class RecordInput:
-    record_type: str = strawberry.field(description="Record type code, e.g. administrative_licence (行政许可).")
-    fields: JSON = strawberry.field(description="Field code → value, e.g. {\"XDR_MC\": \"…\", \"JDRQ\": \"2026-11-20\"}.")
+    record_type: str = strawberry.field(
+        description="Record type code, e.g. administrative_licence (行政许可)."
+    )
+    fields: JSON = strawberry.field(
+        description='Field code → value, e.g. {"XDR_MC": "…", "JDRQ": "2026-11-20"}.'
+    )
     source_record_id: str | None = strawberry.field(
         default=None,
         description="The department's own id of the record; defaults to the type's identity field (e.g. WSH 文书号).",
@@ -52,7 +58,9 @@ class PushReceipt:
     updated: int = strawberry.field(description="Records stored as a new version.")
     unchanged: int = strawberry.field(description="Records identical to the version in force.")
     rejected: int = strawberry.field(description="Records not stored.")
-    replayed: bool = strawberry.field(description="True when this is the stored answer to an earlier identical push.")
+    replayed: bool = strawberry.field(
+        description="True when this is the stored answer to an earlier identical push."
+    )
 
 
 PushRecordsResult = Annotated[
@@ -95,12 +103,15 @@ class RecordMutations:
         self,
         info: Info,
         records: list[RecordInput],
-        idempotency_key: Annotated[str, strawberry.argument(description="Unique per push, chosen by the caller.")],
+        idempotency_key: Annotated[
+            str, strawberry.argument(description="Unique per push, chosen by the caller.")
+        ],
     ) -> PushRecordsResult:
         context = info.context
         try:
             items = [
-                service.RecordInput(r.record_type, r.source_record_id, _fields(r.fields, i)) for i, r in enumerate(records)
+                service.RecordInput(r.record_type, r.source_record_id, _fields(r.fields, i))
+                for i, r in enumerate(records)
             ]
             async with context.session.begin_nested():
                 answer = await service.push_records(
@@ -120,5 +131,9 @@ class RecordMutations:
 
 def _fields(value: object, index: int) -> dict[str, object]:
     if not isinstance(value, dict):
-        raise Invalid("fields must be a JSON object of field codes", code="NOT_AN_OBJECT", path=f"records.{index}.fields")
+        raise Invalid(
+            "fields must be a JSON object of field codes",
+            code="NOT_AN_OBJECT",
+            path=f"records.{index}.fields",
+        )
     return value

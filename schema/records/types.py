@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from hub.records.archive import RecordView
-from schema.cursors import record_cursor
-
 from schema.context import Info
+from schema.cursors import record_cursor
 
 if TYPE_CHECKING:
     from schema.entities.types import Organisation
@@ -21,7 +20,9 @@ if TYPE_CHECKING:
 class Record:
     view: strawberry.Private[RecordView]
 
-    @strawberry.field(description="Record type code from the catalogue, e.g. administrative_penalty (行政处罚).")
+    @strawberry.field(
+        description="Record type code from the catalogue, e.g. administrative_penalty (行政处罚)."
+    )
     def record_type(self) -> str:
         return self.view.record_type
 
@@ -29,7 +30,9 @@ class Record:
     def type_version(self) -> int:
         return self.view.type_version
 
-    @strawberry.field(description="USCC of the party (统一社会信用代码), or a pseudonymous key for a natural person.")
+    @strawberry.field(
+        description="USCC of the party (统一社会信用代码), or a pseudonymous key for a natural person."
+    )
     def uscc(self) -> str:
         return self.view.uscc
 
@@ -92,15 +95,19 @@ class Record:
     def changed_fields(self) -> list[str] | None:
         return list(self.view.changed_fields) if self.view.changed_fields is not None else None
 
-    @strawberry.field(description="The record's catalogue fields the caller may see, by field code (e.g. XDR_MC).")
+    @strawberry.field(
+        description="The record's catalogue fields the caller may see, by field code (e.g. XDR_MC)."
+    )
     def fields(self) -> JSON:
-        return self.view.fields
+        return cast(JSON, self.view.fields)
 
     @strawberry.field(description="Codes of fields withheld from this caller (sensitive or personal).")
     def withheld_fields(self) -> list[str]:
         return list(self.view.withheld)
 
-    @strawberry.field(description="Every version of this record, newest first (history: who, when, what changed).")
+    @strawberry.field(
+        description="Every version of this record, newest first (history: who, when, what changed)."
+    )
     async def versions(self, info: Info) -> list[Record]:
         views = await info.context.loaders.history.load(
             (self.view.uscc, self.view.source_dept, self.view.source_record_id)
@@ -108,7 +115,9 @@ class Record:
         return [Record(view=v) for v in views]
 
     @strawberry.field(description="The department that produced the record.")
-    async def source(self, info: Info) -> Annotated[Organisation, strawberry.lazy("schema.entities.types")] | None:
+    async def source(
+        self, info: Info
+    ) -> Annotated[Organisation, strawberry.lazy("schema.entities.types")] | None:
         from schema.entities.types import Organisation
 
         organisation = await info.context.loaders.organisation.load(self.view.source_dept)
@@ -131,7 +140,9 @@ class PageInfo:
 class RecordConnection:
     edges: list[RecordEdge] = strawberry.field(description="The records of this page.")
     page_info: PageInfo = strawberry.field(description="Paging state.")
-    total_count: int = strawberry.field(description="All records that match the filter (visible to the caller).")
+    total_count: int = strawberry.field(
+        description="All records that match the filter (visible to the caller)."
+    )
 
 
 def record_page(views: list[RecordView], first: int, total: int) -> RecordConnection:

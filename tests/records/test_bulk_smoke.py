@@ -18,8 +18,23 @@ mutation($file: Upload!, $type: String!, $key: String) {
 }
 """
 
-COLUMNS = ["XDR_MC", "XDR_LB", "XDR_SHXYM", "WSH", "WFXW", "SY", "YJ", "CFLB", "NR", "NR_FK", "JDRQ",
-           "CFJG", "CFJGDM", "SJLY", "SJLYDM"]
+COLUMNS = [
+    "XDR_MC",
+    "XDR_LB",
+    "XDR_SHXYM",
+    "WSH",
+    "WFXW",
+    "SY",
+    "YJ",
+    "CFLB",
+    "NR",
+    "NR_FK",
+    "JDRQ",
+    "CFJG",
+    "CFJGDM",
+    "SJLY",
+    "SJLYDM",
+]
 
 
 def csv_file(dept: str, rows: int, bad: int = 0) -> bytes:
@@ -28,11 +43,45 @@ def csv_file(dept: str, rows: int, bad: int = 0) -> bytes:
     writer.writerow(COLUMNS)
     for i in range(rows):
         uscc = company_code(1000 + i)
-        writer.writerow(["某公司%d" % i, "法人及非法人组织", uscc, f"罚{i}", "违法", "事实", "依据", "罚款;警告",
-                         "内容", "1.5", days_ago(2), "市场监管局", dept, "市场监管局", dept])
+        writer.writerow(
+            [
+                f"某公司{i}",
+                "法人及非法人组织",
+                uscc,
+                f"罚{i}",
+                "违法",
+                "事实",
+                "依据",
+                "罚款;警告",
+                "内容",
+                "1.5",
+                days_ago(2),
+                "市场监管局",
+                dept,
+                "市场监管局",
+                dept,
+            ]
+        )
     for i in range(bad):
-        writer.writerow(["坏", "法人及非法人组织", "91230102MA0000000X", f"坏{i}", "违法", "事实", "依据", "罚款",
-                         "内容", "-1", days_ago(2), "市场监管局", dept, "市场监管局", dept])
+        writer.writerow(
+            [
+                "坏",
+                "法人及非法人组织",
+                "91230102MA0000000X",
+                f"坏{i}",
+                "违法",
+                "事实",
+                "依据",
+                "罚款",
+                "内容",
+                "-1",
+                days_ago(2),
+                "市场监管局",
+                dept,
+                "市场监管局",
+                dept,
+            ]
+        )
     return out.getvalue().encode()
 
 
@@ -40,7 +89,10 @@ async def upload(client, actor, data: bytes, key: str | None = None, name: str =
     operations = {"query": UPLOAD, "variables": {"file": None, "type": "administrative_penalty", "key": key}}
     response = await client.post(
         "/graphql",
-        data={"operations": orjson.dumps(operations).decode(), "map": orjson.dumps({"0": ["variables.file"]}).decode()},
+        data={
+            "operations": orjson.dumps(operations).decode(),
+            "map": orjson.dumps({"0": ["variables.file"]}).decode(),
+        },
         files={"0": (name, data, "text/csv")},
         headers=actor.headers,
     )

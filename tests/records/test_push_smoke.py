@@ -40,7 +40,9 @@ def penalty(dept: str, uscc: str, wsh: str, **over: object) -> dict[str, object]
 async def test_push_then_read(client, actors):
     dept = actors["department"]
     uscc = company_code(77)
-    result = await gql(client, PUSH, {"records": [penalty(dept.code, uscc, "哈市监罚〔2026〕1号")], "key": "k1"}, dept)
+    result = await gql(
+        client, PUSH, {"records": [penalty(dept.code, uscc, "哈市监罚〔2026〕1号")], "key": "k1"}, dept
+    )
     receipt = result["data"]["pushRecords"]
     assert receipt["__typename"] == "PushReceipt", result
     assert receipt["created"] == 1
