@@ -15,13 +15,19 @@ from hub.errors import HubError
 log = logging.getLogger("hub.graphql")
 
 UNEXPECTED = "Unexpected error."
+EXPECTED = (HubError, GraphQLError)
 
 
 def _public_error(error: GraphQLError, request_id: str) -> GraphQLError:
     """Expected errors keep their message and code; anything else is masked and logged without detail."""
     original = error.original_error
     if original is None:
-        return error  # syntax, validation and permission errors are already meant for the caller
+        return error  # syntax and validation errors are already meant for the caller
+    if isinstance(original, GraphQLError):
+        # Raised on purpose (permission rules): message and extensions are written for the caller.
+        return GraphQLError(
+            original.message, nodes=error.nodes, path=error.path, extensions=original.extensions
+        )
     if isinstance(original, HubError):
         extensions = {"code": original.code}
         if original.path:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
@@ -41,18 +42,30 @@ def settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def test_url(settings: Settings) -> URL:
-    """A fresh test database, built by `alembic upgrade head`."""
-    database = os.environ.get("HUB_TEST_DATABASE", TEST_DATABASE)
+async def test_url(settings: Settings) -> AsyncIterator[URL]:
+    """A fresh database for this test run, built by `alembic upgrade head`, dropped afterwards.
+
+    Named after the process, so parallel runs (several developers, CI) never share one.
+    """
+    database = os.environ.get("HUB_TEST_DATABASE", f"{TEST_DATABASE}_{os.getpid()}")
     admin = make_engine(_admin_url(settings), pool_size=1)
     async with admin.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
+        for (stale,) in (
+            await conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'hub_test_%'"))
+        ).all():
+            pid = stale.rsplit("_", 1)[-1]
+            if pid.isdigit() and not psutil.pid_exists(int(pid)):
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)'))
         await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         await conn.execute(text(f'CREATE DATABASE "{database}"'))
-    await admin.dispose()
     url = database_url(settings, database)
     await _run_sync(migrate.upgrade, url)
-    return url
+    yield url
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    await admin.dispose()
 
 
 async def _run_sync(fn: Any, *args: Any) -> Any:

@@ -67,7 +67,11 @@ class AuthQueries:
         description="Organisations registered with the hub (credit office only).",
         extensions=allow(Role.CREDIT_OFFICE),
     )
-    async def organisations(self, info: Info, role: RoleName | None = None) -> list[Organisation]:
+    async def organisations(
+        self,
+        info: Info,
+        role: Annotated[RoleName | None, strawberry.argument(description="Only this role.")] = None,
+    ) -> list[Organisation]:
         rows = await service.list_organisations(info.context.session, str(role.value) if role else None)
         return [Organisation.of(r) for r in rows]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from hub.entities import service
@@ -19,7 +21,11 @@ class EntityQueries:
         "A malformed code is an error that says what is wrong with it.",
         extensions=allow(*ALL_ROLES),
     )
-    async def entity(self, info: Info, uscc: str) -> Entity | None:
+    async def entity(
+        self,
+        info: Info,
+        uscc: Annotated[str, strawberry.argument(description="USCC (统一社会信用代码), 18 characters.")],
+    ) -> Entity | None:
         code = service.checked_uscc(uscc)
         row = await info.context.loaders.entity.load(code)
         return Entity(row=row) if row else None
@@ -31,11 +37,17 @@ class EntityQueries:
     async def search_entities(
         self,
         info: Info,
-        name: str | None = None,
-        district: str | None = None,
-        kind: str | None = None,
-        first: int = 20,
-        after: str | None = None,
+        name: Annotated[
+            str | None, strawberry.argument(description="Name fragment (名称), 2+ characters.")
+        ] = None,
+        district: Annotated[
+            str | None, strawberry.argument(description="Division code prefix (行政区划), 2-6 digits.")
+        ] = None,
+        kind: Annotated[str | None, strawberry.argument(description="Entity kind, e.g. enterprise.")] = None,
+        first: Annotated[int, strawberry.argument(description="Page size, 1-100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="endCursor of the previous page.")
+        ] = None,
     ) -> EntityConnection:
         size = page_size(first, info.context.settings.max_page_size)
         start = decode(after, 1)[0] if after else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
@@ -102,9 +103,11 @@ class Entity:
     async def records(
         self,
         info: Info,
-        first: int = 20,
-        after: str | None = None,
-        filter: RecordFilterInput | None = None,
+        first: Annotated[int, strawberry.argument(description="Page size, 1-100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="endCursor of the previous page.")
+        ] = None,
+        filter: Annotated[RecordFilterInput | None, strawberry.argument(description="Which records.")] = None,
     ) -> RecordConnection:
         size = page_size(first, info.context.settings.max_page_size)
         flt = filter.to_filter() if filter else RecordFilter()

@@ -56,7 +56,9 @@ class BulkReceipt:
     )
 
     @strawberry.field(description="The first rejected rows with their reasons (at most 100).")
-    async def rejections(self, info: Info, first: int = 20) -> list[RejectedRow]:
+    async def rejections(
+        self, info: Info, first: Annotated[int, strawberry.argument(description="How many, 1-100.")] = 20
+    ) -> list[RejectedRow]:
         size = max(1, min(first, info.context.settings.max_page_size))
         rows = await bulk_service.rejections(
             info.context.session, info.context.caller, uuid.UUID(self.id), size
@@ -154,7 +156,9 @@ class BulkQueries:
         description="A bulk receipt by id (its department, or the credit office).",
         extensions=allow(Role.DEPARTMENT, Role.CREDIT_OFFICE),
     )
-    async def bulk_receipt(self, info: Info, id: strawberry.ID) -> BulkReceiptResult:
+    async def bulk_receipt(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Receipt id.")]
+    ) -> BulkReceiptResult:
         try:
             row = await bulk_service.receipt(info.context.session, info.context.caller, str(id))
         except HubError as error:

@@ -150,7 +150,11 @@ class CatalogMutations:
         description="Load or amend a year's working-day schedule (credit office only); stored as a new version.",
         extensions=allow(Role.CREDIT_OFFICE),
     )
-    async def load_calendar_year(self, info: Info, schedule: CalendarYearInput) -> LoadCalendarResult:
+    async def load_calendar_year(
+        self,
+        info: Info,
+        schedule: Annotated[CalendarYearInput, strawberry.argument(description="The schedule.")],
+    ) -> LoadCalendarResult:
         body = {
             "year": schedule.year,
             "source": schedule.source,

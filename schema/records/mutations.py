@@ -102,7 +102,7 @@ class RecordMutations:
     async def push_records(
         self,
         info: Info,
-        records: list[RecordInput],
+        records: Annotated[list[RecordInput], strawberry.argument(description="1 to 1,000 records.")],
         idempotency_key: Annotated[
             str, strawberry.argument(description="Unique per push, chosen by the caller.")
         ],

