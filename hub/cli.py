@@ -15,7 +15,7 @@ from hub.auth import service as auth
 from hub.auth.caller import Role
 from hub.db import database_url, make_engine, make_sessionmaker
 from hub.errors import HubError
-from hub.settings import Settings, get_settings
+from hub.settings import Settings, check_production, get_settings
 
 T = TypeVar("T")
 
@@ -153,6 +153,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = get_settings()
+    check_production(settings)
     try:
         return int(args.run(settings, args))
     except HubError as error:

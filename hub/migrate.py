@@ -6,12 +6,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import URL
 
-from hub.settings import PROJECT_ROOT
+from hub.settings import get_settings
 
 
 def alembic_config(url: URL | None = None) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    cfg.set_main_option("script_location", str(get_settings().migrations_dir))
     if url is not None:
         cfg.attributes["url"] = url
     return cfg

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEVELOPMENT_MASTER_KEY = "credit-hub-development-master-key"  # noqa: S105  (development only; refused in production)
 
 
 class Settings(BaseSettings):
@@ -17,6 +18,8 @@ class Settings(BaseSettings):
     # Empty means: start the embedded PostgreSQL under `data_dir`.
     database_url: SecretStr = SecretStr("")
     data_dir: Path = PROJECT_ROOT / ".data"
+    # Alembic scripts; an installed package (the Docker image) points this at its copy.
+    migrations_dir: Path = PROJECT_ROOT / "migrations"
     host: str = "127.0.0.1"
     port: int = 8000
     db_pool_size: int = 10
@@ -35,10 +38,22 @@ class Settings(BaseSettings):
     # Tokens issued without an explicit lifetime expire after this many days.
     token_default_days: int = Field(default=90, ge=1)
     log_level: str = "INFO"
+    # "production" refuses the development master key and needs a named database server.
+    environment: str = "development"
     # Master secret for keyed pseudonyms of natural persons. Set it in production; changing it re-keys archives.
-    master_key: SecretStr = SecretStr("credit-hub-development-master-key")
+    master_key: SecretStr = SecretStr(DEVELOPMENT_MASTER_KEY)
     # Bulk import of history may accept codes whose embedded organisation-code check fails (as a warning).
     bulk_lenient_org_code: bool = False
+
+
+def check_production(settings: Settings) -> None:
+    """Refuse to start in production with development defaults."""
+    if settings.environment != "production":
+        return
+    if settings.master_key.get_secret_value() == DEVELOPMENT_MASTER_KEY or len(settings.master_key) < 32:
+        raise SystemExit("HUB_MASTER_KEY must be set to a secret of at least 32 characters in production")
+    if not settings.database_url.get_secret_value():
+        raise SystemExit("HUB_DATABASE_URL must name the PostgreSQL server in production")
 
 
 @lru_cache(maxsize=1)

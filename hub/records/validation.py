@@ -1,7 +1,7 @@
 """Validate and normalise one record's fields against its record type.
 
 `compile_validator` turns a definition into a list of per-field closures once; validating a row
-then costs one closure call per field present, with no look-ups in the definition and no
+then costs one closure call per field, with no look-ups in the definition and no
 exceptions on the happy path (bulk loads validate millions of CSV rows).
 
 Input is either a CSV row (every value a string, "" meaning absent) or JSON from GraphQL (strings,
@@ -75,8 +75,8 @@ class _Sentinel:
 ABSENT: Final = _Sentinel("ABSENT")
 INVALID: Final = _Sentinel("INVALID")
 
-# A field check takes the raw value, the values checked so far (enums come first) and the error
-# and warning lists; it returns the normalised value, ABSENT or INVALID (having reported why).
+# A field check takes the raw value, the values checked so far (a field's rules only read fields
+# checked before it, see RecordTypeDef.check_order) and the error and warning lists; it returns the normalised value, ABSENT or INVALID (having reported why).
 _Check = Callable[[Any, dict[str, Any], list[FieldError], list[FieldError]], Any]
 
 # --- identifier fast paths -----------------------------------------------------------------------

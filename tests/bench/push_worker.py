@@ -1,0 +1,112 @@
+"""One bulk push end to end, in a process of its own so that its peak RSS is the push's alone.
+
+`python -m tests.bench.push_worker` reads {"url", "token", "file", "pushes"} as JSON on stdin, runs
+the real app in-process (httpx ASGI transport, a real department token, the GraphQL multipart
+request of the smoke test) and prints one JSON line: per push its receipt, seconds and peak RSS growth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import psutil
+from sqlalchemy.engine import make_url
+
+from hub.app import create_app
+from hub.db import make_engine, make_sessionmaker
+from tests.bench.support import bench_settings
+
+UPLOAD = """
+mutation($file: Upload!, $type: String!) {
+  pushRecordsFile(file: $file, recordType: $type) {
+    __typename
+    ... on BulkReceipt { id total created updated unchanged rejected late replayed }
+    ... on Problem { code message path }
+  }
+}
+"""
+
+
+class PeakRss:
+    """Samples this process's RSS every few milliseconds in a thread; `peak` is the highest seen."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.process = psutil.Process()
+        self.interval = interval
+        self.start = self.peak = self.process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.process.memory_info().rss)
+            time.sleep(self.interval)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.process.memory_info().rss)
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.start
+
+
+async def push_once(client: httpx.AsyncClient, token: str, path: Path) -> dict[str, Any]:
+    operations = {"query": UPLOAD, "variables": {"file": None, "type": "administrative_penalty"}}
+    with path.open("rb") as upload:
+        response = await client.post(
+            "/graphql",
+            data={
+                "operations": orjson.dumps(operations).decode(),
+                "map": orjson.dumps({"0": ["variables.file"]}).decode(),
+            },
+            files={"0": (path.name, upload, "text/csv")},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    response.raise_for_status()
+    receipt: dict[str, Any] = response.json()["data"]["pushRecordsFile"]
+    if receipt["__typename"] != "BulkReceipt":
+        raise RuntimeError(f"the push was refused: {receipt}")
+    return receipt
+
+
+async def run(config: dict[str, Any]) -> dict[str, Any]:
+    settings = bench_settings()
+    engine = make_engine(make_url(config["url"]), pool_size=2)
+    app = create_app(settings, sessions=make_sessionmaker(engine))
+    pushes = []
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://hub.bench", timeout=None
+    ) as client:
+        # Warm the imports and the policy cache, so that the RSS baseline is the idle app's.
+        await client.post("/graphql", json={"query": "{ __typename }"})
+        for _ in range(int(config.get("pushes", 1))):
+            with PeakRss() as rss:
+                started = time.perf_counter()
+                receipt = await push_once(client, config["token"], Path(config["file"]))
+                seconds = time.perf_counter() - started
+            pushes.append({"receipt": receipt, "seconds": seconds, "rss_growth": rss.growth})
+    await engine.dispose()
+    return {"pushes": pushes}
+
+
+def main() -> None:
+    config = orjson.loads(sys.stdin.buffer.read())
+    result = asyncio.run(run(config))
+    sys.stdout.buffer.write(orjson.dumps(result) + b"\n")
+
+
+if __name__ == "__main__":
+    main()
