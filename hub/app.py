@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
+import io
 import logging
 import re
 import time
@@ -12,11 +14,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+import strawberry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -28,9 +32,10 @@ from hub.auth import service as auth
 from hub.auth.caller import PUBLIC, Caller
 from hub.crypto import StaticKeyProvider
 from hub.db import database_url, make_engine, make_sessionmaker
-from hub.errors import Unauthenticated
+from hub.errors import HubError, Unauthenticated
 from hub.logs import request_id
 from hub.ports import KeyProvider
+from hub.records import bulk_service
 from hub.records.policy import current_policy
 from hub.settings import Settings
 from schema.build import build_schema
@@ -150,8 +155,67 @@ class HubGraphQL(GraphQL[HubContext, None]):
         return response
 
 
+class RequestLog:
+    """Gives every request an id (echoed as X-Request-ID) and one JSON log line: method, path, status, time.
+
+    The query string is never logged: GraphQL GET requests carry queries and variables there.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"x-request-id"), ""
+        )
+        rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = {"code": 0}
+
+        async def send_with_id(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status["code"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            request_id.reset(token)
+
+
+async def _caller(session: AsyncSession, authorization: str | None) -> Caller | Response:
+    """The caller named by the Authorization header, or the 401 answer for an unusable token."""
+    if not authorization:
+        return PUBLIC
+    scheme, _, secret = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return _problem(401, "TOKEN_INVALID", "use `Authorization: Bearer <token>`", request_id.get())
+    try:
+        caller = await auth.authenticate(session, secret.strip())
+    except Unauthenticated as error:
+        return _problem(401, error.code, error.message, request_id.get())
+    finally:
+        # The token lookup must not hold a transaction open into the request.
+        await session.rollback()
+    return caller
+
+
 class GraphQLGate:
-    """Authenticates the bearer token, opens the request's session, applies the timeout, logs the request."""
+    """Authenticates the bearer token, opens the request's session and applies the timeout."""
 
     def __init__(
         self,
@@ -166,77 +230,93 @@ class GraphQLGate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        incoming = headers.get("x-request-id", "")
-        rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        token = request_id.set(rid)
-        started = time.perf_counter()
-        status = {"code": 0}
+        authorization = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"authorization"), None
+        )
+        started = {"response": False}
 
-        async def send_with_id(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+        async def send_tracked(message: Any) -> None:
+            started["response"] = started["response"] or message["type"] == "http.response.start"
             await send(message)
 
+        async with self.sessions() as session:
+            caller = await _caller(session, authorization)
+            if isinstance(caller, Response):
+                await caller(scope, receive, send)
+                return
+            scope["hub"] = {
+                "caller": caller,
+                "session": session,
+                "settings": self.settings,
+                "keys": self.keys,
+                "request_id": request_id.get(),
+            }
+            try:
+                async with asyncio.timeout(self.settings.request_timeout_seconds):
+                    await self.app(scope, receive, send_tracked)
+            except TimeoutError:
+                if not started["response"]:
+                    message = "the request took too long and was stopped"
+                    await _problem(504, "TIMEOUT", message, request_id.get())(scope, receive, send)
+
+
+def rejections_download(sessions: async_sessionmaker[AsyncSession]) -> Any:
+    """GET /bulk/{id}/rejections.csv: every rejected row of a bulk push, streamed as CSV."""
+
+    async def endpoint(request: Request) -> Response:
+        session = sessions()
+        caller = await _caller(session, request.headers.get("authorization"))
+        if isinstance(caller, Response):
+            await session.close()
+            return caller
+        receipt_id = request.path_params["receipt_id"]
         try:
-            async with self.sessions() as session:
-                caller = await self._caller(session, headers.get("authorization"))
-                if isinstance(caller, Response):
-                    await caller(scope, receive, send_with_id)
-                    return
-                scope["hub"] = {
-                    "caller": caller,
-                    "session": session,
-                    "settings": self.settings,
-                    "keys": self.keys,
-                    "request_id": rid,
-                }
-                try:
-                    async with asyncio.timeout(self.settings.request_timeout_seconds):
-                        await self.app(scope, receive, send_with_id)
-                except TimeoutError:
-                    if status["code"] == 0:
-                        await _problem(504, "TIMEOUT", "the request took too long and was stopped", rid)(
-                            scope, receive, send_with_id
+            await bulk_service.receipt(session, caller, receipt_id)
+        except HubError as error:
+            await session.close()
+            status = {"NOT_FOUND": 404, "FORBIDDEN": 403}.get(error.code, 400)
+            return _problem(status, error.code, error.message, request_id.get())
+
+        async def rows() -> AsyncIterator[str]:
+            try:
+                yield "line,source_record_id,code,path,message\r\n"
+                async for line, record_id, errors in bulk_service.stream_rejections(
+                    session, caller, receipt_id
+                ):
+                    for error in errors:
+                        yield _csv_line(
+                            [line, record_id or "", error["code"], error["path"], error["message"]]
                         )
-        finally:
-            log.info(
-                "request",
-                extra={
-                    "method": scope.get("method"),
-                    "path": scope.get("path"),
-                    "status": status["code"],
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                },
-            )
-            request_id.reset(token)
+            finally:
+                await session.close()
 
-    async def _caller(self, session: AsyncSession, authorization: str | None) -> Caller | Response:
-        if not authorization:
-            return PUBLIC
-        scheme, _, secret = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            return _problem(401, "TOKEN_INVALID", "use `Authorization: Bearer <token>`", request_id.get())
-        try:
-            caller = await auth.authenticate(session, secret.strip())
-        except Unauthenticated as error:
-            return _problem(401, error.code, error.message, request_id.get())
-        finally:
-            # The token lookup must not hold a transaction open into the request.
-            await session.rollback()
-        return caller
+        filename = f"rejections-{receipt_id}.csv"
+        headers = {"content-disposition": f'attachment; filename="{filename}"'}
+        return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers=headers)
+
+    return endpoint
 
 
-def create_app(settings: Settings, sessions: async_sessionmaker[AsyncSession] | None = None) -> Starlette:
-    """The app; tests pass `sessions` bound to a connection whose transaction they roll back."""
+def _csv_line(values: list[Any]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(values)
+    return out.getvalue()
+
+
+def create_app(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+    schema: strawberry.Schema | None = None,
+) -> Starlette:
+    """The app. Tests pass `sessions` bound to a connection whose transaction they roll back, and may
+    pass a `schema` of their own to exercise the HTTP layer with resolvers that fail for real."""
     engine = None
     if sessions is None:
         engine = make_engine(database_url(settings), pool_size=settings.db_pool_size)
         sessions = make_sessionmaker(engine)
     keys = StaticKeyProvider(settings.master_key)
     graphql = HubGraphQL(
-        build_schema(settings),
+        schema or build_schema(settings),
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         multipart_uploads_enabled=True,
@@ -267,7 +347,9 @@ def create_app(settings: Settings, sessions: async_sessionmaker[AsyncSession] | 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", gate),
+            Route("/bulk/{receipt_id}/rejections.csv", rejections_download(sessions), methods=["GET"]),
         ],
+        middleware=[Middleware(RequestLog)],
         lifespan=lifespan,
     )
     app.state.sessions = sessions

@@ -60,7 +60,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     logs.configure(settings.log_level)
     app = create_app(settings)
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_config=None)
+    # Our RequestLog middleware logs each request without its query string; uvicorn's access log would not.
+    uvicorn.run(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_config=None,
+        access_log=False,
+    )
     return 0
 
 

@@ -9,7 +9,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEVELOPMENT_MASTER_KEY = "credit-hub-development-master-key"  # noqa: S105  (development only; refused in production)
+# Development only: `check_production` refuses it.
+DEVELOPMENT_MASTER_KEY = "credit-hub-development-master-key"
 
 
 class Settings(BaseSettings):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from hub.errors import HubError
 log = logging.getLogger("hub.graphql")
 
 UNEXPECTED = "Unexpected error."
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 EXPECTED = (HubError, GraphQLError)
 
 
@@ -22,7 +24,14 @@ def _public_error(error: GraphQLError, request_id: str) -> GraphQLError:
     """Expected errors keep their message and code; anything else is masked and logged without detail."""
     original = error.original_error
     if original is None:
-        return error  # syntax and validation errors are already meant for the caller
+        # Syntax and validation errors are meant for the caller, minus any "Did you mean" hints,
+        # which would reveal the schema even with introspection off.
+        message = _SUGGESTION.sub("", error.message)
+        if message == error.message:
+            return error
+        return GraphQLError(
+            message, nodes=error.nodes, source=error.source, positions=error.positions, path=error.path
+        )
     if isinstance(original, GraphQLError):
         # Raised on purpose (permission rules): message and extensions are written for the caller.
         return GraphQLError(
@@ -77,7 +86,10 @@ class UnitOfWork(SchemaExtension):
                     result.data = None
                     errors.append(GraphQLError("the change could not be stored", original_error=exc))
         else:
-            await session.rollback()
+            try:
+                await session.rollback()
+            except Exception as exc:  # the connection is gone; the answer stands, nothing was committed
+                log.error("rollback failed", extra={"error_type": type(exc).__name__})
         if result is not None and errors:
             result.errors = [_public_error(e, context.request_id) for e in errors]
 

@@ -44,6 +44,9 @@ async def search(
     after: str | None,
     first: int,
 ) -> EntityPage:
+    for path, value in (("name", name), ("district", district), ("kind", kind)):
+        if value is not None and not value.isprintable():
+            raise Invalid(f"{path} holds control characters", code="NOT_PRINTABLE", path=path)
     if name is not None and len(name.strip()) < 2:
         raise Invalid("a name fragment needs at least 2 characters", code="TOO_SHORT", path="name")
     if district is not None and (not district.isdigit() or not 2 <= len(district) <= 6):

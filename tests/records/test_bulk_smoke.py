@@ -111,3 +111,20 @@ async def test_bulk_csv(client, actors):
     assert again["data"]["pushRecordsFile"]["unchanged"] == 50
     replay = await upload(client, dept, csv_file(dept.code, 50, bad=2), key="b1")
     assert replay["data"]["pushRecordsFile"]["replayed"] is True
+
+
+async def test_rejections_download(client, actors):
+    dept = actors["department"]
+    result = await upload(client, dept, csv_file(dept.code, 3, bad=2), key="r1")
+    url = result["data"]["pushRecordsFile"]["rejectionsUrl"]
+    response = await client.get(url, headers=dept.headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    lines = response.text.strip().splitlines()
+    assert lines[0] == "line,source_record_id,code,path,message"
+    # Header is line 1, three good rows follow; each bad row has two problems, one CSV line each.
+    assert [line.split(",")[0] for line in lines[1:]] == ["5", "5", "6", "6"]
+    other = await client.get(url, headers=actors["department2"].headers)
+    assert other.status_code == 403 and other.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await client.get(url)).status_code == 403
+    assert (await client.get("/bulk/not-a-uuid/rejections.csv", headers=dept.headers)).status_code == 400
