@@ -43,8 +43,6 @@ class Settings(BaseSettings):
     environment: str = "development"
     # Master secret for keyed pseudonyms of natural persons. Set it in production; changing it re-keys archives.
     master_key: SecretStr = SecretStr(DEVELOPMENT_MASTER_KEY)
-    # Bulk import of history may accept codes whose embedded organisation-code check fails (as a warning).
-    bulk_lenient_org_code: bool = False
 
 
 def check_production(settings: Settings) -> None:

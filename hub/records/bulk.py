@@ -29,6 +29,7 @@ from hub.records import bulk_repository as repo
 from hub.records import receipts
 from hub.records.policy import current_policy
 from hub.records.prepare import RecordPreparer, RejectedRecord
+from hub.records.repository import add_outbox
 
 RECORD_ID_COLUMN = "RECORD_ID"
 CHUNK_BYTES = 1 << 20
@@ -300,6 +301,24 @@ async def push_file(
         late=late,
     )
     await receipts.close_receipt(session, result, organisation, request.idempotency_key, body_hash)
+    if created or updated:
+        # One event for the whole file: the relay reads the changed versions by their receipt id.
+        await add_outbox(
+            session,
+            [
+                {
+                    "topic": "records.bulk",
+                    "uscc": None,
+                    "payload": {
+                        "receipt_id": str(receipt_id),
+                        "source_dept": organisation,
+                        "record_type": request.record_type,
+                        "created": created,
+                        "updated": updated,
+                    },
+                }
+            ],
+        )
     return result
 
 

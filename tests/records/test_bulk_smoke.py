@@ -128,3 +128,15 @@ async def test_rejections_download(client, actors):
     assert other.status_code == 403 and other.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert (await client.get(url)).status_code == 403
     assert (await client.get("/bulk/not-a-uuid/rejections.csv", headers=dept.headers)).status_code == 400
+
+
+async def test_bulk_writes_one_outbox_event_per_file(client, actors, connection):
+    from sqlalchemy import text
+
+    dept = actors["department"]
+    result = await upload(client, dept, csv_file(dept.code, 4), key="o1")
+    receipt_id = result["data"]["pushRecordsFile"]["id"]
+    rows = (await connection.execute(text("SELECT topic, payload FROM outbox WHERE topic = 'records.bulk'"))).all()
+    assert [(t, p["receipt_id"], p["created"]) for t, p in rows] == [("records.bulk", receipt_id, 4)]
+    await upload(client, dept, csv_file(dept.code, 4), key="o2")  # unchanged: nothing to tell
+    assert (await connection.execute(text("SELECT count(*) FROM outbox WHERE topic = 'records.bulk'"))).scalar() == 1

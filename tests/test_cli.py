@@ -1,0 +1,62 @@
+"""The `credit-hub` command line against the test database, as a real second process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from sqlalchemy.engine import URL
+
+from hub.entities.codes import make_uscc
+
+
+def run(url: URL, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HUB_DATABASE_URL": url.render_as_string(hide_password=False)}
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_org_add_token_issue_and_revoke(test_url: URL, engine) -> None:
+    code = make_uscc("1", "1", "230100", "C7000001")
+    added = run(test_url, "org", "add", code, "CLI测试局", "department")
+    assert added.returncode == 0, added.stderr
+    assert f"registered {code}" in added.stdout
+    again = run(test_url, "org", "add", code, "CLI测试局", "department")
+    assert again.returncode == 2 and "ALREADY_EXISTS" in again.stderr
+
+    issued = run(test_url, "token", "issue", code, "--label", "cli test", "--days", "7")
+    assert issued.returncode == 0, issued.stderr
+    header, secret = issued.stdout.strip().splitlines()
+    assert secret.startswith("chub_") and len(secret) > 40
+    token_id = header.split()[1]
+
+    revoked = run(test_url, "token", "revoke", token_id)
+    assert revoked.returncode == 0 and f"token {token_id} revoked" in revoked.stdout
+    twice = run(test_url, "token", "revoke", token_id)
+    assert twice.returncode == 2 and "ALREADY_REVOKED" in twice.stderr
+
+
+async def test_bad_code_is_refused_with_the_reason(test_url: URL, engine) -> None:
+    result = run(test_url, "org", "add", "91230102MA1B2C3D0Z", "坏码", "bank")
+    assert result.returncode == 2
+    assert "USCC_" in result.stderr and "position" in result.stderr
+
+
+def test_production_refuses_development_secrets() -> None:
+    env = {**os.environ, "HUB_ENVIRONMENT": "production", "HUB_DATABASE_URL": "postgresql://x@127.0.0.1/x"}
+    result = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "schema"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0 and "HUB_MASTER_KEY" in result.stderr
