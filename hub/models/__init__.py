@@ -3,7 +3,9 @@
 from hub.models.base import Base
 from hub.models.catalog import CatalogDocument
 from hub.models.entities import Entity
+from hub.models.grading import Classification, ClassificationChange, DomainMember, IndicatorValues
 from hub.models.ingest import BulkReceipt, BulkRejection, IdempotentPush
+from hub.models.inspections import InspectionPlan, Inspector, InspectorConflict, PlanCandidate, PlanInspector
 from hub.models.organisations import ROLES, ApiToken, Organisation
 from hub.models.records import Record
 from hub.models.sync import OutboxEvent
@@ -15,9 +17,18 @@ __all__ = [
     "BulkReceipt",
     "BulkRejection",
     "CatalogDocument",
+    "Classification",
+    "ClassificationChange",
+    "DomainMember",
     "Entity",
     "IdempotentPush",
+    "IndicatorValues",
+    "InspectionPlan",
+    "Inspector",
+    "InspectorConflict",
     "Organisation",
     "OutboxEvent",
+    "PlanCandidate",
+    "PlanInspector",
     "Record",
 ]

@@ -51,6 +51,8 @@ class Record(Base):
     repair_from: Mapped[dt.date | None]
     publish_until: Mapped[dt.date | None]
     late: Mapped[bool | None]
+    # For evaluation results: the version of the grading scheme the grade was checked against.
+    scheme_version: Mapped[int | None]
     changed_fields: Mapped[list[str] | None] = mapped_column(ARRAY(String(40)))
     pushed_by: Mapped[str] = mapped_column(String(18))
     pushed_at: Mapped[dt.datetime] = mapped_column(server_default=text("now()"))

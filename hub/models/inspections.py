@@ -1,0 +1,89 @@
+"""Double-random inspections (双随机、一公开): inspector pools, conflicts, verifiable plans."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.models.base import Base, created_at_column
+
+
+class Inspector(Base):
+    """A law-enforcement officer in a department's pool (执法检查人员名录库)."""
+
+    __tablename__ = "inspectors"
+
+    department_code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    inspector_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    added_at: Mapped[dt.datetime] = created_at_column()
+
+
+class InspectorConflict(Base):
+    """A declared conflict of interest (回避): this inspector never inspects this entity."""
+
+    __tablename__ = "inspector_conflicts"
+
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    department_code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    inspector_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    declared_at: Mapped[dt.datetime] = created_at_column()
+
+
+class InspectionPlan(Base):
+    """A plan: committed (seed hidden, candidates frozen), then drawn (seed revealed)."""
+
+    __tablename__ = "inspection_plans"
+    __table_args__ = (Index("ix_inspection_plans_domain", "domain", "period"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    domain: Mapped[str] = mapped_column(String(60))
+    department_code: Mapped[str] = mapped_column(String(18))
+    period: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    algorithm: Mapped[str] = mapped_column(String(40))
+    seed_commitment: Mapped[str] = mapped_column(String(64))
+    candidates_hash: Mapped[str] = mapped_column(String(64))
+    inspectors_hash: Mapped[str] = mapped_column(String(64))
+    candidate_count: Mapped[int]
+    # Ratios per category and the scheme/domain versions the draw used.
+    parameters: Mapped[dict[str, Any]]
+    # Kept secret until the draw; never returned before status is "drawn".
+    seed: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(18))
+    created_at: Mapped[dt.datetime] = created_at_column()
+    drawn_at: Mapped[dt.datetime | None]
+
+
+class PlanCandidate(Base):
+    """The frozen candidate list of a plan, in the order its hash covers."""
+
+    __tablename__ = "plan_candidates"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("inspection_plans.id", ondelete="CASCADE"), primary_key=True
+    )
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    category: Mapped[str] = mapped_column(String(20))
+    drawn: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    inspector_a: Mapped[str | None] = mapped_column(String(40))
+    inspector_b: Mapped[str | None] = mapped_column(String(40))
+
+
+class PlanInspector(Base):
+    """The frozen inspector pool of a plan, with the conflicts that applied at commitment time."""
+
+    __tablename__ = "plan_inspectors"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("inspection_plans.id", ondelete="CASCADE"), primary_key=True
+    )
+    inspector_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
