@@ -14,9 +14,13 @@ from hub.models import Entity
 
 
 def checked_uscc(code: str, path: str = "uscc") -> str:
-    """The normalised code, or Invalid saying exactly what is wrong with it."""
+    """The normalised code, or Invalid saying exactly what is wrong with it.
+
+    A lookup is no new input: a code whose only fault is its embedded GB 11714 check (some in
+    circulation have one, and a bulk import of history may store them) must still find its archive.
+    """
     normalised = normalise(code)
-    problem = uscc_problem(normalised)
+    problem = uscc_problem(normalised, check_org_code=False)
     if problem is not None:
         raise Invalid(problem.message, code=problem.code, path=path)
     return normalised
@@ -49,7 +53,8 @@ async def search(
             raise Invalid(f"{path} holds control characters", code="NOT_PRINTABLE", path=path)
     if name is not None and len(name.strip()) < 2:
         raise Invalid("a name fragment needs at least 2 characters", code="TOO_SHORT", path="name")
-    if district is not None and (not district.isdigit() or not 2 <= len(district) <= 6):
+    # ASCII digits only: str.isdigit() also admits full-width and other scripts' digits.
+    if district is not None and not (district.isascii() and district.isdigit() and 2 <= len(district) <= 6):
         raise Invalid(
             "district is 2 to 6 digits of the division code", code="NOT_A_DISTRICT", path="district"
         )

@@ -289,6 +289,7 @@ async def push_file(
             await receipts.discard(session, receipt_id)
             return _counts_of(previous[0], replayed=True)
     duplicates = await repo.reject_duplicates(session, receipt_id)
+    await repo.classify(session)
     moved = await repo.reject_subject_changes(session, receipt_id)
     staged_rows, created, updated, late = await repo.merge(session, receipt_id, organisation)
     result = BulkCounts(

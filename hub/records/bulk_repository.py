@@ -101,14 +101,35 @@ async def reject_duplicates(session: AsyncSession, receipt_id: uuid.UUID) -> int
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+async def classify(session: AsyncSession) -> None:
+    """Note, per staged line, the version in force of the same record: its number, whether its content
+    is the same and whether it belongs to another party. One join with `records`, before anything in it
+    changes: a statement that probed `records` while inserting into it would, when the statistics say
+    the table is empty (a first load), scan it whole for every row, its own new rows included.
+    """
+    # A temp table gets no statistics from autovacuum; the joins below are planned on these.
+    await session.execute(text("ANALYZE bulk_stage"))
+    await session.execute(text("DROP TABLE IF EXISTS bulk_known"))
+    await session.execute(
+        text(
+            """
+            CREATE TEMP TABLE bulk_known ON COMMIT DROP AS
+            SELECT s.line_no, r.version, r.content_hash = s.content_hash AS same, r.uscc <> s.uscc AS moved
+            FROM bulk_stage s JOIN records r
+              ON r.current AND r.source_dept = s.source_dept AND r.source_record_id = s.source_record_id
+            """
+        )
+    )
+    await session.execute(text("ANALYZE bulk_known"))
+
+
 async def reject_subject_changes(session: AsyncSession, receipt_id: uuid.UUID) -> int:
     result = await session.execute(
         text(
             """
             WITH moved AS (
-                DELETE FROM bulk_stage s USING records r
-                WHERE r.current AND r.source_dept = s.source_dept
-                  AND r.source_record_id = s.source_record_id AND r.uscc <> s.uscc
+                DELETE FROM bulk_stage s USING bulk_known k
+                WHERE k.moved AND k.line_no = s.line_no
                 RETURNING s.line_no, s.source_record_id
             )
             INSERT INTO bulk_rejections (receipt_id, line_no, source_record_id, errors)
@@ -131,9 +152,9 @@ async def merge(session: AsyncSession, receipt_id: uuid.UUID, pushed_by: str) ->
             """
             CREATE TEMP TABLE bulk_retired ON COMMIT DROP AS
             WITH retired AS (
-                UPDATE records r SET current = false FROM bulk_stage s
+                UPDATE records r SET current = false
+                FROM bulk_stage s JOIN bulk_known k ON k.line_no = s.line_no AND NOT k.same
                 WHERE r.current AND r.source_dept = s.source_dept AND r.source_record_id = s.source_record_id
-                  AND r.content_hash <> s.content_hash
                 RETURNING r.source_record_id, r.version, r.content
             )
             SELECT * FROM retired
@@ -158,10 +179,9 @@ async def merge(session: AsyncSession, receipt_id: uuid.UUID, pushed_by: str) ->
                             WHERE n.value IS DISTINCT FROM o.value ORDER BY key) END,
                         :pushed_by, :receipt
                     FROM bulk_stage s
+                    LEFT JOIN bulk_known k ON k.line_no = s.line_no
                     LEFT JOIN bulk_retired t ON t.source_record_id = s.source_record_id
-                    WHERE t.version IS NOT NULL OR NOT EXISTS (
-                        SELECT 1 FROM records r WHERE r.current AND r.source_dept = s.source_dept
-                          AND r.source_record_id = s.source_record_id)
+                    WHERE k.line_no IS NULL OR NOT k.same
                     RETURNING version, late
                 )
                 SELECT (SELECT count(*) FROM bulk_stage),

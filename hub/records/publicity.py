@@ -3,7 +3,8 @@
 The rules are policy data (``hub/catalog/publicity.yaml``): NDRC Order 58 until 2026-03-31, NDRC
 Order 36 from 2026-04-01, and SAMR Order 107 for market-regulation authorities from 2025-12-25.
 The rule in force on the decision date applies. :meth:`PublicityPolicy.window` is called once per
-row in bulk loads, so it is memoised per policy instance.
+row in bulk loads, so it is memoised per policy instance. The YAML form is read and checked by
+hub.records.publicity_parse.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal, cast
-
-import yaml
+from typing import Literal
 
 __all__ = [
     "NoPublicityRule",
@@ -38,7 +37,7 @@ POLICY_FILE = Path(__file__).resolve().parent.parent / "catalog" / "publicity.ya
 _CACHE_LIMIT = 200_000
 
 Until = Literal["validity_end", "removal", "validity_end_or_months", "months"]
-_UNTIL_VALUES: tuple[Until, ...] = ("validity_end", "removal", "validity_end_or_months", "months")
+UNTIL_VALUES: tuple[Until, ...] = ("validity_end", "removal", "validity_end_or_months", "months")
 
 
 class Severity(StrEnum):
@@ -158,23 +157,10 @@ class PublicityPolicy:
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> PublicityPolicy:
         """Build and validate a policy from its YAML form; raises ValueError naming the bad field."""
-        version = data.get("version")
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise ValueError(f"publicity policy: 'version' must be a positive integer, got {version!r}")
-        where = "severity_by_category"
-        by_category = _mapping(data.get(where), where)
-        rules_raw = data.get("penalty_rules")
-        if not isinstance(rules_raw, list) or not rules_raw:
-            raise ValueError("publicity policy: 'penalty_rules' must be a non-empty list")
-        defaults = _mapping(data.get("record_type_defaults"), "record_type_defaults")
-        return cls(
-            version,
-            [_parse_rule(raw, f"penalty_rules[{i}]") for i, raw in enumerate(rules_raw)],
-            {str(k): _parse_default(v, f"record_type_defaults.{k}") for k, v in defaults.items()},
-            serious_categories=frozenset(_str_list(by_category.get("serious"), f"{where}.serious")),
-            minor_categories=frozenset(_str_list(by_category.get("minor"), f"{where}.minor")),
-            long_term_date=_date(data.get("long_term_date"), "long_term_date"),
-        )
+        # Imported here, not at the top: publicity_parse builds this module's classes, so it imports it.
+        from hub.records.publicity_parse import parse_policy
+
+        return parse_policy(cls, data)
 
     def _check_consistency(self) -> None:
         codes = [rule.code for rule in self.rules]
@@ -315,8 +301,9 @@ class PublicityPolicy:
 
 @functools.cache
 def _bundled_policy() -> PublicityPolicy:
-    data = yaml.safe_load(POLICY_FILE.read_text(encoding="utf-8"))
-    return PublicityPolicy.from_mapping(_mapping(data, POLICY_FILE.name))
+    from hub.records.publicity_parse import load_policy_file  # here for the same reason as in from_mapping
+
+    return load_policy_file(POLICY_FILE)
 
 
 def severity_of_penalty(categories: Sequence[str]) -> Severity:
@@ -328,117 +315,7 @@ def severity_of_penalty(categories: Sequence[str]) -> Severity:
     return _bundled_policy().severity_of(categories)
 
 
-# -- parsing helpers: each names the field it rejects -------------------------------------------
-
-
 def _categories(categories: Sequence[str]) -> set[str]:
     if isinstance(categories, str):
         raise TypeError("categories must be a sequence of category names, not a single string")
     return {c.strip() for c in categories if c.strip()}
-
-
-def _mapping(value: object, where: str) -> Mapping[str, object]:
-    if not isinstance(value, dict):
-        raise ValueError(f"publicity policy: '{where}' must be a mapping")
-    return cast(Mapping[str, object], value)
-
-
-def _str_list(value: object, where: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ValueError(f"publicity policy: '{where}' must be a list of non-empty strings")
-    return [v.strip() for v in cast(list[str], value)]
-
-
-def _str(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"publicity policy: '{where}' must be a non-empty string")
-    return value.strip()
-
-
-def _date(value: object, where: str) -> date:
-    # PyYAML yields date objects for unquoted ISO dates and strings for quoted ones.
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError(f"publicity policy: '{where}' must be an ISO date (YYYY-MM-DD), got {value!r}")
-
-
-def _months(value: object, where: str) -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"publicity policy: '{where}' must be a whole number of months or null")
-    return value
-
-
-def _parse_terms(value: object, where: str) -> SeverityTerms:
-    raw = _mapping(value, where)
-    published = raw.get("published")
-    if not isinstance(published, bool):
-        raise ValueError(f"publicity policy: '{where}.published' must be true or false")
-    low = _months(raw.get("min_months"), f"{where}.min_months")
-    high = _months(raw.get("max_months"), f"{where}.max_months")
-    if low is not None and high is not None and low > high:
-        raise ValueError(f"publicity policy: '{where}': min_months {low} exceeds max_months {high}")
-    unpublished = raw.get("unpublished_categories", [])
-    return SeverityTerms(
-        published, low, high, frozenset(_str_list(unpublished, f"{where}.unpublished_categories"))
-    )
-
-
-def _parse_rule(value: object, where: str) -> PenaltyRule:
-    raw = _mapping(value, where)
-    code = _str(raw.get("code"), f"{where}.code")
-    where = f"{where} ({code})"
-    start = _date(raw.get("in_force_from"), f"{where}.in_force_from")
-    end_raw = raw.get("in_force_to")
-    end = None if end_raw is None else _date(end_raw, f"{where}.in_force_to")
-    if end is not None and end < start:
-        raise ValueError(f"publicity policy: '{where}': in_force_to {end} is before in_force_from {start}")
-    applies = _mapping(raw.get("applies_to"), f"{where}.applies_to")
-    domain_raw = applies.get("authority_domain")
-    domain = None if domain_raw is None else _str(domain_raw, f"{where}.applies_to.authority_domain")
-    sev_raw = _mapping(raw.get("severities"), f"{where}.severities")
-    missing = [s.value for s in Severity if s.value not in sev_raw]
-    if missing:
-        raise ValueError(f"publicity policy: '{where}.severities' lacks {', '.join(missing)}")
-    severities = {s: _parse_terms(sev_raw[s.value], f"{where}.severities.{s.value}") for s in Severity}
-    fields: tuple[str, ...] = ()
-    special_min: int | None = None
-    if raw.get("special_fields") is not None:
-        special = _mapping(raw.get("special_fields"), f"{where}.special_fields")
-        fields = tuple(_str_list(special.get("fields"), f"{where}.special_fields.fields"))
-        special_min = _months(special.get("min_months"), f"{where}.special_fields.min_months")
-        for s, terms in severities.items():
-            if special_min is not None and terms.max_months is not None and special_min > terms.max_months:
-                raise ValueError(
-                    f"publicity policy: '{where}': special-field min_months {special_min} exceeds "
-                    f"the {s.value} max_months {terms.max_months}"
-                )
-    return PenaltyRule(
-        code=code,
-        title=_str(raw.get("title"), f"{where}.title"),
-        title_zh=_str(raw.get("title_zh"), f"{where}.title_zh"),
-        in_force_from=start,
-        in_force_to=end,
-        record_types=frozenset(_str_list(applies.get("record_types"), f"{where}.applies_to.record_types")),
-        authority_domain=domain,
-        severities=severities,
-        special_fields=fields,
-        special_min_months=special_min,
-    )
-
-
-def _parse_default(value: object, where: str) -> RecordTypeDefault:
-    raw = _mapping(value, where)
-    until = raw.get("until")
-    if until not in _UNTIL_VALUES:
-        raise ValueError(f"publicity policy: '{where}.until' must be one of {', '.join(_UNTIL_VALUES)}")
-    months = _months(raw.get("months"), f"{where}.months")
-    if until in ("months", "validity_end_or_months") and months is None:
-        raise ValueError(f"publicity policy: '{where}.months' is required when until is {until}")
-    return RecordTypeDefault(until, months)

@@ -17,8 +17,8 @@ from hub.records.prepare import PreparedRecord
 
 async def current_by_identity(
     session: AsyncSession, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[str, int, bytes, dict[str, Any]]]:
-    """(source_dept, source_record_id) -> (uscc, version, content_hash, content) of the current versions."""
+) -> dict[tuple[str, str], tuple[str, int, bytes, dict[str, Any], bool | None]]:
+    """(source_dept, source_record_id) -> (uscc, version, content_hash, content, late) of the current versions."""
     if not keys:
         return {}
     rows = await session.execute(
@@ -29,9 +29,10 @@ async def current_by_identity(
             Record.version,
             Record.content_hash,
             Record.content,
+            Record.late,
         ).where(Record.current, tuple_(Record.source_dept, Record.source_record_id).in_(list(keys)))
     )
-    return {(r[0], r[1]): (r[2], r[3], r[4], r[5]) for r in rows}
+    return {(r[0], r[1]): (r[2], r[3], r[4], r[5], r[6]) for r in rows}
 
 
 async def retire_versions(session: AsyncSession, keys: Sequence[tuple[str, str, str]]) -> None:

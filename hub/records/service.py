@@ -188,7 +188,7 @@ async def _store(
         existing = current.get((record.source_dept, record.source_record_id))
         outcome, version, changed = Outcome.CREATED, 1, None
         if existing is not None:
-            uscc, old_version, old_hash, old_content = existing
+            uscc, old_version, old_hash, old_content, old_late = existing
             if uscc != record.uscc:
                 outcomes[index] = RecordOutcome(
                     index,
@@ -197,19 +197,21 @@ async def _store(
                     errors=[
                         FieldError(
                             "SUBJECT_CHANGED",
-                            "fields.XDR_SHXYM",
+                            # The field that names the party: a person's ID number, else the USCC.
+                            "fields.XDR_ZJHM" if record.is_person else "fields.XDR_SHXYM",
                             "a record cannot move to another party; withdraw it and push a new record",
                         )
                     ],
                 )
                 continue
             if old_hash == record.content_hash:
+                # Nothing is stored: the answer describes the version in force, pushed earlier.
                 outcomes[index] = RecordOutcome(
                     index,
                     record.source_record_id,
                     Outcome.UNCHANGED,
                     old_version,
-                    record.late,
+                    old_late,
                     warnings=record.warnings,
                 )
                 continue

@@ -107,9 +107,11 @@ def company(serial: int) -> str:
     return make_uscc("9", "1", _DISTRICTS[serial % len(_DISTRICTS)], f"{serial:08d}")
 
 
-def penalty_rows(rows: int, dept: str, today: dt.date | None = None) -> Iterator[tuple[str, ...]]:
-    """Valid penalty rows, one distinct company each, decided within the last 60 days."""
-    today = today or dt.date.today()
+def penalty_rows(rows: int, dept: str, companies: int | None = None) -> Iterator[tuple[str, ...]]:
+    """Valid penalty rows decided within the last 60 days: one distinct company each, or `companies`
+    companies taking turns."""
+    today = dt.date.today()
+    companies = companies or rows
     dates = [(today - dt.timedelta(days=d)).isoformat() for d in range(60)]
     for i in range(rows):
         violation, basis, categories = _VIOLATIONS[i % len(_VIOLATIONS)]
@@ -117,7 +119,7 @@ def penalty_rows(rows: int, dept: str, today: dt.date | None = None) -> Iterator
         yield (
             f"哈尔滨市某某商贸有限公司{i}",
             "法人及非法人组织",
-            company(i),
+            company(i % companies),
             f"哈市监罚〔2026〕{i}号",
             violation,
             f"经查，当事人于检查中被发现{violation}，违法事实清楚，证据确凿（案件{i}）。",
@@ -133,11 +135,11 @@ def penalty_rows(rows: int, dept: str, today: dt.date | None = None) -> Iterator
         )
 
 
-def write_penalty_csv(path: Path, rows: int, dept: str) -> int:
+def write_penalty_csv(path: Path, rows: int, dept: str, companies: int | None = None) -> int:
     """Writes the file (csv.writer in C, ~1 s per 400k rows); returns its size in bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(COLUMNS)
-        writer.writerows(penalty_rows(rows, dept))
+        writer.writerows(penalty_rows(rows, dept, companies))
     return path.stat().st_size

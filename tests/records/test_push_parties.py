@@ -152,7 +152,9 @@ async def test_id_numbers_are_never_shown_to_the_public_banks_or_other_departmen
 ) -> None:
     dept = actors["department"]
     organisation = company_code(22)
-    await push_ok(client, dept, [individual_business_penalty(dept.code), organisation_penalty(dept.code, organisation)])
+    await push_ok(
+        client, dept, [individual_business_penalty(dept.code), organisation_penalty(dept.code, organisation)]
+    )
     actor = actors[viewer] if viewer else None
 
     business = (await records_of(client, actor, INDIVIDUAL))["罚-G1"]
@@ -193,4 +195,6 @@ async def test_individual_business_code_not_starting_92_is_a_warning(
 
     result = receipt["results"][0]
     assert result["outcome"] == "CREATED"
-    assert [(w["code"], w["path"]) for w in result["warnings"]] == [("CODE_PREFIX_MISMATCH", "fields.XDR_SHXYM")]
+    assert [(w["code"], w["path"]) for w in result["warnings"]] == [
+        ("CODE_PREFIX_MISMATCH", "fields.XDR_SHXYM")
+    ]

@@ -92,7 +92,9 @@ async def test_one_valid_record_of_each_type_is_created(
         (uscc, dept.code, record_type, 1, True, dt.date(2026, 11, 2), dept.code)
     ]
     entity = (
-        await connection.execute(text("SELECT name, kind, district FROM entities WHERE uscc = :u"), {"u": uscc})
+        await connection.execute(
+            text("SELECT name, kind, district FROM entities WHERE uscc = :u"), {"u": uscc}
+        )
     ).one()
     assert tuple(entity) == (PARTY_NAME, "enterprise", "230102")
 
@@ -122,7 +124,9 @@ async def test_created_updated_unchanged_and_rejected_in_one_push(
 
     second = [
         # Changed content: fine and content.
-        valid_record("administrative_penalty", dept.code, uscc, record_id="罚-1", NR_FK="0.8", NR="罚款八千元"),
+        valid_record(
+            "administrative_penalty", dept.code, uscc, record_id="罚-1", NR_FK="0.8", NR="罚款八千元"
+        ),
         # Same content ("0.50" is the canonical "0.5").
         valid_record("administrative_penalty", dept.code, uscc, record_id="罚-2", NR_FK="0.50"),
         valid_record("administrative_penalty", dept.code, uscc, record_id="罚-3"),
@@ -351,6 +355,7 @@ async def test_unknown_record_type_is_rejected(
 
     error = only_result(receipt)["errors"]
     assert [(e["code"], e["path"]) for e in error] == [("UNKNOWN_RECORD_TYPE", "recordType")]
-    assert error[0]["message"].startswith("unknown record type 'administrative_fine'; known: abnormal_operation_list")
+    assert error[0]["message"].startswith(
+        "unknown record type 'administrative_fine'; known: abnormal_operation_list"
+    )
     assert await written(connection) == NOTHING_WRITTEN | {"idempotent_pushes": 1}
-

@@ -14,6 +14,7 @@ from tests.records.builders import (
     NOTHING_WRITTEN,
     PUSH,
     count,
+    person_record,
     push,
     push_ok,
     valid_record,
@@ -42,12 +43,16 @@ async def test_same_key_and_body_replays_the_first_answer_and_writes_nothing(
     # The first answer, not a fresh one (a fresh one would say UNCHANGED).
     assert again | {"replayed": False} == first
     assert [r["outcome"] for r in again["results"]] == ["CREATED", "REJECTED"]
-    assert await written(connection) == after_first == {
-        "records": 1,
-        "outbox": 1,
-        "entities": 1,
-        "idempotent_pushes": 1,
-    }
+    assert (
+        await written(connection)
+        == after_first
+        == {
+            "records": 1,
+            "outbox": 1,
+            "entities": 1,
+            "idempotent_pushes": 1,
+        }
+    )
 
 
 async def test_same_key_with_another_body_is_a_conflict_and_writes_nothing(
@@ -77,7 +82,9 @@ async def test_idempotency_keys_are_per_organisation(
 ) -> None:
     dept, dept2 = actors["department"], actors["department2"]
     uscc = company_code(33)
-    await push_ok(client, dept, [valid_record("inspection_result", dept.code, uscc, record_id="检-1")], key="daily")
+    await push_ok(
+        client, dept, [valid_record("inspection_result", dept.code, uscc, record_id="检-1")], key="daily"
+    )
 
     other = await push_ok(
         client, dept2, [valid_record("inspection_result", dept2.code, uscc, record_id="检-1")], key="daily"
@@ -130,7 +137,11 @@ async def test_the_same_record_twice_in_one_push_keeps_the_later(
         ("CREATED", 1),
     ]
     assert receipt["results"][0]["errors"] == [
-        {"code": "DUPLICATE_IN_PUSH", "path": "sourceRecordId", "message": "superseded by record 2 of this push"}
+        {
+            "code": "DUPLICATE_IN_PUSH",
+            "path": "sourceRecordId",
+            "message": "superseded by record 2 of this push",
+        }
     ]
     rows = await connection.execute(
         text("SELECT version, content->>'NR_FK' FROM records WHERE source_record_id = '罚-1'")
@@ -144,7 +155,9 @@ async def test_a_record_cannot_move_to_another_uscc(
 ) -> None:
     dept = actors["department"]
     first, second = company_code(36), company_code(37)
-    await push_ok(client, dept, [valid_record("administrative_penalty", dept.code, first, record_id="罚-1")], "a")
+    await push_ok(
+        client, dept, [valid_record("administrative_penalty", dept.code, first, record_id="罚-1")], "a"
+    )
     before = await written(connection)
 
     moved = valid_record("administrative_penalty", dept.code, second, record_id="罚-1", XDR_MC="另一家公司")
@@ -162,6 +175,21 @@ async def test_a_record_cannot_move_to_another_uscc(
     rows = await connection.execute(text("SELECT uscc, version, current FROM records"))
     assert [tuple(r) for r in rows] == [(first, 1, True)]
     assert await count(connection, "entities", "uscc = :u", u=second) == 0
+
+
+async def test_a_natural_persons_record_cannot_move_to_another_person(
+    client: httpx.AsyncClient, actors: dict[str, Actor], connection: AsyncConnection
+) -> None:
+    dept = actors["department"]
+    await push_ok(client, dept, [person_record("administrative_penalty", dept.code, WSH="罚-P")], "a")
+
+    moved = person_record("administrative_penalty", dept.code, WSH="罚-P", id_number="11010519491231002X")
+    receipt = await push_ok(client, dept, [moved], "b")
+
+    assert [(e["code"], e["path"]) for e in receipt["results"][0]["errors"]] == [
+        ("SUBJECT_CHANGED", "fields.XDR_ZJHM")
+    ]
+    assert await count(connection, "records") == 1
 
 
 # --- limits --------------------------------------------------------------------------------------

@@ -1,0 +1,210 @@
+"""SQL of classification: the effective category of entities in a domain, computed set-based.
+
+Seed 001: an entity's category in a domain is its current industry evaluation for that domain;
+where there is none, its public comprehensive evaluation; where neither exists, the domain's
+default. "Current" means the version in force and not past its validity end (有效期至).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+# The computation, for a population `pop(uscc)`; used both to read (supervision) and to store.
+_EFFECTIVE = """
+    SELECT p.uscc,
+           coalesce(ind.category, pub.category, :default_category) AS category,
+           coalesce(ind.grade, pub.grade) AS grade,
+           coalesce(ind.scheme, pub.scheme) AS scheme,
+           coalesce(ind.scheme_version, pub.scheme_version) AS scheme_version,
+           CASE WHEN ind.uscc IS NOT NULL THEN 'industry'
+                WHEN pub.uscc IS NOT NULL THEN 'public' ELSE 'default' END AS basis,
+           coalesce(ind.source_dept, pub.source_dept) AS source_dept,
+           coalesce(ind.source_record_id, pub.source_record_id) AS source_record_id,
+           coalesce(ind.decision_date, pub.decision_date) AS evaluated_on,
+           coalesce(ind.valid_until, pub.valid_until) AS valid_until
+    FROM pop p
+    LEFT JOIN LATERAL (
+        SELECT r.uscc, r.content ->> 'PJDJ' AS grade, r.content ->> 'PJMX' AS scheme, r.scheme_version,
+               r.source_dept, r.source_record_id, r.decision_date,
+               (r.content ->> 'YXQZ')::date AS valid_until,
+               CAST(:levels AS jsonb) -> (r.content ->> 'PJMX') ->> (r.content ->> 'PJDJ') AS category
+        FROM records r
+        WHERE r.current AND r.uscc = p.uscc AND r.record_type = 'industry_evaluation'
+          AND r.content ->> 'JGLY' = :domain AND (r.content ->> 'YXQZ')::date >= :today
+        ORDER BY r.decision_date DESC, r.pushed_at DESC
+        LIMIT 1
+    ) ind ON true
+    LEFT JOIN LATERAL (
+        SELECT r.uscc, r.content ->> 'PJDJ' AS grade, r.content ->> 'PJMX' AS scheme, r.scheme_version,
+               r.source_dept, r.source_record_id, r.decision_date,
+               (r.content ->> 'YXQZ')::date AS valid_until,
+               CAST(:levels AS jsonb) -> (r.content ->> 'PJMX') ->> (r.content ->> 'PJDJ') AS category
+        FROM records r
+        WHERE ind.uscc IS NULL AND r.current AND r.uscc = p.uscc AND r.record_type = 'public_evaluation'
+          AND (r.content ->> 'YXQZ')::date >= :today
+        ORDER BY r.decision_date DESC, r.pushed_at DESC
+        LIMIT 1
+    ) pub ON true
+"""
+
+_COLUMNS = "uscc, category, grade, scheme, scheme_version, basis, source_dept, source_record_id, evaluated_on, valid_until"
+
+
+def _params(
+    domain: str, default_category: str, levels: dict[str, dict[str, str]], today: dt.date
+) -> dict[str, Any]:
+    return {
+        "domain": domain,
+        "default_category": default_category,
+        "levels": orjson.dumps(levels).decode(),
+        "today": today,
+    }
+
+
+async def effective_for(
+    session: AsyncSession,
+    domain: str,
+    usccs: Sequence[str],
+    *,
+    default_category: str,
+    levels: dict[str, dict[str, str]],
+    today: dt.date,
+) -> list[dict[str, Any]]:
+    """The effective classification of the given entities, computed now (one statement)."""
+    if not usccs:
+        return []
+    statement = text(f"WITH pop AS (SELECT DISTINCT unnest(CAST(:usccs AS text[])) AS uscc) {_EFFECTIVE}")
+    rows = await session.execute(
+        statement, {**_params(domain, default_category, levels, today), "usccs": list(usccs)}
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def _population(whole_domain: bool) -> str:
+    if not whole_domain:
+        return "SELECT DISTINCT unnest(CAST(:usccs AS text[])) AS uscc"
+    # A domain's population: its registered members, everyone it has graded, everyone classified before.
+    return """
+        SELECT uscc FROM domain_members WHERE domain = :domain
+        UNION SELECT uscc FROM records
+              WHERE current AND record_type = 'industry_evaluation' AND content ->> 'JGLY' = :domain
+        UNION SELECT uscc FROM classifications WHERE domain = :domain
+    """
+
+
+async def store(
+    session: AsyncSession,
+    domain: str,
+    usccs: Sequence[str] | None,
+    *,
+    default_category: str,
+    levels: dict[str, dict[str, str]],
+    today: dt.date,
+    cause: str,
+) -> tuple[int, int, int | None, int | None]:
+    """Recompute and store; record each change with its cause. Returns (population, changed, first id, last id)."""
+    params = {**_params(domain, default_category, levels, today), "cause": cause[:200]}
+    if usccs is not None:
+        params["usccs"] = list(usccs)
+    row = (
+        await session.execute(
+            text(
+                f"""
+                WITH pop AS ({_population(usccs is None)}),
+                computed AS ({_EFFECTIVE}),
+                old AS (
+                    SELECT c.uscc, c.category, c.grade FROM classifications c
+                    JOIN pop USING (uscc) WHERE c.domain = :domain
+                ),
+                upserted AS (
+                    INSERT INTO classifications (domain, {_COLUMNS}, changed_at)
+                    SELECT :domain, {_COLUMNS}, now() FROM computed
+                    ON CONFLICT (uscc, domain) DO UPDATE SET
+                        category = excluded.category, grade = excluded.grade, scheme = excluded.scheme,
+                        scheme_version = excluded.scheme_version, basis = excluded.basis,
+                        source_dept = excluded.source_dept, source_record_id = excluded.source_record_id,
+                        evaluated_on = excluded.evaluated_on, valid_until = excluded.valid_until,
+                        changed_at = now()
+                    WHERE (classifications.category, classifications.grade, classifications.basis,
+                           classifications.source_record_id, classifications.valid_until)
+                          IS DISTINCT FROM
+                          (excluded.category, excluded.grade, excluded.basis,
+                           excluded.source_record_id, excluded.valid_until)
+                    RETURNING uscc, category, grade, basis
+                ),
+                changes AS (
+                    INSERT INTO classification_changes
+                        (uscc, domain, old_category, new_category, old_grade, new_grade, basis, cause)
+                    SELECT u.uscc, :domain, o.category, u.category, o.grade, u.grade, u.basis, :cause
+                    FROM upserted u LEFT JOIN old o USING (uscc)
+                    WHERE o.uscc IS NULL OR o.category IS DISTINCT FROM u.category
+                       OR o.grade IS DISTINCT FROM u.grade
+                    RETURNING id
+                )
+                SELECT (SELECT count(*) FROM pop), count(*), min(id), max(id) FROM changes
+                """
+            ),
+            params,
+        )
+    ).one()
+    return int(row[0]), int(row[1]), row[2], row[3]
+
+
+async def changes_since(
+    session: AsyncSession, domains: Sequence[str], after_id: int, limit: int
+) -> list[Any]:
+    rows = await session.execute(
+        text(
+            """
+            SELECT id, uscc, domain, old_category, new_category, old_grade, new_grade, basis, cause, changed_at
+            FROM classification_changes
+            WHERE domain = ANY(CAST(:domains AS text[])) AND id > :after
+            ORDER BY id LIMIT :limit
+            """
+        ),
+        {"domains": list(domains), "after": after_id, "limit": limit},
+    )
+    return list(rows)
+
+
+async def history(session: AsyncSession, uscc: str, domain: str | None) -> list[Any]:
+    query = """
+        SELECT id, uscc, domain, old_category, new_category, old_grade, new_grade, basis, cause, changed_at
+        FROM classification_changes WHERE uscc = :uscc {domain} ORDER BY id DESC
+    """.format(domain="AND domain = :domain" if domain else "")
+    rows = await session.execute(text(query), {"uscc": uscc, "domain": domain})
+    return list(rows)
+
+
+async def domains_of(session: AsyncSession, usccs: Sequence[str]) -> list[tuple[str, str]]:
+    """(uscc, domain) pairs where the entities are members or already classified."""
+    rows = await session.execute(
+        text(
+            """
+            SELECT uscc, domain FROM domain_members WHERE uscc = ANY(CAST(:usccs AS text[]))
+            UNION SELECT uscc, domain FROM classifications WHERE uscc = ANY(CAST(:usccs AS text[]))
+            """
+        ),
+        {"usccs": list(usccs)},
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+async def notify(session: AsyncSession, domain: str, first_id: int, last_id: int) -> None:
+    """Tell listening subscriptions (in any hub process) after commit: PostgreSQL delivers on commit."""
+    payload = orjson.dumps({"domain": domain, "first": first_id, "last": last_id}).decode()
+    await session.execute(text("SELECT pg_notify('classification_changes', :payload)"), {"payload": payload})
+
+
+async def population_categories(session: AsyncSession, domain: str) -> list[tuple[str, str]]:
+    rows = await session.execute(
+        text("SELECT uscc, category FROM classifications WHERE domain = :domain ORDER BY uscc"),
+        {"domain": domain},
+    )
+    return [(r[0], r[1]) for r in rows]

@@ -1,0 +1,189 @@
+"""Classification of entities per supervision domain, and the measures that follow from it.
+
+The computation lives in one place (`reclassify`, backed by grading/repository.py), callable for a
+few entities or a whole domain; evaluation pushes, model runs and (later) objections and credit
+repair all go through it, so every change of category is recorded with its cause.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.errors import Invalid, NotFound
+from hub.grading import repository as repo
+from hub.grading.domains import Measures, SupervisionDomain
+from hub.grading.schemes import Category
+from hub.records.policy import Policy, current_policy
+from hub.records.repository import add_outbox
+
+
+@dataclass(frozen=True, slots=True)
+class Effective:
+    """An entity's classification in a domain and what it rests on."""
+
+    uscc: str
+    domain: str
+    category: Category
+    grade: str | None
+    scheme: str | None
+    scheme_version: int | None
+    basis: str
+    source_dept: str | None
+    source_record_id: str | None
+    evaluated_on: dt.date | None
+    valid_until: dt.date | None
+    measures: Measures
+
+
+@dataclass(frozen=True, slots=True)
+class ReclassifyResult:
+    domain: str
+    population: int
+    changed: int
+    first_change_id: int | None
+    last_change_id: int | None
+
+
+def level_categories(policy: Policy) -> dict[str, dict[str, str]]:
+    """{scheme: {level: category}} for SQL: which category a grade of each scheme means."""
+    return {
+        code: {level.code: level.category.value for level in scheme.levels}
+        for code, scheme in policy.schemes.items()
+    }
+
+
+def domain_of(policy: Policy, code: str, path: str = "domain") -> SupervisionDomain:
+    domain = policy.domains.get(code)
+    if domain is None:
+        raise NotFound(f"no supervision domain {code!r}", code="UNKNOWN_DOMAIN", path=path)
+    return domain
+
+
+async def supervision(
+    session: AsyncSession, usccs: Sequence[str], domain_code: str, today: dt.date
+) -> list[Effective]:
+    """The classification and measures of each entity in the domain, as of today, in the order asked."""
+    policy = await current_policy(session)
+    domain = domain_of(policy, domain_code)
+    rows = await repo.effective_for(
+        session,
+        domain.code,
+        usccs,
+        default_category=domain.default_category.value,
+        levels=level_categories(policy),
+        today=today,
+    )
+    found = {row["uscc"]: _effective(domain, row) for row in rows}
+    return [found[u] for u in usccs]
+
+
+def _effective(domain: SupervisionDomain, row: dict[str, Any]) -> Effective:
+    category = Category(row["category"])
+    return Effective(
+        uscc=row["uscc"],
+        domain=domain.code,
+        category=category,
+        grade=row["grade"],
+        scheme=row["scheme"],
+        scheme_version=row["scheme_version"],
+        basis=row["basis"],
+        source_dept=row["source_dept"],
+        source_record_id=row["source_record_id"],
+        evaluated_on=row["evaluated_on"],
+        valid_until=row["valid_until"],
+        measures=domain.measures[category],
+    )
+
+
+async def reclassify(
+    session: AsyncSession,
+    domain_code: str,
+    usccs: Sequence[str] | None,
+    *,
+    cause: str,
+    today: dt.date,
+) -> ReclassifyResult:
+    """Recompute and store the classification of `usccs` (or the whole domain when None).
+
+    Each change is kept with its cause; one outbox event per run tells the provincial platform,
+    and subscribers are notified when the transaction commits.
+    """
+    policy = await current_policy(session)
+    domain = domain_of(policy, domain_code)
+    population, changed, first, last = await repo.store(
+        session,
+        domain.code,
+        usccs,
+        default_category=domain.default_category.value,
+        levels=level_categories(policy),
+        today=today,
+        cause=cause,
+    )
+    if changed and first is not None and last is not None:
+        await add_outbox(
+            session,
+            [
+                {
+                    "topic": "classification.changed",
+                    "uscc": usccs[0] if usccs and len(usccs) == 1 else None,
+                    "payload": {"domain": domain.code, "first_change_id": first, "last_change_id": last},
+                }
+            ],
+        )
+        await repo.notify(session, domain.code, first, last)
+    return ReclassifyResult(domain.code, population, changed, first, last)
+
+
+async def reclassify_after_evaluations(
+    session: AsyncSession, evaluations: Iterable[tuple[str, str, str | None]], today: dt.date, cause: str
+) -> list[ReclassifyResult]:
+    """Re-classify where new evaluations land: (record_type, uscc, domain or None) of each stored one.
+
+    An industry evaluation concerns its own domain; a public comprehensive evaluation concerns
+    every domain the entity is supervised or classified in.
+    """
+    by_domain: dict[str, set[str]] = defaultdict(set)
+    public: set[str] = set()
+    for record_type, uscc, domain in evaluations:
+        if record_type == "industry_evaluation" and domain:
+            by_domain[domain].add(uscc)
+        elif record_type == "public_evaluation":
+            public.add(uscc)
+    if public:
+        for uscc, domain in await repo.domains_of(session, sorted(public)):
+            by_domain[domain].add(uscc)
+    policy = await current_policy(session)
+    results = []
+    for domain, usccs in sorted(by_domain.items()):
+        if domain in policy.domains:
+            results.append(await reclassify(session, domain, sorted(usccs), cause=cause, today=today))
+    return results
+
+
+async def domain_population(session: AsyncSession, domain_code: str, today: dt.date) -> list[tuple[str, str]]:
+    """(uscc, category) of every entity supervised in the domain, classified as of today."""
+    await reclassify(session, domain_code, None, cause="classification refreshed for a draw", today=today)
+    return await repo.population_categories(session, domain_code)
+
+
+async def history(session: AsyncSession, uscc: str, domain: str | None) -> list[Any]:
+    return await repo.history(session, uscc, domain)
+
+
+async def changes_since(
+    session: AsyncSession, domains: Sequence[str], after_id: int, limit: int = 500
+) -> list[Any]:
+    return await repo.changes_since(session, domains, after_id, limit)
+
+
+def check_usccs(usccs: Sequence[str], limit: int) -> None:
+    if not usccs:
+        raise Invalid("give at least one code", code="EMPTY", path="usccs")
+    if len(usccs) > limit:
+        raise Invalid(f"at most {limit} codes per call, got {len(usccs)}", code="TOO_MANY", path="usccs")

@@ -1,0 +1,95 @@
+"""The two servers of the entity lookup benchmark, each served by uvicorn exactly as `credit-hub serve` does.
+
+`python -m tests.bench.serve hub PORT`: the real app (hub.app.create_app, the database from HUB_DATABASE_URL).
+`python -m tests.bench.serve baseline PORT SCRIPT`: a bare Starlette route, POST /entity {"uscc": ...},
+that runs the SQL statements the GraphQL lookup runs (SCRIPT, captured by tests.bench.entity_lookup),
+with the same transactions, on a plain asyncpg pool of the same size, and answers the rows as JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hub import logs
+from hub.app import create_app
+from hub.db import asyncpg_dsn, database_url
+from hub.settings import Settings
+
+SAMPLE = "__USCC__"
+
+
+def _bind(params: list[Any], uscc: str) -> list[Any]:
+    """The captured parameters with the sample entity's code replaced by the one asked for."""
+    return [
+        uscc if p == SAMPLE else [uscc if q == SAMPLE else q for q in p] if isinstance(p, list) else p
+        for p in params
+    ]
+
+
+def _json_default(value: Any) -> Any:
+    # bytes (hashes) and asyncpg's own UUID type, which orjson does not know.
+    return value.hex() if isinstance(value, bytes) else str(value)
+
+
+def baseline_app(settings: Settings, script: list[list[tuple[str, list[Any]]]]) -> Starlette:
+    """`script`: transactions, each a list of (statement, parameters) as the GraphQL request ran them."""
+    state: dict[str, asyncpg.Pool] = {}
+
+    async def init(conn: asyncpg.Connection) -> None:
+        # As SQLAlchemy's asyncpg dialect does: JSON comes back decoded.
+        for name in ("json", "jsonb"):
+            await conn.set_type_codec(name, schema="pg_catalog", encoder=orjson.dumps, decoder=orjson.loads)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        size = settings.db_pool_size
+        pool = await asyncpg.create_pool(
+            asyncpg_dsn(database_url(settings)), min_size=size, max_size=2 * size, init=init
+        )
+        state["pool"] = pool
+        yield
+        await pool.close()
+
+    async def entity(request: Request) -> Response:
+        uscc = orjson.loads(await request.body())["uscc"]
+        results: list[list[dict[str, Any]]] = []
+        async with state["pool"].acquire() as conn:
+            for transaction in script:
+                async with conn.transaction():
+                    for statement, params in transaction:
+                        rows = await conn.fetch(statement, *_bind(params, uscc))
+                        results.append([dict(r) for r in rows])
+        body = orjson.dumps({"results": results}, default=_json_default)
+        return Response(body, media_type="application/json")
+
+    return Starlette(routes=[Route("/entity", entity, methods=["POST"])], lifespan=lifespan)
+
+
+def main() -> None:
+    kind, port = sys.argv[1], int(sys.argv[2])
+    settings = Settings()
+    logs.configure(settings.log_level)
+    if kind == "hub":
+        app = create_app(settings)
+    else:
+        # Our own file, written by tests.bench.entity_lookup a moment ago (parameters keep their types).
+        script = pickle.loads(Path(sys.argv[3]).read_bytes())
+        app = baseline_app(settings, script)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+
+
+if __name__ == "__main__":
+    main()
