@@ -42,4 +42,4 @@ class Loaders:
         return await archive.histories(self.session, self.caller, keys)
 
     async def _sources(self, keys: Sequence[str]) -> list[list[SourceSummary]]:
-        return await archive.sources(self.session, keys)
+        return await archive.sources(self.session, self.caller, self.today, keys)

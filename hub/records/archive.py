@@ -162,8 +162,15 @@ class SourceSummary:
     latest_decision: dt.date
 
 
-async def sources(session: AsyncSession, usccs: Sequence[str]) -> list[list[SourceSummary]]:
+async def sources(
+    session: AsyncSession, caller: Caller, today: dt.date, usccs: Sequence[str]
+) -> list[list[SourceSummary]]:
+    """Who contributed to each archive, counting only the records this caller may see."""
     grouped: dict[str, list[SourceSummary]] = defaultdict(list)
-    for uscc, dept, count, latest in await repo.sources_for(session, usccs):
-        grouped[uscc].append(SourceSummary(dept, count, latest))
+    by_visibility: dict[dt.date | None, list[str]] = defaultdict(list)
+    for uscc in usccs:
+        by_visibility[archive_visibility(caller, uscc, today).public_on].append(uscc)
+    for public_on, group in by_visibility.items():
+        for uscc, dept, count, latest in await repo.sources_for(session, group, public_on):
+            grouped[uscc].append(SourceSummary(dept, count, latest))
     return [grouped.get(u, []) for u in usccs]

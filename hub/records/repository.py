@@ -130,13 +130,16 @@ async def history_for(session: AsyncSession, keys: Sequence[tuple[str, str, str]
     return list(rows.all())
 
 
-async def sources_for(session: AsyncSession, usccs: Sequence[str]) -> list[tuple[str, str, int, dt.date]]:
-    """(uscc, source_dept, current record count, latest decision date) per entity and source."""
+async def sources_for(
+    session: AsyncSession, usccs: Sequence[str], public_on: dt.date | None
+) -> list[tuple[str, str, int, dt.date]]:
+    """(uscc, source_dept, current record count, latest decision date) per entity and source,
+    counting only what is under publicity on `public_on` when given."""
     if not usccs:
         return []
     rows = await session.execute(
         select(Record.uscc, Record.source_dept, func.count(), func.max(Record.decision_date))
-        .where(Record.current, Record.uscc.in_(list(usccs)))
+        .where(record_filter(usccs, None, None, None, None, public_on))
         .group_by(Record.uscc, Record.source_dept)
         .order_by(Record.uscc, Record.source_dept)
     )

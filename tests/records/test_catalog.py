@@ -187,7 +187,8 @@ def test_party_rules(catalog: dict[str, RecordTypeDef]) -> None:
     assert party_name.sensitivity == "restricted"
     assert party_name.sensitivity_for({"XDR_LB": "自然人"}) == "personal"
     assert party_name.sensitivity_for({"XDR_LB": "法人及非法人组织"}) == "public"
-    assert party_name.sensitivity_for({"XDR_LB": "个体工商户"}) == "restricted"
+    # An individual business is published under its business name, as the registry shows it.
+    assert party_name.sensitivity_for({"XDR_LB": "个体工商户"}) == "public"
 
 
 def test_other_types_carry_their_policy_values(catalog: dict[str, RecordTypeDef]) -> None:

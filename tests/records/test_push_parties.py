@@ -162,8 +162,8 @@ async def test_id_numbers_are_never_shown_to_the_public_banks_or_other_departmen
 
     assert "XDR_ZJHM" not in business["fields"]
     assert PERSON_ID not in str(business)
-    # The operator's name may be the business name: the name is withheld with the ID.
-    assert business["withheldFields"] == ["XDR_MC", "XDR_ZJHM", "XDR_ZJLX"]
+    # The business name is public (as in the registry); the operator's ID is not.
+    assert business["withheldFields"] == ["XDR_ZJHM", "XDR_ZJLX"]
     assert OTHER_PERSON_ID not in str(company)
     assert company["withheldFields"] == ["BZ", "FRDB", "FR_ZJHM", "FR_ZJLX"]
     assert company["fields"]["XDR_MC"] == "哈尔滨示例科技有限公司"
