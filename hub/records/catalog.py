@@ -32,7 +32,7 @@ FieldType = Literal[
     "string", "text", "date", "decimal", "enum", "enum_list", "uscc", "id_number", "org_code", "boolean"
 ]
 Sensitivity = Literal["public", "restricted", "personal"]
-Category = Literal["double_publicity", "supervision", "commitment", "list", "other"]
+Category = Literal["double_publicity", "supervision", "commitment", "list", "evaluation", "other"]
 
 FIELD_TYPES: tuple[FieldType, ...] = (
     "string",
@@ -47,7 +47,7 @@ FIELD_TYPES: tuple[FieldType, ...] = (
     "boolean",
 )
 SENSITIVITIES: tuple[Sensitivity, ...] = ("public", "restricted", "personal")
-CATEGORIES: tuple[Category, ...] = ("double_publicity", "supervision", "commitment", "list", "other")
+CATEGORIES: tuple[Category, ...] = ("double_publicity", "supervision", "commitment", "list", "evaluation", "other")
 
 
 class CatalogError(ValueError):
