@@ -18,6 +18,7 @@ categories never get less severe down the list, and banded levels run from the h
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -269,7 +270,7 @@ def _parse_level(where: str, data: Any) -> Level:
 
 def _check_order(where: str, levels: tuple[Level, ...]) -> None:
     """Best first: categories never get less severe, banded levels run from the highest band down."""
-    for before, after in zip(levels, levels[1:], strict=False):
+    for before, after in itertools.pairwise(levels):
         if severity_rank(after.category) < severity_rank(before.category):
             raise SchemeError(
                 f"{where}: levels must be listed best first, but {after.code!r} ({after.category}) "
@@ -277,7 +278,7 @@ def _check_order(where: str, levels: tuple[Level, ...]) -> None:
             )
     banded = [lv for lv in levels if lv.banded]
     low_first = sorted(banded, key=lambda lv: (lv.min_score is not None, lv.min_score or Decimal(0)))
-    for lower, upper in zip(low_first, low_first[1:], strict=False):
+    for lower, upper in itertools.pairwise(low_first):
         if lower.max_score is None or upper.min_score is None or lower.max_score > upper.min_score:
             raise SchemeError(f"{where}: the score bands of {lower.code!r} and {upper.code!r} overlap")
         if lower.max_score < upper.min_score:
@@ -287,7 +288,9 @@ def _check_order(where: str, levels: tuple[Level, ...]) -> None:
             )
     if banded != low_first[::-1]:
         order = ", ".join(lv.code for lv in low_first[::-1])
-        raise SchemeError(f"{where}: levels with score bands must be listed from the highest band down ({order})")
+        raise SchemeError(
+            f"{where}: levels with score bands must be listed from the highest band down ({order})"
+        )
 
 
 def _parse_scheme(data: Any) -> GradingScheme:

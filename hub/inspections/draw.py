@@ -1,0 +1,225 @@
+"""The draw of a double-random plan (双随机), as a pure function anyone can re-run: chub-draw-v1.
+
+Nothing here touches the database: the service feeds it the frozen lists, and the verifier
+(`credit-hub plan verify`) feeds it the published plan. ALGORITHM.md states it in prose; the two
+must say the same thing.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import hmac
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+ALGORITHM = "chub-draw-v1"
+CATEGORIES = ("trustworthy", "minor", "general", "serious")
+SEED_BYTES = 32
+_SPACE = 1 << 256
+
+
+class TooFewInspectors(ValueError):
+    """A drawn entity has fewer than two inspectors without a declared conflict."""
+
+    def __init__(self, uscc: str, eligible: int) -> None:
+        super().__init__(f"entity {uscc} has {eligible} eligible inspector(s); two are needed")
+        self.uscc = uscc
+        self.eligible = eligible
+
+
+@dataclass(frozen=True, slots=True)
+class PoolInspector:
+    """An inspector of the frozen pool and the entities it declared a conflict with (回避)."""
+
+    id: str
+    name: str
+    conflicts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A drawn entity and its two inspectors, in the order they were drawn."""
+
+    uscc: str
+    category: str
+    inspectors: tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPublication:
+    """What is published after the draw (一公开): enough for anyone to re-run it."""
+
+    algorithm: str
+    seed: str
+    seed_commitment: str
+    candidates_hash: str
+    inspectors_hash: str
+    ratios: Mapping[str, str]
+    candidates: Sequence[tuple[str, str]]
+    inspectors: Sequence[PoolInspector]
+    assignments: Sequence[Assignment]
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
+# ---- commitments -------------------------------------------------------------------------------
+
+
+def seed_commitment(seed: bytes) -> str:
+    """SHA-256 of the 32 seed bytes, lowercase hex."""
+    return hashlib.sha256(seed).hexdigest()
+
+
+def canonical_candidates(candidates: Iterable[tuple[str, str]]) -> str:
+    """One line "USCC,category\\n" per candidate; the caller passes them sorted by USCC."""
+    return "".join(f"{uscc},{category}\n" for uscc, category in candidates)
+
+
+def candidates_hash(candidates: Iterable[tuple[str, str]]) -> str:
+    return hashlib.sha256(canonical_candidates(candidates).encode()).hexdigest()
+
+
+def canonical_inspectors(inspectors: Iterable[PoolInspector]) -> str:
+    """One line "id,USCC;USCC…\\n" per inspector sorted by id, its conflicts sorted (names excluded)."""
+    ordered = sorted(inspectors, key=lambda i: i.id)
+    return "".join(f"{i.id},{';'.join(sorted(i.conflicts))}\n" for i in ordered)
+
+
+def inspectors_hash(inspectors: Iterable[PoolInspector]) -> str:
+    return hashlib.sha256(canonical_inspectors(inspectors).encode()).hexdigest()
+
+
+# ---- randomness --------------------------------------------------------------------------------
+
+
+def uniform(seed: bytes, label: str, m: int) -> int:
+    """An exactly uniform integer in [0, m) from HMAC-SHA256(seed, label + "|" + counter).
+
+    Rejection sampling: the 256-bit big-endian value x is accepted when x < 2^256 - (2^256 mod m),
+    then reduced mod m; otherwise the counter goes up (a rejection has probability < m / 2^256).
+    """
+    if m < 1:
+        raise ValueError("m must be at least 1")
+    if m == 1:
+        return 0
+    limit = _SPACE - _SPACE % m
+    counter = 0
+    while True:
+        digest = hmac.digest(seed, f"{label}|{counter}".encode(), "sha256")
+        value = int.from_bytes(digest, "big")
+        if value < limit:
+            return value % m
+        counter += 1
+
+
+def sample_size(ratio: Decimal, n: int) -> int:
+    """ceil(ratio × n), in exact decimal arithmetic, never more than n."""
+    return min(n, math.ceil(ratio * n))
+
+
+def select(seed: bytes, category: str, usccs: Sequence[str], ratio: Decimal) -> list[str]:
+    """The drawn entities of one category: a partial Fisher–Yates shuffle of the sorted list.
+
+    For i = 0 … k-1: j = i + uniform(seed, "entity|<category>|<i>", n - i); swap L[i] and L[j].
+    The first k are drawn. When k = n every entity is drawn and no randomness is used.
+    """
+    ordered = sorted(usccs)
+    k = sample_size(ratio, len(ordered))
+    if k >= len(ordered):
+        return ordered
+    n = len(ordered)
+    for i in range(k):
+        j = i + uniform(seed, f"entity|{category}|{i}", n - i)
+        ordered[i], ordered[j] = ordered[j], ordered[i]
+    return ordered[:k]
+
+
+# ---- assignment --------------------------------------------------------------------------------
+
+
+class _Loads:
+    """Inspectors grouped by how many entities they were given so far, each group sorted by id."""
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        self.load = dict.fromkeys(ids, 0)
+        self.groups: dict[int, list[str]] = {0: sorted(ids)} if ids else {}
+
+    def lowest(self, excluded: set[str]) -> list[str]:
+        """The eligible inspectors with the fewest assignments, sorted by id (empty: none left)."""
+        for level in sorted(self.groups):
+            members = self.groups[level]
+            if excluded:
+                members = [m for m in members if m not in excluded]
+            if members:
+                return members
+        return []
+
+    def add_one(self, inspector: str) -> None:
+        level = self.load[inspector]
+        group = self.groups[level]
+        del group[bisect.bisect_left(group, inspector)]
+        if not group:
+            del self.groups[level]
+        self.load[inspector] = level + 1
+        bisect.insort(self.groups.setdefault(level + 1, []), inspector)
+
+
+def assign(
+    seed: bytes, drawn: Sequence[tuple[str, str]], inspectors: Sequence[PoolInspector]
+) -> list[Assignment]:
+    """Two distinct inspectors per drawn entity, in USCC order, balancing the load.
+
+    For each pick p in ("1", "2"): among the inspectors without a conflict with the entity and not
+    already picked for it, take those with the fewest assignments so far (sorted by id), and choose
+    index uniform(seed, "inspector|<USCC>|<p>", size of that group).
+    """
+    ids = [i.id for i in inspectors]
+    conflicted: dict[str, set[str]] = {}
+    for inspector in inspectors:
+        for uscc in inspector.conflicts:
+            conflicted.setdefault(uscc, set()).add(inspector.id)
+    for uscc, _ in drawn:
+        eligible = len(ids) - len(conflicted.get(uscc, ()))
+        if eligible < 2:
+            raise TooFewInspectors(uscc, eligible)
+    loads = _Loads(ids)
+    result = []
+    for uscc, category in sorted(drawn):
+        excluded = set(conflicted.get(uscc, ()))
+        picks: list[str] = []
+        for pick in ("1", "2"):
+            group = loads.lowest(excluded)
+            chosen = group[uniform(seed, f"inspector|{uscc}|{pick}", len(group))]
+            picks.append(chosen)
+            excluded.add(chosen)
+            loads.add_one(chosen)
+        result.append(Assignment(uscc, category, (picks[0], picks[1])))
+    return result
+
+
+def compute(
+    seed: bytes,
+    by_category: Mapping[str, Sequence[str]],
+    ratios: Mapping[str, Decimal],
+    inspectors: Sequence[PoolInspector],
+) -> list[Assignment]:
+    """The whole draw from the frozen lists: select per category, then assign (sorted by USCC)."""
+    drawn: list[tuple[str, str]] = []
+    for category in CATEGORIES:
+        usccs = by_category.get(category, ())
+        ratio = ratios.get(category, Decimal(0))
+        if usccs and ratio > 0:
+            drawn.extend((uscc, category) for uscc in select(seed, category, usccs, ratio))
+    drawn.sort()
+    return assign(seed, drawn, sorted(inspectors, key=lambda i: i.id))
+
+
+def recompute(published: PlanPublication) -> list[Assignment]:
+    """Re-run the draw from a publication alone."""
+    by_category: dict[str, list[str]] = {}
+    for uscc, category in published.candidates:
+        by_category.setdefault(category, []).append(uscc)
+    ratios = {category: Decimal(value) for category, value in published.ratios.items()}
+    return compute(bytes.fromhex(published.seed), by_category, ratios, published.inspectors)
