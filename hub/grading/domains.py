@@ -133,25 +133,23 @@ class Measures:
         missing = [k for k in _MEASURE_KEYS if k not in data]
         if missing:
             raise DomainError(f"{missing[0]!r} is missing")
-        mode = data["inspection_mode"]
-        if mode not in INSPECTION_MODES:
-            raise DomainError(f"unknown inspection_mode {mode!r} (one of {', '.join(INSPECTION_MODES)})")
-        notes = data["notes"]
-        if not isinstance(notes, str):
-            raise DomainError("'notes' must be a string")
         return cls(
-            sampling_ratio_min=_required_decimal(data, "sampling_ratio_min"),
-            sampling_ratio_max=_decimal(data, "sampling_ratio_max", optional=True),
-            yearly_frequency_min=_required_decimal(data, "yearly_frequency_min"),
-            yearly_frequency_max=_decimal(data, "yearly_frequency_max", optional=True),
-            inspection_mode=cast(InspectionMode, mode),
+            sampling_ratio_min=_decimal(data, "sampling_ratio_min"),
+            sampling_ratio_max=None
+            if data["sampling_ratio_max"] is None
+            else _decimal(data, "sampling_ratio_max"),
+            yearly_frequency_min=_decimal(data, "yearly_frequency_min"),
+            yearly_frequency_max=None
+            if data["yearly_frequency_max"] is None
+            else _decimal(data, "yearly_frequency_max"),
+            inspection_mode=cast(InspectionMode, data["inspection_mode"]),
             may_exclude=_flag(data, "may_exclude"),
             always_inspect=_flag(data, "always_inspect"),
             incentives=tuple(Incentive(v) for v in _codes(data, "incentives", [e.value for e in Incentive])),
             restrictions=tuple(
                 Restriction(v) for v in _codes(data, "restrictions", [e.value for e in Restriction])
             ),
-            notes=notes,
+            notes=data["notes"],
         )
 
     def to_mapping(self) -> dict[str, Any]:
@@ -279,25 +277,16 @@ def _read_yaml(entry: Traversable) -> Any:
         raise DomainError(f"{entry.name}: not valid YAML: {exc}") from None
 
 
-def _decimal(data: Mapping[str, Any], key: str, *, optional: bool) -> Decimal | None:
+def _decimal(data: Mapping[str, Any], key: str) -> Decimal:
     raw = data[key]
-    if raw is None and optional:
-        return None
     try:
         if isinstance(raw, bool) or not isinstance(raw, int | float | str):
             raise InvalidOperation
         value = Decimal(str(raw))
     except InvalidOperation:
-        kind = "a number, a decimal string or null" if optional else "a number or a decimal string"
-        raise DomainError(f"{key!r} must be {kind}") from None
+        raise DomainError(f"{key!r} must be a number or a decimal string") from None
     if not value.is_finite():
         raise DomainError(f"{key!r} must be finite")
-    return value
-
-
-def _required_decimal(data: Mapping[str, Any], key: str) -> Decimal:
-    value = _decimal(data, key, optional=False)
-    assert value is not None  # optional=False never gives None
     return value
 
 
@@ -335,7 +324,11 @@ def _check_measures(m: Measures) -> None:
     if m.sampling_ratio_min > 1 or (m.sampling_ratio_max is not None and m.sampling_ratio_max > 1):
         raise DomainError("sampling ratios are fractions: they must lie between 0 and 1")
     if m.inspection_mode not in INSPECTION_MODES:
-        raise DomainError(f"unknown inspection_mode {m.inspection_mode!r}")
+        raise DomainError(
+            f"unknown inspection_mode {m.inspection_mode!r} (one of {', '.join(INSPECTION_MODES)})"
+        )
+    if not isinstance(m.notes, str):
+        raise DomainError("'notes' must be a string")
     if m.may_exclude and m.always_inspect:
         raise DomainError("may_exclude and always_inspect cannot both be true")
     if m.always_inspect and m.sampling_ratio_min != 1:

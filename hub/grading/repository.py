@@ -208,3 +208,16 @@ async def population_categories(session: AsyncSession, domain: str) -> list[tupl
         {"domain": domain},
     )
     return [(r[0], r[1]) for r in rows]
+
+
+async def add_members(session: AsyncSession, domain: str, usccs: Sequence[str], added_by: str) -> None:
+    await session.execute(
+        text(
+            """
+            INSERT INTO domain_members (uscc, domain, added_by)
+            SELECT unnest(CAST(:usccs AS text[])), :domain, :by
+            ON CONFLICT DO NOTHING
+            """
+        ),
+        {"usccs": list(usccs), "domain": domain, "by": added_by},
+    )

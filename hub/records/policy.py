@@ -18,6 +18,8 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.errors import Invalid
+from hub.grading.domains import SupervisionDomain, load_bundled_domains
+from hub.grading.schemes import GradingScheme, load_bundled_schemes
 from hub.models import CatalogDocument
 from hub.records import policy_repository as repo
 from hub.records.catalog import RecordTypeDef, load_bundled
@@ -30,6 +32,10 @@ CATALOG_DIR = Path(__file__).resolve().parent.parent / "catalog"
 KIND_RECORD_TYPE = "record_type"
 KIND_PUBLICITY = "publicity"
 KIND_CALENDAR = "calendar"
+KIND_SCHEME = "grading_scheme"
+KIND_DOMAIN = "supervision_domain"
+# Which department answers for a domain: assigned by the credit office, versioned like the rest.
+KIND_DOMAIN_DEPARTMENT = "domain_department"
 PUBLICITY_CODE = "rules"
 
 
@@ -57,6 +63,9 @@ def bundled_documents() -> list[tuple[str, str, dict[str, Any]]]:
     )
     documents.append((KIND_PUBLICITY, PUBLICITY_CODE, publicity))
     documents.extend((KIND_CALENDAR, str(s.year), schedule_to_mapping(s)) for s in bundled_years())
+    schemes = load_bundled_schemes()
+    documents.extend((KIND_SCHEME, code, scheme.to_mapping()) for code, scheme in schemes.items())
+    documents.extend((KIND_DOMAIN, code, d.to_mapping()) for code, d in load_bundled_domains(schemes).items())
     return documents
 
 
@@ -86,6 +95,11 @@ class Policy:
     publicity_version: int
     calendar: WorkingCalendar
     calendar_versions: dict[int, int]
+    schemes: dict[str, GradingScheme] = field(default_factory=dict)
+    scheme_versions: dict[str, int] = field(default_factory=dict)
+    domains: dict[str, SupervisionDomain] = field(default_factory=dict)
+    domain_versions: dict[str, int] = field(default_factory=dict)
+    domain_departments: dict[str, str] = field(default_factory=dict)
     _validators: dict[tuple[str, bool], Validator] = field(default_factory=dict)
 
     def validator(self, record_type: str, *, historical: bool = False) -> Validator:
@@ -118,6 +132,10 @@ def _build(documents: list[CatalogDocument]) -> Policy:
     calendar_versions: dict[int, int] = {}
     publicity: PublicityPolicy | None = None
     publicity_version = 0
+    schemes: dict[str, GradingScheme] = {}
+    scheme_versions: dict[str, int] = {}
+    domain_bodies: dict[str, tuple[dict[str, Any], int]] = {}
+    domain_departments: dict[str, str] = {}
     for document in documents:
         if document.kind == KIND_RECORD_TYPE:
             record_types[document.code] = RecordTypeDef.from_mapping(document.body)
@@ -129,6 +147,17 @@ def _build(documents: list[CatalogDocument]) -> Policy:
             schedule = schedule_from_mapping(document.body)
             schedules.append(schedule)
             calendar_versions[schedule.year] = document.version
+        elif document.kind == KIND_SCHEME:
+            schemes[document.code] = GradingScheme.from_mapping(document.body)
+            scheme_versions[document.code] = document.version
+        elif document.kind == KIND_DOMAIN:
+            domain_bodies[document.code] = (document.body, document.version)
+        elif document.kind == KIND_DOMAIN_DEPARTMENT:
+            domain_departments[document.code] = str(document.body["department_code"])
+    # Domains name schemes: parse them once every scheme is known.
+    domains = {
+        code: SupervisionDomain.from_mapping(body, schemes) for code, (body, _) in domain_bodies.items()
+    }
     if publicity is None or not record_types:
         raise Invalid(
             "the policy catalogue is not loaded; run `credit-hub migrate`", code="CATALOG_NOT_LOADED"
@@ -140,6 +169,11 @@ def _build(documents: list[CatalogDocument]) -> Policy:
         publicity_version=publicity_version,
         calendar=WorkingCalendar(schedules),
         calendar_versions=calendar_versions,
+        schemes=schemes,
+        scheme_versions=scheme_versions,
+        domains=domains,
+        domain_versions={code: version for code, (_, version) in domain_bodies.items()},
+        domain_departments=domain_departments,
     )
 
 
@@ -153,5 +187,15 @@ async def load_calendar_year(session: AsyncSession, body: Mapping[str, Any], by:
     document = await repo.add_document(
         session, KIND_CALENDAR, str(schedule.year), mapping, checksum(mapping), by
     )
+    _cache.clear()
+    return document
+
+
+async def store_document(
+    session: AsyncSession, kind: str, code: str, body: Mapping[str, Any], by: str
+) -> CatalogDocument:
+    """Store a new version of a policy document (after the caller has checked it)."""
+    mapping = orjson.loads(orjson.dumps(body))
+    document = await repo.add_document(session, kind, code, mapping, checksum(mapping), by)
     _cache.clear()
     return document

@@ -26,7 +26,9 @@ class SchemeLevel:
     code: str = strawberry.field(description="Level code, e.g. A.")
     label_zh: str = strawberry.field(description="Chinese label.")
     category: CreditCategory = strawberry.field(description="The unified category of this level.")
-    min_score: str | None = strawberry.field(description="Lowest score of the band (inclusive), if score based.")
+    min_score: str | None = strawberry.field(
+        description="Lowest score of the band (inclusive), if score based."
+    )
     max_score: str | None = strawberry.field(description="Upper bound of the band (exclusive); null: none.")
 
 
@@ -66,15 +68,25 @@ class Scheme:
 
 @strawberry.type(description="Measures for one category in one domain (差异化监管措施).")
 class Measures:
-    sampling_ratio_min: str = strawberry.field(description="Lowest random-inspection sampling ratio (抽查比例), 0-1.")
-    sampling_ratio_max: str | None = strawberry.field(description="Highest sampling ratio; null: no upper limit.")
+    sampling_ratio_min: str = strawberry.field(
+        description="Lowest random-inspection sampling ratio (抽查比例), 0-1."
+    )
+    sampling_ratio_max: str | None = strawberry.field(
+        description="Highest sampling ratio; null: no upper limit."
+    )
     yearly_frequency_min: str = strawberry.field(description="Fewest inspections a year (抽查频次).")
-    yearly_frequency_max: str | None = strawberry.field(description="Most inspections a year; null: as needed.")
+    yearly_frequency_max: str | None = strawberry.field(
+        description="Most inspections a year; null: as needed."
+    )
     inspection_mode: str = strawberry.field(description="paper (书面检查) or on_site (实地检查).")
     may_exclude: bool = strawberry.field(description="Low risk: may be left out of a random draw.")
     always_inspect: bool = strawberry.field(description="High risk: always drawn, on site.")
-    incentives: list[str] = strawberry.field(description="Incentives (激励措施), e.g. green_channel, 容缺受理.")
-    restrictions: list[str] = strawberry.field(description="Restrictions (约束措施), e.g. no_notification_commitment.")
+    incentives: list[str] = strawberry.field(
+        description="Incentives (激励措施), e.g. green_channel, 容缺受理."
+    )
+    restrictions: list[str] = strawberry.field(
+        description="Restrictions (约束措施), e.g. no_notification_commitment."
+    )
     notes: str = strawberry.field(description="Where the measures come from.")
 
     @classmethod
@@ -105,10 +117,16 @@ class Domain:
     version: int = strawberry.field(description="Version of its definition (measures) in the catalogue.")
     name_zh: str = strawberry.field(description="Chinese name.")
     name: str = strawberry.field(description="English name.")
-    department_zh: str = strawberry.field(description="Responsible department (责任部门), as the seeds name it.")
-    department_code: str | None = strawberry.field(description="USCC of the department assigned to the domain.")
+    department_zh: str = strawberry.field(
+        description="Responsible department (责任部门), as the seeds name it."
+    )
+    department_code: str | None = strawberry.field(
+        description="USCC of the department assigned to the domain."
+    )
     scheme: str = strawberry.field(description="Grading scheme of its industry evaluations.")
-    default_category: CreditCategory = strawberry.field(description="Category of an entity with no evaluation.")
+    default_category: CreditCategory = strawberry.field(
+        description="Category of an entity with no evaluation."
+    )
     measures: list[CategoryMeasures] = strawberry.field(description="Measures for each category.")
 
     @classmethod
@@ -129,21 +147,31 @@ class Domain:
         )
 
 
-@strawberry.type(description="An entity's classification in a domain (分级分类结果) and the measures that apply.")
+@strawberry.type(
+    description="An entity's classification in a domain (分级分类结果) and the measures that apply."
+)
 class Supervision:
     uscc: str = strawberry.field(description="The entity's USCC.")
     domain: str = strawberry.field(description="The domain.")
     category: CreditCategory = strawberry.field(description="Effective category.")
-    grade: str | None = strawberry.field(description="Grade of the evaluation it rests on; null for the default.")
+    grade: str | None = strawberry.field(
+        description="Grade of the evaluation it rests on; null for the default."
+    )
     scheme: str | None = strawberry.field(description="Scheme of that grade.")
-    scheme_version: int | None = strawberry.field(description="Version of the scheme the grade was checked against.")
+    scheme_version: int | None = strawberry.field(
+        description="Version of the scheme the grade was checked against."
+    )
     basis: str = strawberry.field(
         description="industry (行业信用评价), public (公共信用综合评价) or default (no evaluation)."
     )
-    evaluated_by: str | None = strawberry.field(description="Code of the organisation that pushed the evaluation.")
+    evaluated_by: str | None = strawberry.field(
+        description="Code of the organisation that pushed the evaluation."
+    )
     evaluation_id: str | None = strawberry.field(description="Its id at the evaluator.")
     evaluated_on: dt.date | None = strawberry.field(description="Evaluation date.")
-    valid_until: dt.date | None = strawberry.field(description="Valid until; after it, the evaluation is not current.")
+    valid_until: dt.date | None = strawberry.field(
+        description="Valid until; after it, the evaluation is not current."
+    )
     measures: Measures = strawberry.field(description="Measures that apply (激励与约束).")
 
     @classmethod
@@ -164,7 +192,9 @@ class Supervision:
         )
 
 
-@strawberry.type(description="A change of an entity's category or grade in a domain (分类变更), with its cause.")
+@strawberry.type(
+    description="A change of an entity's category or grade in a domain (分类变更), with its cause."
+)
 class ClassificationChange:
     id: int = strawberry.field(description="Increasing id; subscriptions resume after it.")
     uscc: str = strawberry.field(description="The entity.")

@@ -1,0 +1,222 @@
+"""Queries and mutations of grading: supervision look-ups, schemes, domains, measures, members."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from hub.auth.caller import Role
+from hub.entities.service import checked_uscc
+from hub.errors import Forbidden, HubError, Invalid
+from hub.grading import admin, service
+from hub.grading.schemes import Category
+from hub.records.policy import current_policy
+from schema.context import Info
+from schema.errors import ConflictProblem, InvalidInput, NotFoundProblem, NotPermitted, problem_of
+from schema.grading.types import ClassificationChange, CreditCategory, Domain, Scheme, Supervision
+from schema.permissions import ALL_ROLES, ORGANISATIONS, allow
+
+SUPERVISION_BATCH = 1000
+
+
+def _object(value: object, path: str) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise Invalid(f"{path} must be a JSON object", code="NOT_AN_OBJECT", path=path)
+    return value
+
+
+@strawberry.type(description="The result of (re)classifying entities in a domain.")
+class Reclassified:
+    domain: str = strawberry.field(description="The domain.")
+    population: int = strawberry.field(description="Entities considered.")
+    changed: int = strawberry.field(description="Entities whose category or grade changed.")
+
+
+SchemeResult = Annotated[
+    Scheme | InvalidInput | ConflictProblem,
+    strawberry.union("SchemeResult", description="The scheme, or why not."),
+]
+DomainResult = Annotated[
+    Domain | InvalidInput | NotFoundProblem | NotPermitted,
+    strawberry.union("DomainResult", description="The domain as amended, or why not."),
+]
+ReclassifiedResult = Annotated[
+    Reclassified | InvalidInput | NotFoundProblem | NotPermitted,
+    strawberry.union("ReclassifiedResult", description="What changed, or why not."),
+]
+
+
+@strawberry.type
+class GradingQueries:
+    @strawberry.field(
+        description="Classification of an entity in a supervision domain (分级分类结果): category, grade, "
+        "scheme, the evaluation it rests on, and the measures that apply.",
+        extensions=allow(*ORGANISATIONS),
+    )
+    async def supervision(
+        self,
+        info: Info,
+        uscc: Annotated[str, strawberry.argument(description="The entity's USCC.")],
+        domain: Annotated[str, strawberry.argument(description="Supervision domain code.")],
+    ) -> Supervision:
+        code = checked_uscc(uscc)
+        [found] = await service.supervision(info.context.session, [code], domain, info.context.today)
+        return Supervision.of(found)
+
+    @strawberry.field(
+        description="The same for up to 1,000 codes in one call, for approval systems checking many applicants "
+        "(批量查询); answers in the order asked.",
+        extensions=allow(*ORGANISATIONS),
+    )
+    async def supervision_batch(
+        self,
+        info: Info,
+        usccs: Annotated[list[str], strawberry.argument(description="1 to 1,000 USCCs.")],
+        domain: Annotated[str, strawberry.argument(description="Supervision domain code.")],
+    ) -> list[Supervision]:
+        service.check_usccs(usccs, SUPERVISION_BATCH)
+        codes = [checked_uscc(u, path=f"usccs.{i}") for i, u in enumerate(usccs)]
+        found = await service.supervision(info.context.session, codes, domain, info.context.today)
+        return [Supervision.of(e) for e in found]
+
+    @strawberry.field(description="Grading schemes in force (评价标准).", extensions=allow(*ALL_ROLES))
+    async def grading_schemes(self, info: Info) -> list[Scheme]:
+        policy = await current_policy(info.context.session)
+        return [Scheme.of(s, policy.scheme_versions[c]) for c, s in sorted(policy.schemes.items())]
+
+    @strawberry.field(
+        description="Supervision domains (监管领域) with their departments and measures.",
+        extensions=allow(*ALL_ROLES),
+    )
+    async def supervision_domains(self, info: Info) -> list[Domain]:
+        policy = await current_policy(info.context.session)
+        return [
+            Domain.of(d, policy.domain_versions[c], policy.domain_departments.get(c))
+            for c, d in sorted(policy.domains.items())
+        ]
+
+    @strawberry.field(
+        description="Every change of an entity's classification (分类变更记录), newest first.",
+        extensions=allow(Role.CREDIT_OFFICE, Role.DEPARTMENT, Role.PROVINCE, Role.ENTITY),
+    )
+    async def classification_history(
+        self,
+        info: Info,
+        uscc: Annotated[str, strawberry.argument(description="The entity's USCC.")],
+        domain: Annotated[str | None, strawberry.argument(description="Only this domain.")] = None,
+    ) -> list[ClassificationChange]:
+        code = checked_uscc(uscc)
+        caller = info.context.caller
+        if caller.role is Role.ENTITY and caller.organisation_code != code:
+            raise Forbidden("an entity sees its own classification history only", path="uscc")
+        rows = await service.history(info.context.session, code, domain)
+        return [ClassificationChange.of(r) for r in rows]
+
+
+@strawberry.type
+class GradingMutations:
+    @strawberry.mutation(
+        description="Add or amend a grading scheme (credit office); stored as a new version. Levels in use "
+        "cannot be removed.",
+        extensions=allow(Role.CREDIT_OFFICE),
+    )
+    async def save_grading_scheme(
+        self,
+        info: Info,
+        scheme: Annotated[JSON, strawberry.argument(description="The scheme, as `gradingSchemes` shows it.")],
+    ) -> SchemeResult:
+        try:
+            async with info.context.session.begin_nested():
+                saved, version = await admin.save_scheme(
+                    info.context.session, _object(scheme, "scheme"), info.context.caller.label
+                )
+        except HubError as error:
+            return problem_of(error)  # type: ignore[return-value]
+        return Scheme.of(saved, version)
+
+    @strawberry.mutation(
+        description="Assign a supervision domain to the department that answers for it (credit office).",
+        extensions=allow(Role.CREDIT_OFFICE),
+    )
+    async def assign_domain(
+        self,
+        info: Info,
+        domain: Annotated[str, strawberry.argument(description="Domain code.")],
+        department_code: Annotated[str, strawberry.argument(description="The department's USCC.")],
+    ) -> DomainResult:
+        try:
+            async with info.context.session.begin_nested():
+                await admin.assign_domain(
+                    info.context.session, domain, department_code, info.context.caller.label
+                )
+                policy = await current_policy(info.context.session)
+        except HubError as error:
+            return problem_of(error)  # type: ignore[return-value]
+        return Domain.of(
+            policy.domains[domain], policy.domain_versions[domain], policy.domain_departments[domain]
+        )
+
+    @strawberry.mutation(
+        description="Amend the measures of one category in one of your domains (department); a new version.",
+        extensions=allow(Role.DEPARTMENT, Role.CREDIT_OFFICE),
+    )
+    async def amend_measures(
+        self,
+        info: Info,
+        domain: Annotated[str, strawberry.argument(description="Domain code.")],
+        category: Annotated[CreditCategory, strawberry.argument(description="The category.")],
+        measures: Annotated[
+            JSON, strawberry.argument(description="The measures, as `supervisionDomains` shows them.")
+        ],
+    ) -> DomainResult:
+        context = info.context
+        try:
+            async with context.session.begin_nested():
+                amended, version = await admin.amend_measures(
+                    context.session,
+                    context.caller,
+                    domain,
+                    Category(str(category.value)),
+                    measures,  # type: ignore[arg-type]
+                )
+                policy = await current_policy(context.session)
+        except HubError as error:
+            return problem_of(error)  # type: ignore[return-value]
+        return Domain.of(amended, version, policy.domain_departments.get(domain))
+
+    @strawberry.mutation(
+        description="Register entities as supervised in one of your domains (监管对象) and classify them.",
+        extensions=allow(Role.DEPARTMENT, Role.CREDIT_OFFICE),
+    )
+    async def add_domain_members(
+        self,
+        info: Info,
+        domain: Annotated[str, strawberry.argument(description="Domain code.")],
+        usccs: Annotated[list[str], strawberry.argument(description="Up to 10,000 USCCs.")],
+    ) -> ReclassifiedResult:
+        context = info.context
+        try:
+            async with context.session.begin_nested():
+                result = await admin.add_members(
+                    context.session, context.caller, domain, usccs, context.today
+                )
+        except HubError as error:
+            return problem_of(error)  # type: ignore[return-value]
+        return Reclassified(domain=result.domain, population=result.population, changed=result.changed)
+
+    @strawberry.mutation(
+        description="Re-classify every entity of one of your domains now (e.g. after evaluations expired).",
+        extensions=allow(Role.DEPARTMENT, Role.CREDIT_OFFICE),
+    )
+    async def reclassify_domain(
+        self, info: Info, domain: Annotated[str, strawberry.argument(description="Domain code.")]
+    ) -> ReclassifiedResult:
+        context = info.context
+        try:
+            async with context.session.begin_nested():
+                result = await admin.reclassify_domain(context.session, context.caller, domain, context.today)
+        except HubError as error:
+            return problem_of(error)  # type: ignore[return-value]
+        return Reclassified(domain=result.domain, population=result.population, changed=result.changed)
