@@ -22,6 +22,7 @@ from schema.auth.operations import AuthMutations, AuthQueries
 from schema.entities.queries import EntityQueries
 from schema.extensions import UnitOfWork
 from schema.grading.operations import GradingMutations, GradingQueries
+from schema.inspections.operations import InspectionMutations, InspectionQueries
 from schema.permissions import assert_every_root_field_guarded
 from schema.records.bulk import BulkMutations, BulkQueries
 from schema.records.catalog import CatalogMutations, CatalogQueries
@@ -29,12 +30,14 @@ from schema.records.mutations import RecordMutations
 
 
 @strawberry.type(description="Read the credit archive, the catalogue and who you are.")
-class Query(EntityQueries, GradingQueries, CatalogQueries, BulkQueries, AuthQueries):
+class Query(EntityQueries, GradingQueries, InspectionQueries, CatalogQueries, BulkQueries, AuthQueries):
     pass
 
 
 @strawberry.type(description="Push records; manage organisations, tokens and the calendar.")
-class Mutation(RecordMutations, BulkMutations, GradingMutations, CatalogMutations, AuthMutations):
+class Mutation(
+    RecordMutations, BulkMutations, GradingMutations, InspectionMutations, CatalogMutations, AuthMutations
+):
     pass
 
 

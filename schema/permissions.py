@@ -34,6 +34,10 @@ def allow(*roles: Role) -> list[FieldExtension]:
 
 ALL_ROLES = tuple(Role)
 ORGANISATIONS = tuple(r for r in Role if r is not Role.PUBLIC)
+# Who may call the push operations at all; each record type then names its own pushers
+# (departments their records, the province public evaluations and list entries, third parties
+# market evaluations) and the source code must be the caller's own.
+PUSHING_ROLES = (Role.DEPARTMENT, Role.PROVINCE, Role.ASSOCIATION, Role.CREDIT_OFFICE)
 
 
 def rule_of(field: Any) -> frozenset[Role] | None:

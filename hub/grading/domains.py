@@ -1,18 +1,16 @@
 """Supervision domains (分级分类监管领域) and the differentiated measures of each category.
 
-A domain is a field of supervision a responsible department runs tiered supervision in, as listed
-by a city's pilot list: seed 000 annex 1 (22 departments) and seed 002's list (34 domains). It names
-the grading scheme its department grades with, the category that applies to an entity with no
-evaluation at all, and the measures (sampling, inspection mode, incentives, restrictions) of each
-of the four categories.
+A domain is a field a responsible department runs tiered supervision in, as a city's pilot list
+names it (seed 000 annex 1, seed 002's list). It names the grading scheme used, the category of an
+entity with no evaluation at all, and the measures of each of the four categories.
 
-Policy is data: hub/catalog/measures.yaml holds the default measures of each category and the
-default category; hub/catalog/domains/ holds one file per domain, named after its code, which
-overrides only what differs (per category, per field). The loader resolves the two into complete
-definitions: `SupervisionDomain.to_mapping()` gives the resolved form, which `from_mapping` reads back.
+Policy is data: hub/catalog/measures.yaml holds the default category and the default measures of
+each category; hub/catalog/domains/ holds one file per domain, named after its code, overriding
+only what differs (per category, per field). `SupervisionDomain.to_mapping()` gives the resolved,
+complete form, which `from_mapping` reads back.
 
-Bounds: sampling ratios are fractions in [0, 1], both bounds inclusive; yearly frequencies are
-inspections per year, both bounds inclusive; a None upper bound means no upper limit (不设上限).
+Bounds: sampling ratios are fractions in [0, 1] and yearly frequencies inspections per year, both
+bounds inclusive; a None upper bound means no upper limit (不设上限).
 """
 
 from __future__ import annotations
@@ -32,8 +30,7 @@ from hub.grading.schemes import CATEGORIES, Category
 
 InspectionMode = Literal["paper", "on_site"]
 INSPECTION_MODES: tuple[InspectionMode, ...] = ("paper", "on_site")
-SOURCES: tuple[str, ...] = ("seed000-annex1", "seed002")
-"""The pilot lists a domain can come from: seed 000 annex 1 and seed 002's list."""
+SOURCES: tuple[str, ...] = ("seed000-annex1", "seed002")  # the pilot lists a domain can come from
 
 
 class Incentive(StrEnum):
@@ -186,9 +183,6 @@ class SupervisionDomain:
         """The source lists joined by '+', e.g. "seed000-annex1+seed002"."""
         return "+".join(self.sources)
 
-    def measures_for(self, category: Category) -> Measures:
-        return self.measures[category]
-
     @classmethod
     def from_mapping(cls, data: Any, scheme_codes: Collection[str] | None = None) -> SupervisionDomain:
         """Build and check a complete domain; with `scheme_codes`, the scheme must be one of them."""
@@ -211,13 +205,13 @@ class SupervisionDomain:
 def resolve(data: Any, defaults: Any) -> dict[str, Any]:
     """A domain file completed from the defaults file: each category's measures are the defaults
     with the domain's fields laid over them, and `default_category` is inherited unless given."""
-    if not isinstance(data, Mapping):
-        raise DomainError("a supervision domain definition must be a mapping")
     if not isinstance(defaults, Mapping) or not isinstance(defaults.get("measures"), Mapping):
         raise DomainError("measures defaults: expected a mapping with 'default_category' and 'measures'")
     unknown = sorted(set(defaults) - {"default_category", "measures"})
     if unknown:
         raise DomainError(f"measures defaults: unknown key {unknown[0]!r}")
+    if not isinstance(data, Mapping):
+        raise DomainError("a supervision domain definition must be a mapping")
     where = f"domain {data.get('code')!r}"
     overrides = data.get("measures", {})
     if not isinstance(overrides, Mapping):
@@ -240,13 +234,18 @@ def load_domains(
 ) -> dict[str, SupervisionDomain]:
     """The domains in a folder of `<code>.yaml` files, completed from the defaults file, by code."""
     base = _read_yaml(defaults)
+    try:
+        resolve({}, base)  # the defaults file on its own, before any domain's name is put on its errors
+    except DomainError as exc:
+        raise DomainError(f"{defaults.name}: {exc}") from None
     out: dict[str, SupervisionDomain] = {}
     listed: dict[tuple[str, str], str] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".yaml"):
             continue
+        data = _read_yaml(entry)
         try:
-            domain = SupervisionDomain.from_mapping(resolve(_read_yaml(entry), base), scheme_codes)
+            domain = SupervisionDomain.from_mapping(resolve(data, base), scheme_codes)
         except DomainError as exc:
             raise DomainError(f"{entry.name}: {exc}") from None
         if f"{domain.code}.yaml" != entry.name:

@@ -77,8 +77,13 @@ def canonical_candidates(candidates: Iterable[tuple[str, str]]) -> str:
     return "".join(f"{uscc},{category}\n" for uscc, category in candidates)
 
 
+def text_hash(canonical: str) -> str:
+    """SHA-256 of the UTF-8 text, lowercase hex."""
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def candidates_hash(candidates: Iterable[tuple[str, str]]) -> str:
-    return hashlib.sha256(canonical_candidates(candidates).encode()).hexdigest()
+    return text_hash(canonical_candidates(candidates))
 
 
 def canonical_inspectors(inspectors: Iterable[PoolInspector]) -> str:
@@ -88,7 +93,7 @@ def canonical_inspectors(inspectors: Iterable[PoolInspector]) -> str:
 
 
 def inspectors_hash(inspectors: Iterable[PoolInspector]) -> str:
-    return hashlib.sha256(canonical_inspectors(inspectors).encode()).hexdigest()
+    return text_hash(canonical_inspectors(inspectors))
 
 
 # ---- randomness --------------------------------------------------------------------------------

@@ -89,6 +89,7 @@ async def upsert_conflict(
 async def add_plan(session: AsyncSession, plan: InspectionPlan) -> None:
     session.add(plan)
     await session.flush()
+    await session.refresh(plan, ["created_at"])
 
 
 async def copy_candidates(session: AsyncSession, plan_id: uuid.UUID, canonical: str) -> None:

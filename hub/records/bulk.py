@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.caller import Caller
 from hub.entities.codes import entity_kind
 from hub.errors import Conflict, Forbidden, Invalid
+from hub.grading.evaluations import EVALUATION_TYPES
+from hub.grading.service import reclassify_after_evaluations
 from hub.models import BulkReceipt
 from hub.ports import KeyProvider
 from hub.records import bulk_repository as repo
@@ -198,6 +200,7 @@ async def push_file(
         today or dt.date.today(),
         authority_domain=authority_domain,
         historical=request.historical,
+        pusher_role=caller.role,
     )
     digest = hashlib.sha256(f"{request.record_type}|{request.file_format}|{request.encoding}|".encode())
     rows = _Rows(
@@ -268,6 +271,7 @@ async def push_file(
                 prepared.party_name,
                 prepared.is_person,
                 "natural_person" if prepared.is_person else entity_kind(prepared.uscc),
+                prepared.scheme_version,
                 None,
             )
 
@@ -302,6 +306,14 @@ async def push_file(
         late=late,
     )
     await receipts.close_receipt(session, result, organisation, request.idempotency_key, body_hash)
+    if (created or updated) and request.record_type in EVALUATION_TYPES:
+        subjects = await repo.staged_subjects(session)
+        await reclassify_after_evaluations(
+            session,
+            [(request.record_type, uscc, domain) for uscc, domain in subjects],
+            today or dt.date.today(),
+            cause=f"evaluations uploaded by {organisation} (receipt {receipt_id})",
+        )
     if created or updated:
         # One event for the whole file: the relay reads the changed versions by their receipt id.
         await add_outbox(

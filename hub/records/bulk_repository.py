@@ -28,6 +28,7 @@ STAGE_COLUMNS = (
     "party_name",
     "is_person",
     "entity_kind",
+    "scheme_version",
     "errors",
 )
 
@@ -50,7 +51,7 @@ async def create_stage(session: AsyncSession) -> None:
                 record_type text, type_version integer, content text, content_hash bytea,
                 decision_date date, severity text, publicity_rule text, published boolean,
                 repair_from date, publish_until date, late boolean, party_name text, is_person boolean,
-                entity_kind text, errors text
+                entity_kind text, scheme_version integer, errors text
             ) ON COMMIT DROP
             """
         )
@@ -169,7 +170,7 @@ async def merge(session: AsyncSession, receipt_id: uuid.UUID, pushed_by: str) ->
                     INSERT INTO records (
                         uscc, source_dept, source_record_id, version, current, record_type, type_version,
                         content, content_hash, decision_date, severity, publicity_rule, published, repair_from,
-                        publish_until, late, changed_fields, pushed_by, receipt_id)
+                        publish_until, late, changed_fields, pushed_by, receipt_id, scheme_version)
                     SELECT s.uscc, s.source_dept, s.source_record_id, coalesce(t.version, 0) + 1, true,
                         s.record_type, s.type_version, s.content::jsonb, s.content_hash, s.decision_date,
                         s.severity, s.publicity_rule, s.published, s.repair_from, s.publish_until, s.late,
@@ -177,7 +178,7 @@ async def merge(session: AsyncSession, receipt_id: uuid.UUID, pushed_by: str) ->
                             SELECT key FROM jsonb_each(s.content::jsonb) n
                             FULL JOIN jsonb_each(t.content) o USING (key)
                             WHERE n.value IS DISTINCT FROM o.value ORDER BY key) END,
-                        :pushed_by, :receipt
+                        :pushed_by, :receipt, s.scheme_version
                     FROM bulk_stage s
                     LEFT JOIN bulk_known k ON k.line_no = s.line_no
                     LEFT JOIN bulk_retired t ON t.source_record_id = s.source_record_id
@@ -206,3 +207,11 @@ async def merge(session: AsyncSession, receipt_id: uuid.UUID, pushed_by: str) ->
         )
     )
     return int(counts[0]), int(counts[1]), int(counts[2]), int(counts[3])
+
+
+async def staged_subjects(session: AsyncSession) -> list[tuple[str, str | None]]:
+    """(uscc, domain named in JGLY) of the staged rows: where evaluations just landed."""
+    rows = await session.execute(
+        text("SELECT DISTINCT uscc, content::jsonb ->> 'JGLY' FROM bulk_stage WHERE errors IS NULL")
+    )
+    return [(r[0], r[1]) for r in rows]

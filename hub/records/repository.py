@@ -76,6 +76,7 @@ def version_row(
         "changed_fields": changed,
         "pushed_by": pushed_by,
         "receipt_id": None,
+        "scheme_version": record.scheme_version,
     }
 
 

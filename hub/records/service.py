@@ -15,6 +15,8 @@ from hub.auth.caller import Caller
 from hub.crypto import body_digest
 from hub.entities.codes import district, entity_kind
 from hub.errors import Conflict, Forbidden, Invalid
+from hub.grading.evaluations import EVALUATION_TYPES
+from hub.grading.service import reclassify_after_evaluations
 from hub.ports import KeyProvider
 from hub.records import repository as repo
 from hub.records.policy import current_policy
@@ -135,7 +137,12 @@ async def push_records(
 
     policy = await current_policy(session)
     preparer = RecordPreparer(
-        policy, keys, organisation, today or dt.date.today(), authority_domain=authority_domain
+        policy,
+        keys,
+        organisation,
+        today or dt.date.today(),
+        authority_domain=authority_domain,
+        pusher_role=caller.role,
     )
     prepared: dict[int, PreparedRecord] = {}
     outcomes: dict[int, RecordOutcome] = {}
@@ -166,6 +173,16 @@ async def push_records(
         prepared[index] = result
 
     await _store(session, prepared, outcomes, organisation)
+    stored = {Outcome.CREATED, Outcome.UPDATED}
+    evaluations = [
+        (p.record_type, p.uscc, p.content.get("JGLY"))
+        for i, p in prepared.items()
+        if p.record_type in EVALUATION_TYPES and outcomes[i].outcome in stored
+    ]
+    if evaluations:
+        await reclassify_after_evaluations(
+            session, evaluations, today or dt.date.today(), cause=f"evaluation pushed by {organisation}"
+        )
     answer = PushAnswer(outcomes=[outcomes[i] for i in range(len(items))])
     await repo.save_idempotent(session, organisation, key, body_hash, answer.to_mapping())
     return answer

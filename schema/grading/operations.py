@@ -179,7 +179,7 @@ class GradingMutations:
                     context.caller,
                     domain,
                     Category(str(category.value)),
-                    measures,  # type: ignore[arg-type]
+                    _object(measures, "measures"),
                 )
                 policy = await current_policy(context.session)
         except HubError as error:

@@ -21,7 +21,7 @@ from schema.errors import (
     NotPermitted,
     problem_of,
 )
-from schema.permissions import allow
+from schema.permissions import PUSHING_ROLES, allow
 
 
 @strawberry.enum(description="Layout of a bulk file.")
@@ -104,7 +104,7 @@ class BulkMutations:
     @strawberry.mutation(
         description="Push a whole file of records (批量归集) as a GraphQL multipart upload. Rows are validated "
         "like pushRecords; the file is stored in one transaction (all valid rows, or nothing on failure).",
-        extensions=allow(Role.DEPARTMENT),
+        extensions=allow(*PUSHING_ROLES),
     )
     async def push_records_file(
         self,

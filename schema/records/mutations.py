@@ -8,12 +8,11 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from hub.auth.caller import Role
 from hub.errors import HubError, Invalid
 from hub.records import service
 from schema.context import Info
 from schema.errors import ConflictProblem, FieldProblem, InvalidInput, NotPermitted, problem_of
-from schema.permissions import allow
+from schema.permissions import PUSHING_ROLES, allow
 
 
 @strawberry.enum(description="What became of one pushed record.")
@@ -97,7 +96,7 @@ class RecordMutations:
         description="Push up to 1,000 records produced by the calling department (归集推送). Accepted records are "
         "committed before the answer returns; a rejected one writes nothing. The same idempotencyKey with the "
         "same body replays the first answer; with a different body it is refused.",
-        extensions=allow(Role.DEPARTMENT),
+        extensions=allow(*PUSHING_ROLES),
     )
     async def push_records(
         self,

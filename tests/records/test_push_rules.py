@@ -266,8 +266,8 @@ async def test_fields_that_are_not_an_object_are_refused_with_their_path(
 # --- who may push --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("who", [None, "bank", "association", "entity", "province", "credit_office"])
-async def test_only_departments_may_push(
+@pytest.mark.parametrize("who", [None, "bank", "entity"])
+async def test_roles_that_never_push_are_refused(
     client: httpx.AsyncClient, actors: dict[str, Actor], connection: AsyncConnection, who: str | None
 ) -> None:
     actor = actors[who] if who else None
@@ -282,3 +282,20 @@ async def test_only_departments_may_push(
         ("this operation is not permitted for your role", ["pushRecords"], "FORBIDDEN")
     ]
     assert await written(connection) == NOTHING_WRITTEN
+
+
+@pytest.mark.parametrize("who", ["association", "province", "credit_office"])
+async def test_only_departments_push_penalties(
+    client: httpx.AsyncClient, actors: dict[str, Actor], connection: AsyncConnection, who: str
+) -> None:
+    # These roles push evaluations (and the province list entries), never a department's records.
+    actor = actors[who]
+    records = [valid_record("administrative_penalty", actor.code, company_code(41))]
+
+    result = await gql(client, PUSH, {"records": records, "key": "k"}, actor)
+
+    [outcome] = result["data"]["pushRecords"]["results"]
+    assert outcome["outcome"] == "REJECTED"
+    assert [(e["code"], e["path"]) for e in outcome["errors"]] == [("NOT_PUSHER", "recordType")]
+    # Only the answer is kept, for replay under the same idempotency key.
+    assert await written(connection) == {**NOTHING_WRITTEN, "idempotent_pushes": 1}

@@ -1,0 +1,218 @@
+"""Double-random inspection plans (双随机、一公开): commit, draw, and what each caller may see.
+
+Commit freezes the candidates (the domain's entities with their category) and the inspector
+pool with its conflicts, draws a secret 32-byte seed and publishes only its SHA-256 commitment
+and the hashes of both lists. Draw runs chub-draw-v1 (hub/inspections/draw.py) on the frozen
+lists, stores the assignments and reveals the seed, so anyone can re-run it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import secrets
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.caller import Caller, Role
+from hub.errors import Conflict, Forbidden, Invalid, NotFound
+from hub.grading import service as grading
+from hub.grading.schemes import CATEGORIES
+from hub.inspections import draw, ratios
+from hub.inspections import repository as repo
+from hub.inspections.pool import department_of
+from hub.inspections.publication import to_json
+from hub.models import InspectionPlan
+from hub.records.policy import current_policy
+
+COMMITTED = "committed"
+DRAWN = "drawn"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    domain: str
+    period: str
+    title: str
+    ratios: Sequence[tuple[str, Decimal]] = ()
+
+
+def _text(value: str, path: str, limit: int) -> str:
+    stripped = value.strip()
+    if not stripped or len(stripped) > limit:
+        raise Invalid(f"{path} has 1-{limit} characters", code="LENGTH", path=path)
+    return stripped
+
+
+def _frozen_conflicts(
+    population: Sequence[tuple[str, str]], pool: Sequence[tuple[str, str]], declared: Sequence[tuple[str, str]]
+) -> dict[str, list[str]]:
+    """The declared conflicts of pool members with candidates, by inspector id (USCCs sorted)."""
+    members = {i for i, _ in pool}
+    found: dict[str, list[str]] = {}
+    for inspector_id, uscc in declared:
+        at = bisect.bisect_left(population, (uscc,))
+        if inspector_id in members and at < len(population) and population[at][0] == uscc:
+            found.setdefault(inspector_id, []).append(uscc)
+    return {i: sorted(u) for i, u in sorted(found.items())}
+
+
+def _pool(plan_inspectors: Sequence[tuple[str, str]], conflicts: dict[str, list[str]]) -> list[draw.PoolInspector]:
+    return [draw.PoolInspector(i, name, tuple(conflicts.get(i, ()))) for i, name in plan_inspectors]
+
+
+async def commit_plan(
+    session: AsyncSession, caller: Caller, request: PlanRequest, today: dt.date
+) -> InspectionPlan:
+    """Freeze the lists and commit to a secret seed; nothing of the seed leaves the hub until the draw."""
+    department = department_of(caller)
+    period = _text(request.period, "period", 20)
+    title = _text(request.title, "title", 200)
+    policy = await current_policy(session)
+    domain = grading.domain_of(policy, request.domain)
+    if policy.domain_departments.get(domain.code) != department:
+        raise Forbidden(
+            f"domain {domain.code} is run by another department", code="NOT_YOUR_DOMAIN", path="domain"
+        )
+    chosen = ratios.choose(domain, request.ratios)
+    pool = [(i.inspector_id, i.name) for i in await repo.inspectors_of(session, department) if i.active]
+    if len(pool) < 2:
+        raise Invalid(
+            f"the pool has {len(pool)} active inspector(s); a draw needs at least two",
+            code="POOL_TOO_SMALL",
+            path="domain",
+        )
+    population = sorted(await grading.domain_population(session, domain.code, today))
+    if not population:
+        raise Invalid(f"domain {domain.code} has no entities to draw from", code="NO_CANDIDATES", path="domain")
+    conflicts = _frozen_conflicts(population, pool, await repo.conflicts_of(session, department))
+    canonical = draw.canonical_candidates(population)
+    seed = secrets.token_bytes(draw.SEED_BYTES)
+    plan = InspectionPlan(
+        id=uuid.uuid4(),
+        domain=domain.code,
+        department_code=department,
+        period=period,
+        title=title,
+        status=COMMITTED,
+        algorithm=draw.ALGORITHM,
+        seed_commitment=draw.seed_commitment(seed),
+        candidates_hash=draw.text_hash(canonical),
+        inspectors_hash=draw.inspectors_hash(_pool(pool, conflicts)),
+        candidate_count=len(population),
+        parameters={
+            "ratios": ratios.published(chosen),
+            "counts": dict(Counter(category for _, category in population)),
+            "inspector_count": len(pool),
+            "domain_version": policy.domain_versions.get(domain.code),
+            "conflicts": conflicts,
+        },
+        seed=seed.hex(),
+        created_by=caller.label,
+    )
+    await repo.add_plan(session, plan)
+    await repo.copy_candidates(session, plan.id, canonical)
+    await repo.add_plan_inspectors(session, plan.id, pool)
+    return plan
+
+
+async def _plan(session: AsyncSession, plan_id: str, *, lock: bool = False) -> InspectionPlan:
+    try:
+        key = uuid.UUID(plan_id)
+    except ValueError:
+        raise NotFound(f"no inspection plan {plan_id!r}", code="UNKNOWN_PLAN", path="planId") from None
+    plan = await repo.plan(session, key, lock=lock)
+    if plan is None:
+        raise NotFound(f"no inspection plan {plan_id!r}", code="UNKNOWN_PLAN", path="planId")
+    return plan
+
+
+async def draw_plan(session: AsyncSession, caller: Caller, plan_id: str) -> InspectionPlan:
+    """Run the draw on the frozen lists, store it and reveal the seed; refused before any write."""
+    department = department_of(caller)
+    plan = await _plan(session, plan_id, lock=True)
+    if plan.department_code != department:
+        raise Forbidden("only the department that committed a plan draws it", code="NOT_YOUR_PLAN", path="planId")
+    if plan.status != COMMITTED or plan.seed is None:
+        raise Conflict("this plan was drawn already; a plan is drawn once", code="ALREADY_DRAWN", path="planId")
+    chosen = {c: Decimal(r) for c, r in plan.parameters["ratios"].items()}
+    by_category = {
+        c.value: await repo.candidate_usccs(session, plan.id, c.value)
+        for c in CATEGORIES
+        if chosen.get(c.value, Decimal(0)) > 0
+    }
+    inspectors = _pool(await repo.plan_inspectors(session, plan.id), plan.parameters["conflicts"])
+    try:
+        assignments = draw.compute(bytes.fromhex(plan.seed), by_category, chosen, inspectors)
+    except draw.TooFewInspectors as error:
+        raise Invalid(
+            f"{error}: declared conflicts leave too few inspectors; nothing was drawn",
+            code="TOO_FEW_INSPECTORS",
+            path="planId",
+        ) from None
+    await repo.store_draw(session, plan.id, [(a.uscc, *a.inspectors) for a in assignments])
+    plan.status = DRAWN
+    plan.drawn_at = dt.datetime.now(dt.UTC)
+    plan.parameters = {**plan.parameters, "drawn": dict(Counter(a.category for a in assignments))}
+    await session.flush()
+    return plan
+
+
+def _pair(line: str) -> tuple[str, str]:
+    uscc, _, category = line.partition(",")
+    return uscc, category
+
+
+def sees_names(caller: Caller, plan: InspectionPlan) -> bool:
+    """The planning department and the credit office see inspectors' names; everyone else a mask."""
+    if caller.role is Role.CREDIT_OFFICE:
+        return True
+    return caller.role is Role.DEPARTMENT and caller.organisation_code == plan.department_code
+
+
+def mask_name(name: str) -> str:
+    """First character and "*" (张三 → 张*)."""
+    return f"{name[:1]}*" if name else ""
+
+
+async def plan_for(session: AsyncSession, plan_id: str) -> InspectionPlan:
+    """A plan by id: anyone may read it (its seed only after the draw; the schema sees to that)."""
+    return await _plan(session, plan_id)
+
+
+async def publication(session: AsyncSession, caller: Caller, plan: InspectionPlan) -> dict[str, Any] | None:
+    """The published plan as JSON (format chub-plan-publication-v1); None before the draw."""
+    if plan.status != DRAWN or plan.seed is None:
+        return None
+    lines = await repo.candidate_lines(session, plan.id)
+    candidates = sorted(_pair(line) for line in lines.splitlines())
+    full = sees_names(caller, plan)
+    pool = [
+        (i, name if full else mask_name(name)) for i, name in await repo.plan_inspectors(session, plan.id)
+    ]
+    rows = await repo.drawn(session, plan.id)
+    published = draw.PlanPublication(
+        algorithm=plan.algorithm,
+        seed=plan.seed,
+        seed_commitment=plan.seed_commitment,
+        candidates_hash=plan.candidates_hash,
+        inspectors_hash=plan.inspectors_hash,
+        ratios=plan.parameters["ratios"],
+        candidates=candidates,
+        inspectors=_pool(pool, plan.parameters["conflicts"]),
+        assignments=[draw.Assignment(u, c, (a, b)) for u, c, a, b, _ in rows],
+        details={
+            "planId": str(plan.id),
+            "domain": plan.domain,
+            "period": plan.period,
+            "title": plan.title,
+            "department": plan.department_code,
+        },
+    )
+    return to_json(published, {u: name for u, _, _, _, name in rows})
