@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,6 +115,12 @@ def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from hub.inspections.verify import verify_file
+
+    return verify_file(args.file, sys.stdout)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="credit-hub", description="Credit Hub: the city credit data-sharing hub."
@@ -154,6 +161,12 @@ def parser() -> argparse.ArgumentParser:
     revoke = token.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("token_id", type=int)
     revoke.set_defaults(run=cmd_token_revoke)
+    plan = commands.add_parser("plan", help="double-random inspection plans").add_subparsers(
+        dest="plan_command", required=True
+    )
+    verify = plan.add_parser("verify", help="check a published plan: commitment, hashes, assignments")
+    verify.add_argument("file", type=Path, help="the JSON of inspectionPlan(id) { publication }")
+    verify.set_defaults(run=cmd_plan_verify)
     return root
 
 

@@ -24,7 +24,7 @@ from hub.app import create_app
 from hub.auth import service as auth
 from hub.auth.caller import Role
 from hub.crypto import StaticKeyProvider
-from hub.db import database_url, make_engine
+from hub.db import RequestSession, database_url, make_engine
 from hub.entities.codes import make_uscc
 from hub.records.policy import sync_bundled
 from hub.settings import Settings
@@ -97,7 +97,11 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 @pytest.fixture
 def sessions(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        autoflush=False,
+        class_=RequestSession,
     )
 
 

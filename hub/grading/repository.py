@@ -37,7 +37,7 @@ _EFFECTIVE = """
         FROM records r
         WHERE r.current AND r.uscc = p.uscc AND r.record_type = 'industry_evaluation'
           AND r.content ->> 'JGLY' = :domain AND (r.content ->> 'YXQZ')::date >= :today
-        ORDER BY r.decision_date DESC, r.pushed_at DESC
+        ORDER BY r.decision_date DESC, r.pushed_at DESC, r.source_record_id DESC
         LIMIT 1
     ) ind ON true
     LEFT JOIN LATERAL (
@@ -48,7 +48,7 @@ _EFFECTIVE = """
         FROM records r
         WHERE ind.uscc IS NULL AND r.current AND r.uscc = p.uscc AND r.record_type = 'public_evaluation'
           AND (r.content ->> 'YXQZ')::date >= :today
-        ORDER BY r.decision_date DESC, r.pushed_at DESC
+        ORDER BY r.decision_date DESC, r.pushed_at DESC, r.source_record_id DESC
         LIMIT 1
     ) pub ON true
 """

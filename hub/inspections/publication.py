@@ -8,6 +8,7 @@ that re-running chub-draw-v1 gives exactly the published assignments.
 from __future__ import annotations
 
 import hmac
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
@@ -153,7 +154,7 @@ def _same(a: str, b: str) -> bool:
 def _check_lists(publication: PlanPublication) -> list[str]:
     problems = []
     usccs = [uscc for uscc, _ in publication.candidates]
-    if any(a >= b for a, b in zip(usccs, usccs[1:], strict=False)):
+    if any(a >= b for a, b in itertools.pairwise(usccs)):
         problems.append("candidates are not sorted by USCC without duplicates")
     unknown = sorted({c for _, c in publication.candidates} - set(CATEGORIES))
     if unknown:

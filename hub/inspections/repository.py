@@ -37,7 +37,9 @@ async def _copy_out(session: AsyncSession, query: str, *args: object) -> str:
 # ---- the pool ----------------------------------------------------------------------------------
 
 
-async def upsert_inspectors(session: AsyncSession, department: str, rows: Sequence[tuple[str, str, bool]]) -> None:
+async def upsert_inspectors(
+    session: AsyncSession, department: str, rows: Sequence[tuple[str, str, bool]]
+) -> None:
     await session.execute(
         text(
             """
@@ -89,7 +91,6 @@ async def upsert_conflict(
 async def add_plan(session: AsyncSession, plan: InspectionPlan) -> None:
     session.add(plan)
     await session.flush()
-    await session.refresh(plan, ["created_at"])
 
 
 async def copy_candidates(session: AsyncSession, plan_id: uuid.UUID, canonical: str) -> None:

@@ -51,7 +51,9 @@ def _text(value: str, path: str, limit: int) -> str:
 
 
 def _frozen_conflicts(
-    population: Sequence[tuple[str, str]], pool: Sequence[tuple[str, str]], declared: Sequence[tuple[str, str]]
+    population: Sequence[tuple[str, str]],
+    pool: Sequence[tuple[str, str]],
+    declared: Sequence[tuple[str, str]],
 ) -> dict[str, list[str]]:
     """The declared conflicts of pool members with candidates, by inspector id (USCCs sorted)."""
     members = {i for i, _ in pool}
@@ -63,7 +65,9 @@ def _frozen_conflicts(
     return {i: sorted(u) for i, u in sorted(found.items())}
 
 
-def _pool(plan_inspectors: Sequence[tuple[str, str]], conflicts: dict[str, list[str]]) -> list[draw.PoolInspector]:
+def _pool(
+    plan_inspectors: Sequence[tuple[str, str]], conflicts: dict[str, list[str]]
+) -> list[draw.PoolInspector]:
     return [draw.PoolInspector(i, name, tuple(conflicts.get(i, ()))) for i, name in plan_inspectors]
 
 
@@ -90,7 +94,9 @@ async def commit_plan(
         )
     population = sorted(await grading.domain_population(session, domain.code, today))
     if not population:
-        raise Invalid(f"domain {domain.code} has no entities to draw from", code="NO_CANDIDATES", path="domain")
+        raise Invalid(
+            f"domain {domain.code} has no entities to draw from", code="NO_CANDIDATES", path="domain"
+        )
     conflicts = _frozen_conflicts(population, pool, await repo.conflicts_of(session, department))
     canonical = draw.canonical_candidates(population)
     seed = secrets.token_bytes(draw.SEED_BYTES)
@@ -114,7 +120,7 @@ async def commit_plan(
             "conflicts": conflicts,
         },
         seed=seed.hex(),
-        created_by=caller.label,
+        created_by=department,
     )
     await repo.add_plan(session, plan)
     await repo.copy_candidates(session, plan.id, canonical)
@@ -138,9 +144,13 @@ async def draw_plan(session: AsyncSession, caller: Caller, plan_id: str) -> Insp
     department = department_of(caller)
     plan = await _plan(session, plan_id, lock=True)
     if plan.department_code != department:
-        raise Forbidden("only the department that committed a plan draws it", code="NOT_YOUR_PLAN", path="planId")
+        raise Forbidden(
+            "only the department that committed a plan draws it", code="NOT_YOUR_PLAN", path="planId"
+        )
     if plan.status != COMMITTED or plan.seed is None:
-        raise Conflict("this plan was drawn already; a plan is drawn once", code="ALREADY_DRAWN", path="planId")
+        raise Conflict(
+            "this plan was drawn already; a plan is drawn once", code="ALREADY_DRAWN", path="planId"
+        )
     chosen = {c: Decimal(r) for c, r in plan.parameters["ratios"].items()}
     by_category = {
         c.value: await repo.candidate_usccs(session, plan.id, c.value)

@@ -55,5 +55,6 @@ class Record(Base):
     scheme_version: Mapped[int | None]
     changed_fields: Mapped[list[str] | None] = mapped_column(ARRAY(String(40)))
     pushed_by: Mapped[str] = mapped_column(String(18))
-    pushed_at: Mapped[dt.datetime] = mapped_column(server_default=text("now()"))
+    # clock_timestamp, not now(): two pushes in one transaction still get their order.
+    pushed_at: Mapped[dt.datetime] = mapped_column(server_default=text("clock_timestamp()"))
     receipt_id: Mapped[uuid.UUID | None]

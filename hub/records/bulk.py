@@ -59,8 +59,9 @@ class BulkRequest:
     historical: bool = False
 
 
-async def _lines(source: ByteSource, encoding: str, digest: Any, limit: int) -> AsyncIterator[str]:
-    """Decoded lines of the upload, read a chunk at a time; refuses bytes that are not `encoding`."""
+async def _chunks(source: ByteSource, encoding: str, digest: Any, limit: int) -> AsyncIterator[list[str]]:
+    """Decoded lines of the upload, each chunk's complete ones at once (per-line async steps would cost
+    more than the CSV parsing); refuses bytes that are not `encoding`."""
     decoder = codecs.getincrementaldecoder("utf-8-sig" if encoding == "utf-8" else encoding)()
     pending = ""
     line_no = 1
@@ -81,13 +82,14 @@ async def _lines(source: ByteSource, encoding: str, digest: Any, limit: int) -> 
                 path="file",
             ) from exc
         *complete, pending = pending.split("\n")
-        for line in complete:
-            line_no += 1
-            yield line + "\n"
+        if complete:
+            line_no += len(complete)
+            # csv needs the line ends: a quoted field may span lines.
+            yield [line + "\n" for line in complete]
         if not chunk:
             break
     if pending:
-        yield pending
+        yield [pending]
 
 
 class _Rows:
@@ -211,69 +213,79 @@ async def push_file(
     counts = {"total": 0, "rejected": 0}
     await receipts.open_receipt(session, receipt_id, organisation, request)
 
-    async def parsed() -> AsyncIterator[tuple[int, str | None, dict[str, Any]]]:
-        lines = _lines(source, request.encoding, digest, max_bytes)
-        if request.file_format is FileFormat.NDJSON:
-            line_no = 0
-            async for line in lines:
-                line_no += 1
-                row = rows.ndjson_row(line_no, line)
-                if row is not None:
-                    yield row
-            return
-        header_line = await anext(lines, None)
-        if header_line is None:
-            raise Invalid("the file is empty; a CSV needs a header row", code="EMPTY_FILE", path="file")
-        rows.header = rows.check_header(next(csv.reader([header_line])))
-        batch: list[str] = []
-        first = 2
-        async for line in lines:
-            batch.append(line)
-            if len(batch) >= BATCH_ROWS and _balanced(batch):
-                for row in rows.csv_rows(iter(batch), first):
-                    yield row
-                first += len(batch)
-                batch = []
-        for row in rows.csv_rows(iter(batch), first):
-            yield row
+    def stage(line_no: int, record_id: str | None, fields: dict[str, Any]) -> tuple[Any, ...]:
+        counts["total"] += 1
+        shape = _shape_error(fields)
+        if shape is not None:
+            counts["rejected"] += 1
+            return _rejected_row(line_no, record_id, [(shape[0], "file", shape[1])])
+        prepared = preparer.prepare(request.record_type, record_id, fields)
+        if isinstance(prepared, RejectedRecord):
+            counts["rejected"] += 1
+            return _rejected_row(
+                line_no, prepared.source_record_id, [(e.code, e.path, e.message) for e in prepared.errors]
+            )
+        return (
+            line_no,
+            prepared.uscc,
+            prepared.source_dept,
+            prepared.source_record_id,
+            prepared.record_type,
+            prepared.type_version,
+            prepared.content_json.decode(),
+            prepared.content_hash,
+            prepared.decision_date,
+            prepared.severity,
+            prepared.publicity_rule,
+            prepared.published,
+            prepared.repair_from,
+            prepared.publish_until,
+            prepared.late,
+            prepared.party_name,
+            prepared.is_person,
+            "natural_person" if prepared.is_person else entity_kind(prepared.uscc),
+            prepared.scheme_version,
+            None,
+        )
 
     async def staged() -> AsyncIterator[tuple[Any, ...]]:
-        async for line_no, record_id, fields in parsed():
-            counts["total"] += 1
-            shape = _shape_error(fields)
-            if shape is not None:
-                counts["rejected"] += 1
-                yield _rejected_row(line_no, record_id, [(shape[0], "file", shape[1])])
-                continue
-            prepared = preparer.prepare(request.record_type, record_id, fields)
-            if isinstance(prepared, RejectedRecord):
-                counts["rejected"] += 1
-                yield _rejected_row(
-                    line_no, prepared.source_record_id, [(e.code, e.path, e.message) for e in prepared.errors]
-                )
-                continue
-            yield (
-                line_no,
-                prepared.uscc,
-                prepared.source_dept,
-                prepared.source_record_id,
-                prepared.record_type,
-                prepared.type_version,
-                orjson.dumps(prepared.content).decode(),
-                prepared.content_hash,
-                prepared.decision_date,
-                prepared.severity,
-                prepared.publicity_rule,
-                prepared.published,
-                prepared.repair_from,
-                prepared.publish_until,
-                prepared.late,
-                prepared.party_name,
-                prepared.is_person,
-                "natural_person" if prepared.is_person else entity_kind(prepared.uscc),
-                prepared.scheme_version,
-                None,
-            )
+        """Stage rows, made a batch at a time in plain loops; only the hand-over to COPY is async."""
+        chunks = _chunks(source, request.encoding, digest, max_bytes)
+        if request.file_format is FileFormat.NDJSON:
+            line_no = 0
+            async for lines in chunks:
+                batch = []
+                for line in lines:
+                    line_no += 1
+                    row = rows.ndjson_row(line_no, line)
+                    if row is not None:
+                        batch.append(stage(*row))
+                for staged_row in batch:
+                    yield staged_row
+            return
+        # No chunk is empty: [] marks the end.
+        lines = await anext(chunks, [])
+        if not lines:
+            raise Invalid("the file is empty; a CSV needs a header row", code="EMPTY_FILE", path="file")
+        rows.header = rows.check_header(next(csv.reader([lines[0]])))
+        pending = lines[1:]
+        quotes = _quotes(pending)
+        first = 2
+        while True:
+            lines = await anext(chunks, [])
+            if lines:
+                pending += lines
+                quotes += _quotes(lines)
+                # A batch must not end inside a quoted field (an odd number of quotes so far).
+                if len(pending) < BATCH_ROWS or quotes % 2:
+                    continue
+            batch = [stage(*row) for row in rows.csv_rows(iter(pending), first)]
+            first += len(pending)
+            pending, quotes = [], 0
+            for staged_row in batch:
+                yield staged_row
+            if not lines:
+                return
 
     if request.idempotency_key is not None:
         await receipts.lock_key(session, organisation, request.idempotency_key)
@@ -335,9 +347,8 @@ async def push_file(
     return result
 
 
-def _balanced(lines: list[str]) -> bool:
-    """True when the batch does not end inside a quoted CSV field (an even number of quotes)."""
-    return sum(line.count('"') for line in lines) % 2 == 0
+def _quotes(lines: list[str]) -> int:
+    return sum(line.count('"') for line in lines)
 
 
 # line_no, uscc, source_dept and source_record_id lead, errors closes; the rest stay empty.

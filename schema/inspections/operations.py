@@ -55,7 +55,9 @@ class InspectionMutations:
     async def add_inspectors(
         self,
         info: Info,
-        inspectors: Annotated[list[InspectorInput], strawberry.argument(description="1 to 1,000 inspectors.")],
+        inspectors: Annotated[
+            list[InspectorInput], strawberry.argument(description="1 to 1,000 inspectors.")
+        ],
     ) -> AddInspectorsResult:
         items = [pool.InspectorInput(i.id, i.name, i.active) for i in inspectors]
         try:
@@ -104,7 +106,9 @@ class InspectionMutations:
         title: Annotated[str, strawberry.argument(description="Title (任务名称), 1-200 characters.")],
         ratios: Annotated[
             list[CategoryRatio] | None,
-            strawberry.argument(description="Sampling ratio (抽查比例) per category; omitted: the domain's minimum."),
+            strawberry.argument(
+                description="Sampling ratio (抽查比例) per category; omitted: the domain's minimum."
+            ),
         ] = None,
     ) -> CommitPlanResult:
         context = info.context
@@ -134,7 +138,7 @@ class InspectionMutations:
             async with info.context.session.begin_nested():
                 row = await service.draw_plan(info.context.session, info.context.caller, str(plan_id))
         except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+            return problem_of(error)
         return InspectionPlan(row=row)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
+from typing import cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -52,7 +53,9 @@ class InspectorPool:
     inspectors: list[Inspector] = strawberry.field(description="Every inspector of the pool, by id.")
 
 
-@strawberry.type(description="A declared conflict of interest (回避): the inspector never inspects the entity.")
+@strawberry.type(
+    description="A declared conflict of interest (回避): the inspector never inspects the entity."
+)
 class DeclaredConflict:
     inspector_id: str = strawberry.field(description="The inspector's id.")
     uscc: str = strawberry.field(description="The entity's USCC (统一社会信用代码).")
@@ -62,8 +65,12 @@ class DeclaredConflict:
 @strawberry.input(description="An inspector to register or update in your pool.")
 class InspectorInput:
     id: str = strawberry.field(description="Id: 1-40 letters, digits, '.', '_' or '-' (e.g. 执法证号).")
-    name: str = strawberry.field(description="Name (姓名), 1-100 characters; the public sees only its first character.")
-    active: bool = strawberry.field(default=True, description="False takes the inspector out of future draws.")
+    name: str = strawberry.field(
+        description="Name (姓名), 1-100 characters; the public sees only its first character."
+    )
+    active: bool = strawberry.field(
+        default=True, description="False takes the inspector out of future draws."
+    )
 
 
 @strawberry.input(description="The sampling ratio (抽查比例) chosen for one category of a plan.")
@@ -118,7 +125,9 @@ class InspectionPlan:
     def algorithm(self) -> str:
         return self.row.algorithm
 
-    @strawberry.field(description="SHA-256 of the 32 seed bytes, hex (随机种子承诺值), published at commitment.")
+    @strawberry.field(
+        description="SHA-256 of the 32 seed bytes, hex (随机种子承诺值), published at commitment."
+    )
     def seed_commitment(self) -> str:
         return self.row.seed_commitment
 
@@ -178,4 +187,5 @@ class InspectionPlan:
         "`credit-hub plan verify <file>` to check it."
     )
     async def publication(self, info: Info) -> JSON | None:
-        return await service.publication(info.context.session, info.context.caller, self.row)
+        published = await service.publication(info.context.session, info.context.caller, self.row)
+        return None if published is None else cast(JSON, published)
