@@ -16,17 +16,20 @@ from typing import Any
 import orjson
 import strawberry
 from sqlalchemy import text
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from hub.auth import service as auth
 from hub.auth.caller import PUBLIC, Caller
@@ -42,6 +45,7 @@ from schema.build import build_schema
 from schema.context import HubContext
 
 log = logging.getLogger("hub.http")
+_ACK: UnsetType = UNSET  # connection_ack without a payload
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -110,17 +114,51 @@ def is_request_error(result: ExecutionResult) -> bool:
 
 
 class HubGraphQL(GraphQL[HubContext, None]):
-    """Strawberry's ASGI view; the context comes from what the gate put in the request scope."""
+    """Strawberry's ASGI view; the context comes from what the gate put in the request scope.
+
+    WebSocket connections (subscriptions) bypass the gate: they start as the public and become the
+    caller their `connection_init` payload's `authorization` names (see `on_ws_connect`).
+    """
+
+    sessions: async_sessionmaker[AsyncSession]
+    settings: Settings
+    keys: KeyProvider
+    listen_url: URL | None = None
 
     async def get_context(self, request: Any, response: Any) -> HubContext:
-        state = request.scope["hub"]
+        state = request.scope.get("hub")
+        if state is None:  # a WebSocket connection
+            return HubContext(
+                caller=PUBLIC,
+                session=self.sessions(),
+                settings=self.settings,
+                keys=self.keys,
+                request_id=request_id.get(),
+                sessions=self.sessions,
+                listen_url=self.listen_url,
+            )
         return HubContext(
             caller=state["caller"],
             session=state["session"],
             settings=state["settings"],
             keys=state["keys"],
             request_id=state["request_id"],
+            sessions=self.sessions,
+            listen_url=self.listen_url,
         )
+
+    async def on_ws_connect(self, context: HubContext) -> UnsetType | dict[str, object] | None:
+        """Authenticate the connection from `{"authorization": "Bearer <token>"}` in connection_init."""
+        params = context.connection_params or {}
+        authorization = params.get("authorization") or params.get("Authorization")
+        if authorization is None:
+            return _ACK  # stays public: subscriptions it may not call are refused by their rules
+        async with self.sessions() as session:
+            caller = await _caller(session, str(authorization))
+        if isinstance(caller, Response):
+            raise ConnectionRejectionError({"code": "TOKEN_INVALID"})
+        context.become(caller)
+        return _ACK
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -311,8 +349,10 @@ def create_app(
     """The app. Tests pass `sessions` bound to a connection whose transaction they roll back, and may
     pass a `schema` of their own to exercise the HTTP layer with resolvers that fail for real."""
     engine = None
+    listen_url = None
     if sessions is None:
-        engine = make_engine(database_url(settings), pool_size=settings.db_pool_size)
+        listen_url = database_url(settings)
+        engine = make_engine(listen_url, pool_size=settings.db_pool_size)
         sessions = make_sessionmaker(engine)
     keys = StaticKeyProvider(settings.master_key)
     graphql = HubGraphQL(
@@ -321,6 +361,8 @@ def create_app(
         allow_queries_via_get=True,
         multipart_uploads_enabled=True,
     )
+    graphql.sessions, graphql.settings, graphql.keys = sessions, settings, keys
+    graphql.listen_url = listen_url
     gate = GraphQLGate(graphql, sessions, settings, keys)
 
     async def healthz(request: Request) -> Response:
@@ -347,6 +389,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", gate),
+            WebSocketRoute("/graphql", graphql),
             Route("/bulk/{receipt_id}/rejections.csv", rejections_download(sessions), methods=["GET"]),
         ],
         middleware=[Middleware(RequestLog)],

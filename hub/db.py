@@ -57,7 +57,7 @@ def database_url(settings: Settings, database: str | None = None) -> URL:
 
 
 def asyncpg_dsn(url: URL) -> str:
-    """A DSN that plain asyncpg accepts (benchmarks, COPY)."""
+    """A DSN that plain asyncpg accepts (LISTEN, benchmarks)."""
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 

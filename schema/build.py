@@ -22,6 +22,8 @@ from schema.auth.operations import AuthMutations, AuthQueries
 from schema.entities.queries import EntityQueries
 from schema.extensions import UnitOfWork
 from schema.grading.operations import GradingMutations, GradingQueries
+from schema.grading.scoring import ScoringMutations, ScoringQueries
+from schema.grading.subscriptions import GradingSubscriptions
 from schema.inspections.operations import InspectionMutations, InspectionQueries
 from schema.permissions import assert_every_root_field_guarded
 from schema.records.bulk import BulkMutations, BulkQueries
@@ -30,13 +32,26 @@ from schema.records.mutations import RecordMutations
 
 
 @strawberry.type(description="Read the credit archive, the catalogue and who you are.")
-class Query(EntityQueries, GradingQueries, InspectionQueries, CatalogQueries, BulkQueries, AuthQueries):
+class Query(
+    EntityQueries, GradingQueries, ScoringQueries, InspectionQueries, CatalogQueries, BulkQueries, AuthQueries
+):
+    pass
+
+
+@strawberry.type(description="Live changes, over graphql-transport-ws.")
+class Subscription(GradingSubscriptions):
     pass
 
 
 @strawberry.type(description="Push records; manage organisations, tokens and the calendar.")
 class Mutation(
-    RecordMutations, BulkMutations, GradingMutations, InspectionMutations, CatalogMutations, AuthMutations
+    RecordMutations,
+    BulkMutations,
+    GradingMutations,
+    ScoringMutations,
+    InspectionMutations,
+    CatalogMutations,
+    AuthMutations,
 ):
     pass
 
@@ -61,6 +76,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     schema = HubSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,  # type: ignore[arg-type]
         config=StrawberryConfig(disable_field_suggestions=True),
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.types import Info as _Info
 
 from hub.auth.caller import Caller
@@ -24,10 +25,20 @@ class HubContext:
     keys: KeyProvider
     request_id: str
     today: dt.date = field(default_factory=dt.date.today)
+    # Subscriptions open their own sessions and listen for committed changes.
+    sessions: async_sessionmaker[AsyncSession] | None = None
+    listen_url: URL | None = None
+    # graphql-transport-ws: the connection_init payload (carries the bearer token).
+    connection_params: dict[str, object] | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.session, self.caller, self.today)
+
+    def become(self, caller: Caller) -> None:
+        """Switch to the caller a WebSocket connection authenticated as."""
+        self.caller = caller
+        self.loaders = Loaders(self.session, caller, self.today)
 
     async def authority_domain(self) -> str | None:
         """The calling organisation's authority domain (it selects publicity rules, e.g. SAMR Order 107)."""

@@ -30,6 +30,8 @@ from hub.records.policy import sync_bundled
 from hub.settings import Settings
 
 TEST_DATABASE = "hub_test"
+# The live server fixtures (a real second process on a database of its own).
+pytest_plugins = ["tests.live"]
 
 
 def _admin_url(settings: Settings) -> URL:

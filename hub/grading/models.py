@@ -152,6 +152,27 @@ class EvaluationModel:
             "indicators": [i.to_mapping() for i in self.indicators],
         }
 
+    def check_header(self, cells: Sequence[str]) -> list[str]:
+        """The column names of a CSV header (USCC and indicator codes, in any order), or ModelError:
+        an unknown column, one given twice, USCC or a required indicator missing. The public
+        indicator's column may be left out (every line then takes the public evaluation score)."""
+        names = [c.strip().upper() for c in cells]
+        unknown = [n for n in names if n != USCC_COLUMN and self.indicator(n) is None]
+        if unknown:
+            known = ", ".join(i.code for i in self.indicators)
+            message = f"line 1: unknown column(s) {', '.join(unknown)}; the model's indicators are {known}"
+            raise ModelError("UNKNOWN_COLUMN", "file", message)
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ModelError("DUPLICATE_COLUMN", "file", f"line 1: column(s) given twice: {', '.join(twice)}")
+        needed = [USCC_COLUMN] + [
+            i.code for i in self.indicators if not i.optional and i.code != self.public_indicator
+        ]
+        missing = [n for n in needed if n not in names]
+        if missing:
+            raise ModelError("MISSING_COLUMN", "file", f"line 1: column(s) missing: {', '.join(missing)}")
+        return names
+
     def check_row(
         self, raw_uscc: str, values: Sequence[tuple[str, Any]], path_of: Callable[[str], str] = str
     ) -> tuple[str, str | None, list[tuple[str, str, str]]]:

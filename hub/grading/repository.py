@@ -221,3 +221,9 @@ async def add_members(session: AsyncSession, domain: str, usccs: Sequence[str], 
         ),
         {"usccs": list(usccs), "domain": domain, "by": added_by},
     )
+
+
+async def last_change_id(session: AsyncSession) -> int:
+    return int(
+        (await session.execute(text("SELECT coalesce(max(id), 0) FROM classification_changes"))).scalar_one()
+    )

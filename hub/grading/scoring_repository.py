@@ -74,11 +74,11 @@ def _path(code_param: str) -> str:
 
 async def fill_public(
     session: AsyncSession, code: str, label: str, low: Decimal, high: Decimal, today: dt.date, list_mode: bool
-) -> tuple[int, int]:
+) -> int:
     """Fill an empty public indicator from the entity's current public comprehensive evaluation score
     (PJFS of its newest public_evaluation in force), then reject lines still without one or whose
-    filled score lies outside the indicator's range. Returns (filled, rejected)."""
-    filled = await session.execute(
+    filled score lies outside the indicator's range. Returns how many lines were rejected."""
+    await session.execute(
         text(
             """
             WITH wanted AS (
@@ -123,7 +123,7 @@ async def fill_public(
             "list_mode": list_mode,
         },
     )
-    return int(filled.rowcount or 0), int(rejected.rowcount or 0)  # type: ignore[attr-defined]
+    return int(rejected.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def reject_duplicates(session: AsyncSession, list_mode: bool) -> int:
@@ -184,8 +184,10 @@ async def move_rejections(session: AsyncSession, receipt_id: uuid.UUID) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def merge_values(session: AsyncSession, domain: str, period: str, by: str) -> tuple[int, int, int]:
-    """Upsert the staged values; a row whose values did not change is not written. (staged, created, updated)."""
+async def merge_values(session: AsyncSession, domain: str, period: str, by: str) -> tuple[int, int, int, int]:
+    """Upsert the staged values; a row whose values did not change is not written.
+
+    Returns (staged, filled from the public evaluation, created, updated)."""
     row = (
         await session.execute(
             text(
@@ -199,6 +201,7 @@ async def merge_values(session: AsyncSession, domain: str, period: str, by: str)
                     RETURNING (xmax = 0) AS inserted
                 )
                 SELECT (SELECT count(*) FROM indicator_stage),
+                       (SELECT count(*) FROM indicator_stage WHERE filled),
                        count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
                 FROM upserted
                 """
@@ -206,7 +209,7 @@ async def merge_values(session: AsyncSession, domain: str, period: str, by: str)
             {"domain": domain, "period": period, "by": by},
         )
     ).one()
-    return int(row[0]), int(row[1]), int(row[2])
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
 
 async def close_receipt(session: AsyncSession, receipt_id: uuid.UUID, counts: dict[str, int]) -> None:
@@ -304,13 +307,16 @@ async def stage_scores(
     run: RunFields,
 ) -> tuple[int, int, int]:
     """Score and grade every entity with values for the period, in one statement, into `bulk_stage` as
-    industry evaluation records (content built as JSON text in SQL). The content hash covers the
+    industry evaluation records (content built as jsonb in SQL). The content hash covers the
     content without the evaluation date (PJRQ), so a re-run reaching the same result is unchanged.
     Rows that cannot be stored carry a marker in `errors` (INCOMPLETE: values missing or out of the
     model's range; UNGRADED: no band holds the score). Returns (entities, incomplete, ungraded)."""
     complete, score, params = _score_sql(indicators)
     bands_json = orjson.dumps(
-        [{"code": c, "lo": None if lo is None else str(lo), "hi": None if hi is None else str(hi)} for c, lo, hi in bands]
+        [
+            {"code": c, "lo": None if lo is None else str(lo), "hi": None if hi is None else str(hi)}
+            for c, lo, hi in bands
+        ]
     ).decode()
     statement = f"""
         WITH bands AS MATERIALIZED (
@@ -331,7 +337,7 @@ async def stage_scores(
                 content_hash, decision_date, publicity_rule, published, repair_from, publish_until,
                 scheme_version, errors)
             SELECT row_number() OVER (), g.uscc, :dept, g.id, 'industry_evaluation', :type_version,
-                   (r.result || jsonb_build_object('PJRQ', CAST(:today_text AS text)))::text,
+                   r.result || jsonb_build_object('PJRQ', CAST(:today_text AS text)),
                    decode(md5(r.result::text), 'hex'), :today, :rule, :published, :repair_from,
                    :publish_until, :scheme_version,
                    CASE WHEN g.score IS NULL THEN 'INCOMPLETE' WHEN g.grade IS NULL THEN 'UNGRADED' END
@@ -380,6 +386,23 @@ async def stage_scores(
     )
     row = (await session.execute(text(statement), params)).one()
     return int(row[0]), int(row[1]), int(row[2])
+
+
+async def withdraw_ungraded(session: AsyncSession, department: str) -> int:
+    """Retire (current = false, no new version) the result in force of each entity whose score now lies
+    in no band: the grade it states no longer holds. Returns how many were withdrawn."""
+    result = await session.execute(
+        text(
+            """
+            UPDATE records r SET current = false
+            FROM bulk_stage s
+            WHERE s.errors = 'UNGRADED' AND r.current AND r.source_dept = :dept
+              AND r.source_record_id = s.source_record_id AND r.uscc = s.uscc
+            """
+        ),
+        {"dept": department},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def drop_unscored(session: AsyncSession) -> None:

@@ -11,10 +11,12 @@ import codecs
 import csv
 import datetime as dt
 import hashlib
+import io
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import compress
 from typing import Any, Protocol
 
 import orjson
@@ -59,9 +61,10 @@ class BulkRequest:
     historical: bool = False
 
 
-async def _chunks(source: ByteSource, encoding: str, digest: Any, limit: int) -> AsyncIterator[list[str]]:
-    """Decoded lines of the upload, each chunk's complete ones at once (per-line async steps would cost
-    more than the CSV parsing); refuses bytes that are not `encoding`."""
+async def _chunks(source: ByteSource, encoding: str, digest: Any, limit: int) -> AsyncIterator[str]:
+    """The decoded upload a chunk of whole lines at a time (each but the last ends with a newline):
+    splitting, counting and parsing then run in C over the chunk, not a Python step per line. Refuses
+    bytes that are not `encoding`."""
     decoder = codecs.getincrementaldecoder("utf-8-sig" if encoding == "utf-8" else encoding)()
     pending = ""
     line_no = 1
@@ -81,15 +84,15 @@ async def _chunks(source: ByteSource, encoding: str, digest: Any, limit: int) ->
                 code="BAD_ENCODING",
                 path="file",
             ) from exc
-        *complete, pending = pending.split("\n")
-        if complete:
-            line_no += len(complete)
-            # csv needs the line ends: a quoted field may span lines.
-            yield [line + "\n" for line in complete]
+        cut = pending.rfind("\n") + 1
+        if cut:
+            text, pending = pending[:cut], pending[cut:]
+            line_no += text.count("\n")
+            yield text
         if not chunk:
             break
     if pending:
-        yield [pending]
+        yield pending
 
 
 class _Rows:
@@ -123,7 +126,7 @@ class _Rows:
         return names
 
     def csv_rows(
-        self, lines: Iterator[str], first_line: int
+        self, lines: Iterable[str], first_line: int
     ) -> Iterator[tuple[int, str | None, dict[str, Any]]]:
         reader = csv.reader(lines)
         assert self.header is not None
@@ -135,7 +138,8 @@ class _Rows:
             if len(values) != width:
                 yield line, None, {"__width__": f"{len(values)} columns, the header has {width}"}
                 continue
-            row = {k: v for k, v in zip(self.header, values, strict=True) if v != ""}
+            # "" is an absent value: compress() keeps the (name, value) pairs whose value is not empty.
+            row = dict(compress(zip(self.header, values, strict=True), values))
             yield line, row.pop(RECORD_ID_COLUMN, None), row
 
     @staticmethod
@@ -253,8 +257,11 @@ async def push_file(
         chunks = _chunks(source, request.encoding, digest, max_bytes)
         if request.file_format is FileFormat.NDJSON:
             line_no = 0
-            async for lines in chunks:
+            async for text in chunks:
                 batch = []
+                lines = text.split("\n")
+                if text.endswith("\n"):
+                    lines.pop()
                 for line in lines:
                     line_no += 1
                     row = rows.ndjson_row(line_no, line)
@@ -263,28 +270,32 @@ async def push_file(
                 for staged_row in batch:
                     yield staged_row
             return
-        # No chunk is empty: [] marks the end.
-        lines = await anext(chunks, [])
-        if not lines:
+        # No chunk is empty: "" marks the end.
+        text = await anext(chunks, "")
+        if not text:
             raise Invalid("the file is empty; a CSV needs a header row", code="EMPTY_FILE", path="file")
-        rows.header = rows.check_header(next(csv.reader([lines[0]])))
-        pending = lines[1:]
-        quotes = _quotes(pending)
+        header, _, text = text.partition("\n")
+        rows.header = rows.check_header(next(csv.reader([header])))
+        parts = [text]
+        lines, quotes = text.count("\n"), text.count('"')
         first = 2
         while True:
-            lines = await anext(chunks, [])
-            if lines:
-                pending += lines
-                quotes += _quotes(lines)
+            text = await anext(chunks, "")
+            if text:
+                parts.append(text)
+                lines += text.count("\n")
+                quotes += text.count('"')
                 # A batch must not end inside a quoted field (an odd number of quotes so far).
-                if len(pending) < BATCH_ROWS or quotes % 2:
+                if lines < BATCH_ROWS or quotes % 2:
                     continue
-            batch = [stage(*row) for row in rows.csv_rows(iter(pending), first)]
-            first += len(pending)
-            pending, quotes = [], 0
+            batch_text = "".join(parts)
+            batch = [stage(*row) for row in rows.csv_rows(io.StringIO(batch_text), first)]
+            # The last chunk may end without a newline: its last line counts too.
+            first += lines + (not batch_text.endswith("\n"))
+            parts, lines, quotes = [], 0, 0
             for staged_row in batch:
                 yield staged_row
-            if not lines:
+            if not text:
                 return
 
     if request.idempotency_key is not None:
@@ -345,10 +356,6 @@ async def push_file(
             ],
         )
     return result
-
-
-def _quotes(lines: list[str]) -> int:
-    return sum(line.count('"') for line in lines)
 
 
 # line_no, uscc, source_dept and source_record_id lead, errors closes; the rest stay empty.

@@ -51,6 +51,7 @@ RECORD_COLUMNS = (
     "changed_fields",
     "pushed_by",
     "receipt_id",
+    "scheme_version",
 )
 WORK_DIR = PROJECT_ROOT / ".data" / "bench"
 
@@ -107,6 +108,7 @@ async def prepared_rows(
                 None,
                 support.DEPT_CODE,
                 receipt,
+                p.scheme_version,
             )
         )
     prepared = time.perf_counter()
@@ -130,11 +132,20 @@ async def baseline_copy(url: URL, rows: list[tuple[Any, ...]]) -> float:
         stored = await conn.fetchval("SELECT count(*) FROM records")
         if stored != len(rows):
             raise RuntimeError(f"baseline stored {stored} rows, expected {len(rows)}")
-        await conn.execute("TRUNCATE records, entities, bulk_receipts CASCADE")
-        await conn.execute("VACUUM ANALYZE records")
     finally:
         await conn.close()
+    await empty_tables(url)
     return seconds
+
+
+async def empty_tables(url: URL) -> None:
+    """Back to an empty archive, with statistics that say so (as on a new deployment)."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await conn.execute("TRUNCATE records, entities, bulk_receipts CASCADE")
+        await conn.execute("VACUUM ANALYZE records, entities")
+    finally:
+        await conn.close()
 
 
 async def run_worker(url: URL, token: str, path: Path) -> dict[str, Any]:
@@ -163,10 +174,12 @@ async def count_records(url: URL) -> int:
         await conn.close()
 
 
-async def run(rows: int | None = None, *, settings: Settings | None = None) -> dict[str, Any]:
+async def run(
+    rows: int | None = None, *, database: str = support.BENCH_DATABASE, settings: Settings | None = None
+) -> dict[str, Any]:
     rows = rows or support.bench_rows()
     settings = settings or support.bench_settings()
-    url = await support.fresh_database(settings)
+    url = await support.fresh_database(settings, database)
     dept = await support.department(url)
     path = WORK_DIR / f"penalties-{rows}.csv"
     started = time.perf_counter()

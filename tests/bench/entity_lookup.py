@@ -91,8 +91,20 @@ async def capture(url: URL, settings: Settings, token: str, uscc: str) -> list[l
         raise RuntimeError("the captured statements differ from count_statements'")
     # The sample entity's code becomes a placeholder the bare route fills per request.
     return [
-        [(s, [SAMPLE if p == uscc else [SAMPLE if q == uscc else q for q in p] if isinstance(p, list) else p
-              for p in params]) for s, params in t]
+        [
+            (
+                s,
+                [
+                    SAMPLE
+                    if p == uscc
+                    else [SAMPLE if q == uscc else q for q in p]
+                    if isinstance(p, list)
+                    else p
+                    for p in params
+                ],
+            )
+            for s, params in t
+        ]
         for t in script
     ]
 
@@ -122,7 +134,8 @@ async def serve_and_load(
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        await load.wait_until_up(port)
+        async with asyncio.timeout(60):
+            await load.wait_until_up(port)
         # Warm-up: connections, prepared statements, caches.
         await load.run(port, make_request, max(requests // 10, concurrency), concurrency, check)
         return await load.run(port, make_request, requests, concurrency, check)
@@ -150,8 +163,7 @@ async def run(
 
     auth = {"Authorization": f"Bearer {dept.token}", "Content-Type": "application/json"}
     graphql = [
-        load.post("/graphql", orjson.dumps({"query": QUERY, "variables": {"uscc": u}}), auth)
-        for u in usccs
+        load.post("/graphql", orjson.dumps({"query": QUERY, "variables": {"uscc": u}}), auth) for u in usccs
     ]
     bare = [load.post("/entity", orjson.dumps({"uscc": u}), auth) for u in usccs]
 

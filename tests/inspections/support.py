@@ -100,7 +100,9 @@ def evaluation(dept: str, uscc: str, level: str, serial: int) -> dict[str, Any]:
     }
 
 
-async def own_domain(client: httpx.AsyncClient, actors: dict[str, Actor], department: str = "department") -> None:
+async def own_domain(
+    client: httpx.AsyncClient, actors: dict[str, Actor], department: str = "department"
+) -> None:
     result = await gql(
         client, ASSIGN_DOMAIN, {"domain": DOMAIN, "dept": actors[department].code}, actors["credit_office"]
     )
@@ -135,7 +137,9 @@ async def add_pool(client: httpx.AsyncClient, dept: Actor, names: dict[str, str]
 
 
 async def declare(client: httpx.AsyncClient, dept: Actor, inspector: str, uscc: str) -> None:
-    result = await gql(client, DECLARE, {"inspector": inspector, "uscc": uscc, "reason": "亲属在该企业任职"}, dept)
+    result = await gql(
+        client, DECLARE, {"inspector": inspector, "uscc": uscc, "reason": "亲属在该企业任职"}, dept
+    )
     assert result["data"]["declareConflict"]["__typename"] == "DeclaredConflict", result
 
 
@@ -159,7 +163,9 @@ async def standard_plan(
     """Domain owned, population graded, pool registered, plan committed."""
     dept = actors["department"]
     await own_domain(client, actors)
-    population = await grade(client, dept, counts or {"trustworthy": 20, "minor": 10, "general": 6, "serious": 3})
+    population = await grade(
+        client, dept, counts or {"trustworthy": 20, "minor": 10, "general": 6, "serious": 3}
+    )
     await add_pool(client, dept, POOL)
     plan = await commit(client, dept, ratios)
     assert plan["__typename"] == "InspectionPlan", plan

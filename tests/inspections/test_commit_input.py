@@ -26,15 +26,25 @@ async def _nothing_written(connection) -> None:
     [
         # market_regulation: trustworthy 0-0.05, minor 0.05-0.2, general 0.21-0.6, serious always.
         ([{"category": "TRUSTWORTHY", "ratio": 0.5}], "RATIO_OUT_OF_BOUNDS", "ratios.0.ratio"),
-        ([{"category": "TRUSTWORTHY", "ratio": 0}, {"category": "MINOR", "ratio": 0.01}], "RATIO_OUT_OF_BOUNDS", "ratios.1.ratio"),
+        (
+            [{"category": "TRUSTWORTHY", "ratio": 0}, {"category": "MINOR", "ratio": 0.01}],
+            "RATIO_OUT_OF_BOUNDS",
+            "ratios.1.ratio",
+        ),
         ([{"category": "GENERAL", "ratio": 0.7}], "RATIO_OUT_OF_BOUNDS", "ratios.0.ratio"),
         ([{"category": "SERIOUS", "ratio": 0.5}], "RATIO_OUT_OF_BOUNDS", "ratios.0.ratio"),
         ([{"category": "MINOR", "ratio": -0.1}], "RATIO_OUT_OF_BOUNDS", "ratios.0.ratio"),
         ([{"category": "MINOR", "ratio": 0.1234567}], "RATIO_PRECISION", "ratios.0.ratio"),
-        ([{"category": "MINOR", "ratio": 0.1}, {"category": "MINOR", "ratio": 0.2}], "DUPLICATE", "ratios.1.category"),
+        (
+            [{"category": "MINOR", "ratio": 0.1}, {"category": "MINOR", "ratio": 0.2}],
+            "DUPLICATE",
+            "ratios.1.category",
+        ),
     ],
 )
-async def test_ratios_outside_the_domain_bounds_are_refused(client, actors, connection, ready, ratios, code, path):
+async def test_ratios_outside_the_domain_bounds_are_refused(
+    client, actors, connection, ready, ratios, code, path
+):
     refused = await commit(client, actors["department"], ratios)
     assert refused["__typename"] == "InvalidInput", refused
     assert (refused["code"], refused["path"]) == (code, path)
@@ -50,7 +60,11 @@ async def test_ratios_at_the_bounds_are_accepted(client, actors, ready):
     plan = await commit(
         client,
         actors["department"],
-        [{"category": "TRUSTWORTHY", "ratio": 0.05}, {"category": "MINOR", "ratio": 0.2}, {"category": "SERIOUS", "ratio": 1}],
+        [
+            {"category": "TRUSTWORTHY", "ratio": 0.05},
+            {"category": "MINOR", "ratio": 0.2},
+            {"category": "SERIOUS", "ratio": 1},
+        ],
     )
     assert plan["__typename"] == "InspectionPlan", plan
     assert {c["category"]: c["ratio"] for c in plan["categories"]} == {

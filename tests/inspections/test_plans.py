@@ -132,7 +132,7 @@ async def test_inactive_inspectors_are_left_out_and_a_small_pool_is_refused(clie
     await add_pool(client, dept, {"ZF001": "张三", "ZF002": "李四"})
     result = await gql(
         client,
-        "mutation { addInspectors(inspectors: [{id: \"ZF002\", name: \"李四\", active: false}]) { __typename } }",
+        'mutation { addInspectors(inspectors: [{id: "ZF002", name: "李四", active: false}]) { __typename } }',
         actor=dept,
     )
     assert result["data"]["addInspectors"]["__typename"] == "InspectorPool"
@@ -171,7 +171,9 @@ async def test_drawing_twice_is_refused_and_changes_nothing(client, actors):
     first = await _draw(client, actors["department"], plan["id"])
     again = await _draw(client, actors["department"], plan["id"])
     assert again["__typename"] == "ConflictProblem" and again["code"] == "ALREADY_DRAWN"
-    assert (await _plan(client, plan["id"]))["publication"]["assignments"] == first["publication"]["assignments"]
+    assert (await _plan(client, plan["id"]))["publication"]["assignments"] == first["publication"][
+        "assignments"
+    ]
 
 
 async def test_unknown_plan_ids(client, actors):

@@ -136,7 +136,11 @@ async def test_bulk_writes_one_outbox_event_per_file(client, actors, connection)
     dept = actors["department"]
     result = await upload(client, dept, csv_file(dept.code, 4), key="o1")
     receipt_id = result["data"]["pushRecordsFile"]["id"]
-    rows = (await connection.execute(text("SELECT topic, payload FROM outbox WHERE topic = 'records.bulk'"))).all()
+    rows = (
+        await connection.execute(text("SELECT topic, payload FROM outbox WHERE topic = 'records.bulk'"))
+    ).all()
     assert [(t, p["receipt_id"], p["created"]) for t, p in rows] == [("records.bulk", receipt_id, 4)]
     await upload(client, dept, csv_file(dept.code, 4), key="o2")  # unchanged: nothing to tell
-    assert (await connection.execute(text("SELECT count(*) FROM outbox WHERE topic = 'records.bulk'"))).scalar() == 1
+    assert (
+        await connection.execute(text("SELECT count(*) FROM outbox WHERE topic = 'records.bulk'"))
+    ).scalar() == 1

@@ -1,0 +1,54 @@
+"""`make bench`: every benchmark, each as a ratio to a baseline measured in the same run.
+
+Prints each figure and writes the JSON summary to .data/bench.json. BENCH_ROWS (default 1,000,000)
+scales the bulk push; the benchmarks use databases of their own (hub_bench, hub_bench_lookup),
+created fresh, never the dev or test database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import platform
+import time
+from typing import Any
+
+import orjson
+
+from hub.settings import PROJECT_ROOT
+from tests.bench import bulk_push, entity_lookup, memory, support
+
+SUMMARY = PROJECT_ROOT / ".data" / "bench.json"
+
+
+async def main() -> dict[str, Any]:
+    rows = support.bench_rows()
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+    }
+
+    bulk = await bulk_push.run(rows)
+    results["bulk_push"] = bulk
+    print("\n".join(bulk_push.report(bulk)), flush=True)
+
+    # The bulk benchmark's first push already measured the peak at BENCH_ROWS rows.
+    mem = await memory.run((min(100_000, rows), rows), known={rows: bulk["push_rss_growth_mb"]})
+    results["memory"] = mem
+    print("\n".join(memory.report(mem)), flush=True)
+
+    lookup = await entity_lookup.run()
+    results["entity_lookup"] = lookup
+    print("\n".join(entity_lookup.report(lookup)), flush=True)
+
+    results["seconds"] = time.perf_counter() - started
+    SUMMARY.parent.mkdir(parents=True, exist_ok=True)
+    SUMMARY.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    print(f"summary written to {SUMMARY} ({results['seconds']:.0f} s)")
+    return results
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
