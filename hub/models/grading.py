@@ -73,4 +73,3 @@ class IndicatorValues(Base):
     indicator_values: Mapped[dict[str, Any]] = mapped_column("values")
     loaded_by: Mapped[str] = mapped_column(String(18))
     loaded_at: Mapped[dt.datetime] = created_at_column()
-

@@ -47,7 +47,14 @@ FIELD_TYPES: tuple[FieldType, ...] = (
     "boolean",
 )
 SENSITIVITIES: tuple[Sensitivity, ...] = ("public", "restricted", "personal")
-CATEGORIES: tuple[Category, ...] = ("double_publicity", "supervision", "commitment", "list", "evaluation", "other")
+CATEGORIES: tuple[Category, ...] = (
+    "double_publicity",
+    "supervision",
+    "commitment",
+    "list",
+    "evaluation",
+    "other",
+)
 
 
 class CatalogError(ValueError):
