@@ -86,6 +86,34 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         '  { searchEntities(name: "科技", first: 3) { totalCount edges { node { uscc name district\n'
         "      records(first: 5) { totalCount edges { node { recordType decisionDate fields } } } } } } }\n"
     )
+    print("Then, with the bank token, an entity's classification and the measures that apply:\n")
+    print(
+        '  { supervision(uscc: "<a USCC from the search>", domain: "market_regulation") {\n'
+        "      category grade scheme basis validUntil measures { samplingRatioMax incentives restrictions } } }\n"
+    )
+    return 0
+
+
+def cmd_reclassify(settings: Settings, args: argparse.Namespace) -> int:
+    """Re-classify domains now: run daily, so expired evaluations stop counting (cron, a k8s CronJob)."""
+    import datetime as dt
+
+    from hub.grading.service import reclassify
+    from hub.records.policy import current_policy
+
+    async def run(session: AsyncSession) -> list[tuple[str, int, int]]:
+        policy = await current_policy(session)
+        domains = args.domain or sorted(policy.domains)
+        done = []
+        for domain in domains:
+            result = await reclassify(
+                session, domain, None, cause="scheduled re-classification", today=dt.date.today()
+            )
+            done.append((domain, result.population, result.changed))
+        return done
+
+    for domain, population, changed in _in_session(settings, run):
+        print(f"{domain}: {population} entities, {changed} changed")
     return 0
 
 
@@ -141,6 +169,10 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--entities", type=int, default=3000)
     demo.add_argument("--seed", type=int, default=20261125)
     demo.set_defaults(run=cmd_demo)
+
+    reclassify = commands.add_parser("reclassify", help="re-classify domains now (run daily)")
+    reclassify.add_argument("--domain", action="append", help="only this domain (repeatable)")
+    reclassify.set_defaults(run=cmd_reclassify)
 
     org = commands.add_parser("org", help="organisations").add_subparsers(dest="org_command", required=True)
     add = org.add_parser("add", help="register a calling organisation")

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth import service as auth
 from hub.auth.caller import Caller, Role
 from hub.crypto import StaticKeyProvider
+from hub.demo_grading import load_grading_demo
 from hub.entities.codes import make_resident_id, make_uscc
 from hub.records.service import RecordInput, push_records
 from hub.settings import get_settings
@@ -291,6 +292,17 @@ async def load_demo(
         entity_code, entity_name, _ = population[0]
         await auth.register_organisation(session, entity_code, entity_name, Role.ENTITY)
         await _push_records(session, generator, population, keys, today)
+        province = OTHERS["province"]
+        await load_grading_demo(
+            session,
+            generator.rng,
+            population,
+            DEPARTMENTS,
+            (province[0], province[1]),
+            OTHERS["credit_office"][0],
+            keys,
+            today,
+        )
 
     holders: dict[str, tuple[str, str]] = {key: (code, name) for key, (code, name, _) in OTHERS.items()}
     holders["department"] = DEPARTMENTS["market"][:2]

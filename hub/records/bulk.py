@@ -259,10 +259,10 @@ async def push_file(
             line_no = 0
             async for text in chunks:
                 batch = []
-                lines = text.split("\n")
+                json_lines = text.split("\n")
                 if text.endswith("\n"):
-                    lines.pop()
-                for line in lines:
+                    json_lines.pop()
+                for line in json_lines:
                     line_no += 1
                     row = rows.ndjson_row(line_no, line)
                     if row is not None:

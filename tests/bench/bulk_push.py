@@ -181,7 +181,7 @@ async def run(
     settings = settings or support.bench_settings()
     url = await support.fresh_database(settings, database)
     dept = await support.department(url)
-    path = WORK_DIR / f"penalties-{rows}.csv"
+    path = WORK_DIR / f"{database}-penalties-{rows}.csv"
     started = time.perf_counter()
     size = support.write_penalty_csv(path, rows, dept.code)
     generated = time.perf_counter() - started
@@ -194,6 +194,7 @@ async def run(
     after_first = await count_records(url)
     second = await run_worker(url, dept.token, path)
     after_second = await count_records(url)
+    path.unlink()
     receipt1, receipt2 = first["receipt"], second["receipt"]
     if (receipt1["created"], receipt1["rejected"], after_first) != (rows, 0, rows):
         raise RuntimeError(f"first push: {receipt1}, {after_first} rows in records")

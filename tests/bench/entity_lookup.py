@@ -44,12 +44,12 @@ query($uscc: String!) {
   }
 }
 """
-SCRIPT = PROJECT_ROOT / ".data" / "bench" / "lookup-script.pkl"
+WORK_DIR = PROJECT_ROOT / ".data" / "bench"
 
 
 async def load_entities(url: URL, settings: Settings, entities: int, per_entity: int, token: str) -> None:
     """entities × per_entity penalties, pushed through the hub itself."""
-    path = PROJECT_ROOT / ".data" / "bench" / f"lookup-{entities}x{per_entity}.csv"
+    path = WORK_DIR / f"{url.database}-{entities}x{per_entity}.csv"
     support.write_penalty_csv(path, entities * per_entity, support.DEPT_CODE, companies=entities)
     engine = make_engine(url, pool_size=2)
     app = create_app(settings, sessions=make_sessionmaker(engine))
@@ -159,7 +159,8 @@ async def run(
     await load_entities(url, settings, entities, per_entity, dept.token)
     usccs = [support.company(i) for i in range(entities)]
     script = await capture(url, settings, dept.token, usccs[0])
-    SCRIPT.write_bytes(pickle.dumps(script))
+    script_path = WORK_DIR / f"{database}-script.pkl"
+    script_path.write_bytes(pickle.dumps(script))
 
     auth = {"Authorization": f"Bearer {dept.token}", "Content-Type": "application/json"}
     graphql = [
@@ -179,7 +180,7 @@ async def run(
         ["hub"], url, lambda i: graphql[i % entities], requests, concurrency, graphql_ok
     )
     baseline = await serve_and_load(
-        ["baseline", str(SCRIPT)], url, lambda i: bare[i % entities], requests, concurrency, bare_ok
+        ["baseline", str(script_path)], url, lambda i: bare[i % entities], requests, concurrency, bare_ok
     )
     return {
         "requests": requests,

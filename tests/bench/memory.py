@@ -34,9 +34,10 @@ async def run(
         dept = await support.department(url)
         for rows in missing:
             await bulk_push.empty_tables(url)
-            path = bulk_push.WORK_DIR / f"penalties-{rows}.csv"
+            path = bulk_push.WORK_DIR / f"{database}-penalties-{rows}.csv"
             support.write_penalty_csv(path, rows, dept.code)
             push = await bulk_push.run_worker(url, dept.token, path)
+            path.unlink()
             if push["receipt"]["created"] != rows:
                 raise RuntimeError(f"push of {rows} rows: {push['receipt']}")
             peaks[rows] = push["rss_growth"] / 2**20

@@ -81,6 +81,14 @@ async def fresh_database(settings: Settings, name: str = BENCH_DATABASE) -> URL:
     return url
 
 
+async def drop_database(settings: Settings, name: str) -> None:
+    admin = make_engine(database_url(settings, "postgres"), pool_size=1)
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
 @dataclass(frozen=True)
 class Department:
     code: str

@@ -1,0 +1,35 @@
+"""The benchmarks of `make bench` (tests/bench/) run at a tiny size, so that the harness cannot rot.
+
+Only what they produce is checked (rows stored, receipts, ratios computed), never their timings.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tests.bench import bulk_push, entity_lookup, memory, support
+
+
+async def test_benchmarks_run_at_a_tiny_size() -> None:
+    settings = support.bench_settings()
+    database = f"hub_bench_test_{os.getpid()}"
+    try:
+        bulk = await bulk_push.run(2_000, database=database, settings=settings)
+        # The push stored every row once; the re-push of the same file stored nothing more.
+        assert (bulk["records_after_push"], bulk["records_after_repush"]) == (2_000, 2_000)
+        assert bulk["ratio"] > 0 and bulk["repush_vs_push"] > 0
+        assert bulk["validate_us_per_row"] > 0
+
+        mem = await memory.run((1_000, 2_000), database=database, settings=settings)
+        assert set(mem["peak_rss_growth_mib"]) == {"1000", "2000"}
+        assert all(mib > 0 for mib in mem["peak_rss_growth_mib"].values())
+
+        lookup = await entity_lookup.run(
+            50, entities=100, per_entity=2, concurrency=4, database=database, settings=settings
+        )
+        # The bare route replays what the GraphQL request ran: the token, the entity, its records.
+        assert lookup["statements"] >= 3 and lookup["transactions"] == 2
+        assert lookup["ratio"] > 0 and lookup["hub_p99_ms"] >= lookup["hub_p50_ms"] > 0
+        assert all(line for line in bulk_push.report(bulk) + memory.report(mem) + entity_lookup.report(lookup))
+    finally:
+        await support.drop_database(settings, database)
