@@ -22,7 +22,9 @@ async def test_register_update_and_read_back_the_pool(client, actors, connection
     assert [i["id"] for i in pool] == sorted(POOL)
     assert pool[0] == {"id": "ZF001", "name": "张三丰", "active": False}
     # Another department's pool is its own: the same id does not touch ours.
-    other = await gql(client, ADD_INSPECTORS, {"inspectors": [{"id": "ZF001", "name": "周八"}]}, actors["department2"])
+    other = await gql(
+        client, ADD_INSPECTORS, {"inspectors": [{"id": "ZF001", "name": "周八"}]}, actors["department2"]
+    )
     assert [i["name"] for i in other["data"]["addInspectors"]["inspectors"]] == ["周八"]
     assert await _count(connection, "inspectors") == 6
 
@@ -30,13 +32,19 @@ async def test_register_update_and_read_back_the_pool(client, actors, connection
 async def test_bad_inspectors_are_refused_with_the_path_and_nothing_written(client, actors, connection):
     dept = actors["department"]
     cases = [
-        ([{"id": "ZF001", "name": "张三"}, {"id": "ZF 002", "name": "李四"}], "INSPECTOR_ID_FORMAT", "inspectors.1.id"),
+        (
+            [{"id": "ZF001", "name": "张三"}, {"id": "ZF 002", "name": "李四"}],
+            "INSPECTOR_ID_FORMAT",
+            "inspectors.1.id",
+        ),
         ([{"id": "ZF001", "name": "张三"}, {"id": "ZF001", "name": "李四"}], "DUPLICATE", "inspectors.1.id"),
         ([{"id": "ZF001", "name": " "}], "NAME_LENGTH", "inspectors.0.name"),
         ([], "EMPTY", "inspectors"),
     ]
     for inspectors, code, path in cases:
-        refused = (await gql(client, ADD_INSPECTORS, {"inspectors": inspectors}, dept))["data"]["addInspectors"]
+        refused = (await gql(client, ADD_INSPECTORS, {"inspectors": inspectors}, dept))["data"][
+            "addInspectors"
+        ]
         assert (refused["__typename"], refused["code"], refused["path"]) == ("InvalidInput", code, path)
     assert await _count(connection, "inspectors") == 0
 
@@ -47,7 +55,12 @@ async def test_declare_a_conflict_in_your_own_pool_only(client, actors, connecti
     uscc = company_code(4242)
     variables = {"inspector": "ZF001", "uscc": uscc.lower(), "reason": "曾在该企业任职"}
     declared = (await gql(client, DECLARE, variables, dept))["data"]["declareConflict"]
-    assert declared == {"__typename": "DeclaredConflict", "inspectorId": "ZF001", "uscc": uscc, "reason": "曾在该企业任职"}
+    assert declared == {
+        "__typename": "DeclaredConflict",
+        "inspectorId": "ZF001",
+        "uscc": uscc,
+        "reason": "曾在该企业任职",
+    }
     refused = (await gql(client, DECLARE, variables, other))["data"]["declareConflict"]
     assert refused["code"] == "UNKNOWN_INSPECTOR" and refused["path"] == "inspectorId"
     assert await _count(connection, "inspector_conflicts") == 1

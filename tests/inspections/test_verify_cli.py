@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import gql
-from tests.inspections.support import DRAW, PLAN, add_pool, declare, standard_plan
+from tests.inspections.support import DRAW, PLAN, POOL, add_pool, commit, declare, grade, own_domain
 
 
 def verify(path: Path) -> subprocess.CompletedProcess[str]:
@@ -31,10 +31,14 @@ def write(tmp_path: Path, name: str, document: Any) -> Path:
 
 async def published_plan(client, actors) -> dict[str, Any]:
     """A drawn plan with a conflict, as the public downloads it."""
-    plan, population = await standard_plan(client, actors)
-    await add_pool(client, actors["department"], {"ZF006": "孙九"})  # after the commitment: not in the plan
-    await declare(client, actors["department"], "ZF001", population["serious"][0])
-    await gql(client, DRAW, {"id": plan["id"]}, actors["department"])
+    dept = actors["department"]
+    await own_domain(client, actors)
+    population = await grade(client, dept, {"trustworthy": 30, "minor": 12, "general": 8, "serious": 4})
+    await add_pool(client, dept, POOL)
+    await declare(client, dept, "ZF001", population["serious"][0])
+    plan = await commit(client, dept, [{"category": "TRUSTWORTHY", "ratio": 0.05}])
+    await add_pool(client, dept, {"ZF006": "孙九"})  # after the commitment: not in the plan
+    await gql(client, DRAW, {"id": plan["id"]}, dept)
     public = await gql(client, PLAN, {"id": plan["id"]})
     return dict(public["data"]["inspectionPlan"]["publication"])
 
@@ -71,6 +75,7 @@ async def test_tampered_plans_are_reported(client, actors, tmp_path):
     assert result.returncode == 1 and "candidatesHash does not match" in result.stdout
 
     forgotten = copy.deepcopy(publication)
+    assert forgotten["inspectors"][0]["conflicts"]  # ZF001's conflict
     forgotten["inspectors"][0]["conflicts"] = []
     result = verify(write(tmp_path, "conflicts.json", forgotten))
     assert result.returncode == 1 and "inspectorsHash does not match" in result.stdout
