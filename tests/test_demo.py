@@ -17,12 +17,18 @@ async def test_demo_loads_every_kind_of_data_once(session, connection) -> None:
         return int((await connection.execute(text(sql))).scalar_one())
 
     types = {r[0] for r in (await connection.execute(text("SELECT DISTINCT record_type FROM records"))).all()}
-    assert {"administrative_licence", "administrative_penalty", "inspection_result", "public_evaluation",
-            "industry_evaluation"} <= types
+    assert {
+        "administrative_licence",
+        "administrative_penalty",
+        "inspection_result",
+        "public_evaluation",
+        "industry_evaluation",
+    } <= types
     assert await scalar("SELECT count(DISTINCT source_dept) FROM records") >= 5
     assert await scalar("SELECT count(DISTINCT district) FROM entities") >= 6
     assert await scalar("SELECT count(*) FROM classifications") > 300
-    assert await scalar("SELECT count(*) FROM records WHERE uscc LIKE 'P%'") == 20  # natural persons, pseudonymous
+    # Natural persons are archived under pseudonymous keys.
+    assert await scalar("SELECT count(*) FROM records WHERE uscc LIKE 'P%'") == 20
     before = await scalar("SELECT count(*) FROM records")
     again = await load_demo(session, entities=300, seed=7)  # a second run only issues fresh tokens
     await session.commit()

@@ -132,7 +132,12 @@ def upgrade() -> None:
         sa.Column("late", sa.Boolean(), nullable=True),
         sa.Column("changed_fields", postgresql.ARRAY(sa.String(length=40)), nullable=True),
         sa.Column("pushed_by", sa.String(length=18), nullable=False),
-        sa.Column("pushed_at", sa.DateTime(timezone=True), server_default=sa.text("clock_timestamp()"), nullable=False),
+        sa.Column(
+            "pushed_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("clock_timestamp()"),
+            nullable=False,
+        ),
         sa.Column("receipt_id", sa.Uuid(), nullable=True),
         sa.PrimaryKeyConstraint(
             "uscc", "source_dept", "source_record_id", "version", name=op.f("pk_records")
