@@ -8,10 +8,11 @@ must say the same thing.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import hmac
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -86,6 +87,14 @@ def candidates_hash(candidates: Iterable[tuple[str, str]]) -> str:
     return text_hash(canonical_candidates(candidates))
 
 
+def candidates_hash_of_chunks(chunks: Iterable[Iterable[tuple[str, str]]]) -> str:
+    """The same hash, over a sorted list given in consecutive chunks."""
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(canonical_candidates(chunk).encode())
+    return digest.hexdigest()
+
+
 def canonical_inspectors(inspectors: Iterable[PoolInspector]) -> str:
     """One line "id,USCC;USCC…\\n" per inspector sorted by id, its conflicts sorted (names excluded)."""
     ordered = sorted(inspectors, key=lambda i: i.id)
@@ -151,17 +160,25 @@ class _Loads:
         self.load = dict.fromkeys(ids, 0)
         self.groups: dict[int, list[str]] = {0: sorted(ids)} if ids else {}
 
-    def lowest(self, excluded: set[str]) -> list[str]:
-        """The eligible inspectors with the fewest assignments, sorted by id (empty: none left)."""
+    def pick(self, excluded: set[str], draw_index: Callable[[int], int]) -> str:
+        """G = the inspectors not excluded with the fewest assignments, sorted by id; returns
+        G[draw_index(|G|)] and counts the assignment. G is never built: the few excluded members of
+        the group are skipped by position, so a pick costs O(|excluded| log n), not O(n)."""
         for level in sorted(self.groups):
-            members = self.groups[level]
-            if excluded:
-                members = [m for m in members if m not in excluded]
-            if members:
-                return members
-        return []
+            group = self.groups[level]
+            skipped = sorted(at for at in (_position(group, x) for x in excluded) if at is not None)
+            size = len(group) - len(skipped)
+            if size > 0:
+                index = draw_index(size)
+                for at in skipped:
+                    if at <= index:
+                        index += 1
+                chosen = group[index]
+                self._add_one(chosen)
+                return chosen
+        raise AssertionError("no eligible inspector left")  # assign() checks eligibility first
 
-    def add_one(self, inspector: str) -> None:
+    def _add_one(self, inspector: str) -> None:
         level = self.load[inspector]
         group = self.groups[level]
         del group[bisect.bisect_left(group, inspector)]
@@ -169,6 +186,11 @@ class _Loads:
             del self.groups[level]
         self.load[inspector] = level + 1
         bisect.insort(self.groups.setdefault(level + 1, []), inspector)
+
+
+def _position(group: list[str], inspector: str) -> int | None:
+    at = bisect.bisect_left(group, inspector)
+    return at if at < len(group) and group[at] == inspector else None
 
 
 def assign(
@@ -193,14 +215,10 @@ def assign(
     result = []
     for uscc, category in sorted(drawn):
         excluded = set(conflicted.get(uscc, ()))
-        picks: list[str] = []
-        for pick in ("1", "2"):
-            group = loads.lowest(excluded)
-            chosen = group[uniform(seed, f"inspector|{uscc}|{pick}", len(group))]
-            picks.append(chosen)
-            excluded.add(chosen)
-            loads.add_one(chosen)
-        result.append(Assignment(uscc, category, (picks[0], picks[1])))
+        first = loads.pick(excluded, functools.partial(uniform, seed, f"inspector|{uscc}|1"))
+        excluded.add(first)
+        second = loads.pick(excluded, functools.partial(uniform, seed, f"inspector|{uscc}|2"))
+        result.append(Assignment(uscc, category, (first, second)))
     return result
 
 

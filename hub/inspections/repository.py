@@ -6,9 +6,8 @@ canonical "USCC,category" lines the published hash covers.
 
 from __future__ import annotations
 
-import io
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select, text
@@ -93,18 +92,17 @@ async def add_plan(session: AsyncSession, plan: InspectionPlan) -> None:
     await session.flush()
 
 
-async def copy_candidates(session: AsyncSession, plan_id: uuid.UUID, canonical: str) -> None:
-    """COPY the canonical lines ("USCC,category\\n", sorted) as the plan's candidates."""
-    if not canonical:
-        return
+async def copy_candidates(session: AsyncSession, plan_id: uuid.UUID, chunks: Iterable[str]) -> None:
+    """COPY the canonical text ("USCC,category\\n" lines, sorted), given in chunks, as the candidates."""
     prefix = f"{plan_id},"
-    # Every line gets the plan id in front: one C-level replace, no loop over the rows.
-    data = (prefix + canonical.replace("\n", "\n" + prefix))[: -len(prefix)]
+
+    async def source() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            # Every line gets the plan id in front: one C-level replace per chunk, no loop over rows.
+            yield (prefix + chunk.replace("\n", "\n" + prefix))[: -len(prefix)].encode()
+
     await (await _driver(session)).copy_to_table(
-        "plan_candidates",
-        source=io.BytesIO(data.encode()),
-        columns=["plan_id", "uscc", "category"],
-        format="csv",
+        "plan_candidates", source=source(), columns=["plan_id", "uscc", "category"], format="csv"
     )
 
 
@@ -147,15 +145,21 @@ async def plan(session: AsyncSession, plan_id: uuid.UUID, *, lock: bool = False)
     return (await session.scalars(statement)).one_or_none()
 
 
-async def candidate_usccs(session: AsyncSession, plan_id: uuid.UUID, category: str) -> list[str]:
-    """The USCCs of one category of the frozen list, sorted, streamed by COPY."""
+async def candidates_by_category(
+    session: AsyncSession, plan_id: uuid.UUID, categories: Sequence[str]
+) -> dict[str, list[str]]:
+    """The USCCs of the given categories of the frozen list, in one COPY (unordered: the draw sorts)."""
     body = await _copy_out(
         session,
-        "SELECT uscc FROM plan_candidates WHERE plan_id = $1 AND category = $2 ORDER BY uscc",
+        "SELECT category, uscc FROM plan_candidates WHERE plan_id = $1 AND category = ANY($2::text[])",
         plan_id,
-        category,
+        list(categories),
     )
-    return body.split("\n")[:-1] if body else []
+    found: dict[str, list[str]] = {c: [] for c in categories}
+    for line in body.splitlines():
+        category, _, uscc = line.partition("\t")
+        found[category].append(uscc)
+    return found
 
 
 async def candidate_lines(session: AsyncSession, plan_id: uuid.UUID) -> str:
@@ -179,20 +183,23 @@ async def store_draw(
     session: AsyncSession, plan_id: uuid.UUID, assignments: Sequence[tuple[str, str, str]]
 ) -> None:
     """Mark the drawn candidates with their two inspectors (uscc, inspector a, inspector b)."""
+    await session.execute(text("DROP TABLE IF EXISTS plan_draw_stage"))
+    await session.execute(
+        text("CREATE TEMP TABLE plan_draw_stage (uscc text, a text, b text) ON COMMIT DROP")
+    )
+    await (await _driver(session)).copy_records_to_table(
+        "plan_draw_stage", records=assignments, columns=["uscc", "a", "b"]
+    )
+    await session.execute(text("ANALYZE plan_draw_stage"))
     await session.execute(
         text(
             """
             UPDATE plan_candidates c SET drawn = true, inspector_a = t.a, inspector_b = t.b
-            FROM unnest(CAST(:usccs AS text[]), CAST(:a AS text[]), CAST(:b AS text[])) AS t(uscc, a, b)
+            FROM plan_draw_stage t
             WHERE c.plan_id = :plan AND c.uscc = t.uscc
             """
         ),
-        {
-            "plan": plan_id,
-            "usccs": [r[0] for r in assignments],
-            "a": [r[1] for r in assignments],
-            "b": [r[2] for r in assignments],
-        },
+        {"plan": plan_id},
     )
 
 

@@ -31,6 +31,8 @@ from hub.inspections.publication import to_json
 from hub.models import InspectionPlan
 from hub.records.policy import current_policy
 
+# Candidates are hashed and COPY'd this many at a time, so the text of a million never sits in memory.
+_CHUNK = 50_000
 COMMITTED = "committed"
 DRAWN = "drawn"
 
@@ -98,7 +100,7 @@ async def commit_plan(
             f"domain {domain.code} has no entities to draw from", code="NO_CANDIDATES", path="domain"
         )
     conflicts = _frozen_conflicts(population, pool, await repo.conflicts_of(session, department))
-    canonical = draw.canonical_candidates(population)
+    chunks = [population[i : i + _CHUNK] for i in range(0, len(population), _CHUNK)]
     seed = secrets.token_bytes(draw.SEED_BYTES)
     plan = InspectionPlan(
         id=uuid.uuid4(),
@@ -109,7 +111,7 @@ async def commit_plan(
         status=COMMITTED,
         algorithm=draw.ALGORITHM,
         seed_commitment=draw.seed_commitment(seed),
-        candidates_hash=draw.text_hash(canonical),
+        candidates_hash=draw.candidates_hash_of_chunks(chunks),
         inspectors_hash=draw.inspectors_hash(_pool(pool, conflicts)),
         candidate_count=len(population),
         parameters={
@@ -123,7 +125,7 @@ async def commit_plan(
         created_by=department,
     )
     await repo.add_plan(session, plan)
-    await repo.copy_candidates(session, plan.id, canonical)
+    await repo.copy_candidates(session, plan.id, (draw.canonical_candidates(c) for c in chunks))
     await repo.add_plan_inspectors(session, plan.id, pool)
     return plan
 
@@ -152,11 +154,8 @@ async def draw_plan(session: AsyncSession, caller: Caller, plan_id: str) -> Insp
             "this plan was drawn already; a plan is drawn once", code="ALREADY_DRAWN", path="planId"
         )
     chosen = {c: Decimal(r) for c, r in plan.parameters["ratios"].items()}
-    by_category = {
-        c.value: await repo.candidate_usccs(session, plan.id, c.value)
-        for c in CATEGORIES
-        if chosen.get(c.value, Decimal(0)) > 0
-    }
+    wanted = [c.value for c in CATEGORIES if chosen.get(c.value, Decimal(0)) > 0]
+    by_category = await repo.candidates_by_category(session, plan.id, wanted)
     inspectors = _pool(await repo.plan_inspectors(session, plan.id), plan.parameters["conflicts"])
     try:
         assignments = draw.compute(bytes.fromhex(plan.seed), by_category, chosen, inspectors)
