@@ -53,6 +53,37 @@ _EFFECTIVE = """
     ) pub ON true
 """
 
+# The same rule for a whole domain: one pass over the domain's evaluations with hash joins, instead
+# of two index look-ups per entity (which is what suits a handful of entities).
+_CURRENT = """
+    SELECT DISTINCT ON (r.uscc) r.uscc, r.content ->> 'PJDJ' AS grade, r.content ->> 'PJMX' AS scheme,
+           r.scheme_version, r.source_dept, r.source_record_id, r.decision_date,
+           (r.content ->> 'YXQZ')::date AS valid_until,
+           CAST(:levels AS jsonb) -> (r.content ->> 'PJMX') ->> (r.content ->> 'PJDJ') AS category
+    FROM records r {join}
+    WHERE r.current AND r.record_type = '{record_type}' {domain_rule}
+      AND (r.content ->> 'YXQZ')::date >= :today
+    ORDER BY r.uscc, r.decision_date DESC, r.pushed_at DESC, r.source_record_id DESC
+"""
+_INDUSTRY = _CURRENT.format(
+    join="", record_type="industry_evaluation", domain_rule="AND r.content ->> 'JGLY' = :domain"
+)
+_PUBLIC = _CURRENT.format(join="JOIN pop USING (uscc)", record_type="public_evaluation", domain_rule="")
+_EFFECTIVE_DOMAIN = f"""
+    WITH ind AS ({_INDUSTRY}), pub AS ({_PUBLIC})
+    SELECT p.uscc, coalesce(ind.category, pub.category, :default_category) AS category,
+           CASE WHEN ind.uscc IS NOT NULL THEN 'industry'
+                WHEN pub.uscc IS NOT NULL THEN 'public' ELSE 'default' END AS basis,
+           {
+    ", ".join(
+        f"coalesce(ind.{c}, pub.{c}) AS {c}"
+        for c in ("grade", "scheme", "scheme_version", "source_dept", "source_record_id", "valid_until")
+    )
+},
+           coalesce(ind.decision_date, pub.decision_date) AS evaluated_on
+    FROM pop p LEFT JOIN ind USING (uscc) LEFT JOIN pub USING (uscc)
+"""
+
 _COLUMNS = "uscc, category, grade, scheme, scheme_version, basis, source_dept, source_record_id, evaluated_on, valid_until"
 
 
@@ -117,7 +148,7 @@ async def store(
             text(
                 f"""
                 WITH pop AS ({_population(usccs is None)}),
-                computed AS ({_EFFECTIVE}),
+                computed AS ({_EFFECTIVE if usccs is not None else _EFFECTIVE_DOMAIN}),
                 old AS (
                     SELECT c.uscc, c.category, c.grade FROM classifications c
                     JOIN pop USING (uscc) WHERE c.domain = :domain
