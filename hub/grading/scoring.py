@@ -183,12 +183,7 @@ async def load_values(
         for index, (uscc, values) in enumerate(entities):
             yield index, uscc, values, None
 
-    def paths(index: int) -> Callable[[str], str]:
-        return lambda c: f"entities.{index}.uscc" if c == USCC_COLUMN else f"entities.{index}.indicators.{c}"
-
-    return await _load(
-        session, caller, domain_code, period, rows, paths, "list", "loadIndicatorValues", today
-    )
+    return await _load(session, caller, domain_code, period, rows, "list", "loadIndicatorValues", today)
 
 
 async def upload_values(
@@ -203,12 +198,8 @@ async def upload_values(
     max_bytes: int,
     today: dt.date,
 ) -> ValuesLoaded:
-    """Store values from a CSV file with the header USCC,<indicator codes…> (line numbers: header = 1).
-
-    Header faults refuse the whole file: an unknown column (UNKNOWN_COLUMN), a required indicator's
-    column or USCC missing (MISSING_COLUMN), a column twice (DUPLICATE_COLUMN). The public indicator's
-    column may be left out: every line is then filled from the public evaluation score.
-    """
+    """Store values from a CSV file with the header USCC,<indicator codes…> (line numbers: header = 1);
+    a header fault (EvaluationModel.check_header) refuses the whole file."""
     if encoding not in ("utf-8", "gb18030"):
         raise Invalid("encoding is utf-8 or gb18030", code="BAD_ENCODING", path="encoding")
 
@@ -230,10 +221,7 @@ async def upload_values(
         if header is None:
             raise Invalid("the file is empty; it needs a header row", code="EMPTY_FILE", path="file")
 
-    def paths(_: int) -> Callable[[str], str]:
-        return str
-
-    return await _load(session, caller, domain_code, period, rows, paths, "csv", filename, today)
+    return await _load(session, caller, domain_code, period, rows, "csv", filename, today)
 
 
 async def _load(
@@ -242,7 +230,6 @@ async def _load(
     domain_code: str,
     period: str,
     rows: Callable[[EvaluationModel], AsyncIterator[Row]],
-    paths: Callable[[int], Callable[[str], str]],
     file_format: str,
     filename: str,
     today: dt.date,
@@ -253,7 +240,7 @@ async def _load(
         raise Forbidden("only an organisation can load indicator values")
     receipt_id = uuid.uuid4()
     await repo.open_receipt(session, receipt_id, caller.organisation_code, file_format, filename)
-    total = 0
+    total, list_mode = 0, file_format == "list"
 
     async def staged() -> AsyncIterator[tuple[Any, ...]]:
         nonlocal total
@@ -262,13 +249,12 @@ async def _load(
             if shape is not None:
                 yield line_no, None, None, _errors_json([("ROW_WIDTH", "file", shape)])
                 continue
-            uscc, vals, errors = model.check_row(raw_uscc, values, paths(line_no))
+            uscc, vals, errors = model.check_row(raw_uscc, values, _list_path(line_no) if list_mode else str)
             yield line_no, uscc[:100], vals, _errors_json(errors) if errors else None
 
     await repo.create_value_stage(session)
     await repo.copy_value_stage(session, staged())
     public = model.public
-    list_mode = file_format == "list"
     await repo.fill_public(
         session, public.code, public.label_zh, public.min_value, public.max_value, today, list_mode
     )
@@ -286,6 +272,10 @@ async def _load(
     }
     await repo.close_receipt(session, receipt_id, counts)
     return ValuesLoaded(receipt_id, domain.code, period, version, filled=filled, **counts)
+
+
+def _list_path(index: int) -> Callable[[str], str]:
+    return lambda c: f"entities.{index}.uscc" if c == USCC_COLUMN else f"entities.{index}.indicators.{c}"
 
 
 def _errors_json(errors: list[tuple[str, str, str]]) -> str:
@@ -315,7 +305,12 @@ async def _csv_lines(source: ByteSource, encoding: str, limit: int) -> AsyncIter
         if not chunk and pending:
             batch.append(pending)
         # Parse whole batches that do not end inside a quoted field (an even number of quotes).
-        if batch and (not chunk or (len(batch) >= BATCH_LINES and sum(x.count('"') for x in batch) % 2 == 0)):
+        balanced = sum(x.count('"') for x in batch) % 2 == 0 if len(batch) >= BATCH_LINES else False
+        if len(batch) > 50 * BATCH_LINES and not balanced:
+            raise Invalid(
+                f"line {first} onwards: a quoted field is never closed", code="BAD_CSV", path="file"
+            )
+        if batch and (not chunk or balanced):
             reader = csv.reader(batch)
             for cells in reader:
                 if cells and any(c.strip() for c in cells):
@@ -336,11 +331,8 @@ async def grade_domain(
     scheme = _score_scheme(policy, domain)
     valid_until = _period(period)
     if valid_until < today:
-        raise Invalid(
-            f"period {period} ended on {valid_until}: its results would never be in force",
-            code="PERIOD_ENDED",
-            path="period",
-        )
+        message = f"period {period} ended on {valid_until}: its results would never be in force"
+        raise Invalid(message, code="PERIOD_ENDED", path="period")
     if (scheme.valid_from and today < scheme.valid_from) or (scheme.valid_to and today > scheme.valid_to):
         raise Invalid(
             f"scheme {scheme.code} is not in force on {today}", code="SCHEME_NOT_IN_FORCE", path="domain"
@@ -348,11 +340,8 @@ async def grade_domain(
     model, version = await _required_model(session, domain.code, period)
     department = policy.domain_departments.get(domain.code)
     if department is None or caller.organisation_code is None:
-        raise Invalid(
-            f"{domain.code} has no department yet: the credit office assigns it first",
-            code="NO_DEPARTMENT",
-            path="domain",
-        )
+        message = f"{domain.code} has no department yet: the credit office assigns it first"
+        raise Invalid(message, code="NO_DEPARTMENT", path="domain")
     [organisation] = await organisations(session, [department])
     try:
         window = policy.publicity.window(RECORD_TYPE, today, validity_end=valid_until)
@@ -374,53 +363,38 @@ async def grade_domain(
         repair_from=window.repair_from,
         publish_until=window.publish_until,
     )
-    indicators = [
-        repo.Weighted(i.code, i.weight, i.min_value, i.max_value, i.optional) for i in model.indicators
-    ]
     bands = [(lv.code, lv.min_score, lv.max_score) for lv in scheme.banded_levels]
+    await repo.lock_run(session, domain.code, period)
     await bulk_repository.create_stage(session)
-    entities, incomplete, ungraded = await repo.stage_scores(session, indicators, bands, run)
-    withdrawn = await repo.withdraw_ungraded(session, department) if ungraded else 0
-    if incomplete or ungraded:
-        await repo.drop_unscored(session)
+    entities, incomplete, ungraded, unchanged, withdrawn = await repo.stage_scores(
+        session, model.indicators, bands, run
+    )
     run_id = uuid.uuid4()
     await bulk_repository.classify(session)
     staged, created, updated, _ = await bulk_repository.merge(session, run_id, caller.organisation_code)
+    unchanged += staged - created - updated
     if created or updated or withdrawn:
-        await add_outbox(
-            session,
-            [
-                {
-                    "topic": "records.bulk",
-                    "uscc": None,
-                    "payload": {
-                        "receipt_id": str(run_id),
-                        "source_dept": department,
-                        "record_type": RECORD_TYPE,
-                        "created": created,
-                        "updated": updated,
-                        "withdrawn": withdrawn,
-                    },
-                }
-            ],
-        )
+        # One event for the run, as for a bulk push: the relay reads the new versions by the run's id.
+        counts = {"created": created, "updated": updated, "withdrawn": withdrawn}
+        payload = {"receipt_id": str(run_id), "source_dept": department, "record_type": RECORD_TYPE, **counts}
+        await add_outbox(session, [{"topic": "records.bulk", "uscc": None, "payload": payload}])
     cause = f"industry evaluation {domain.code} {period} (model v{version}) graded by {caller.label}"
     result = await reclassify(session, domain.code, None, cause=cause, today=today)
+    scored = created + updated + unchanged
     return DomainGraded(
-        domain=domain.code,
-        period=period,
-        model_version=version,
-        scheme=scheme.code,
-        entities=entities,
-        scored=staged,
-        incomplete=incomplete,
-        ungraded=ungraded,
-        created=created,
-        updated=updated,
-        unchanged=staged - created - updated,
-        withdrawn=withdrawn,
-        population=result.population,
-        classification_changes=result.changed,
+        *(
+            domain.code,
+            period,
+            version,
+            scheme.code,
+            entities,
+            scored,
+            incomplete,
+            ungraded,
+            created,
+            updated,
+        ),
+        *(unchanged, withdrawn, result.population, result.changed),
     )
 
 

@@ -1,12 +1,10 @@
-"""SQL of industry evaluation models: indicator values staged with COPY and merged set-based, and the
-scoring of a whole domain in one statement into the records' bulk staging table (`bulk_stage`).
+"""SQL of industry evaluation: indicator values staged with COPY and merged set-based, and the scoring
+of a whole domain in one statement into the records' bulk staging table (`bulk_stage`).
 
-Indicator values travel through a temporary `indicator_stage` (one row per line of the load, rejected
-lines included with their errors), are checked and completed there in a few set-based statements,
-and land in `indicator_values` with one upsert. Rejected lines go to `bulk_rejections` under a
-`bulk_receipts` row (record_type "indicator_values"), so the receipt and its rejections CSV can be
-read like a bulk push's.
-"""
+Values travel through a temporary `indicator_stage` (every line, rejected ones with their errors),
+are checked and completed there set-based and land in `indicator_values` with one upsert. Rejected
+lines go to `bulk_rejections` under a `bulk_receipts` row (record_type "indicator_values"): the
+receipt and its rejections CSV read like a bulk push's."""
 
 from __future__ import annotations
 
@@ -21,10 +19,17 @@ import orjson
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.models import BulkReceipt, CatalogDocument
+from hub.grading.models import Indicator
+from hub.models import BulkReceipt, BulkRejection, CatalogDocument
 
 RECEIPT_TYPE = "indicator_values"
 VALUE_STAGE_COLUMNS = ("line_no", "uscc", "vals", "errors")
+
+
+async def lock_run(session: AsyncSession, domain: str, period: str) -> None:
+    """One grading of a domain and period at a time (in any hub process), until the transaction ends."""
+    key = f"grade|{domain}|{period}"
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
 async def latest_model(
@@ -149,6 +154,7 @@ async def reject_duplicates(session: AsyncSession, list_mode: bool) -> int:
 async def open_receipt(
     session: AsyncSession, receipt_id: uuid.UUID, organisation: str, file_format: str, filename: str
 ) -> None:
+    counts = dict.fromkeys(("total", "created", "updated", "unchanged", "rejected", "late"), 0)
     session.add(
         BulkReceipt(
             id=receipt_id,
@@ -156,13 +162,8 @@ async def open_receipt(
             record_type=RECEIPT_TYPE,
             file_format=file_format,
             filename=filename[:255],
-            total=0,
-            created=0,
-            updated=0,
-            unchanged=0,
-            rejected=0,
-            late=0,
             finished=False,
+            **counts,
         )
     )
     await session.flush()
@@ -214,47 +215,21 @@ async def merge_values(session: AsyncSession, domain: str, period: str, by: str)
 
 async def close_receipt(session: AsyncSession, receipt_id: uuid.UUID, counts: dict[str, int]) -> None:
     await session.execute(
-        update(BulkReceipt)
-        .where(BulkReceipt.id == receipt_id)
-        .values(
-            total=counts["total"],
-            created=counts["created"],
-            updated=counts["updated"],
-            unchanged=counts["unchanged"],
-            rejected=counts["rejected"],
-            late=0,
-            finished=True,
-        )
+        update(BulkReceipt).where(BulkReceipt.id == receipt_id).values(**counts, late=0, finished=True)
     )
 
 
 async def rejections(
     session: AsyncSession, receipt_id: uuid.UUID, limit: int
 ) -> list[tuple[int, str | None, list[dict[str, Any]]]]:
+    query = select(BulkRejection.line_no, BulkRejection.source_record_id, BulkRejection.errors)
     rows = await session.execute(
-        text(
-            """
-            SELECT line_no, source_record_id, errors FROM bulk_rejections
-            WHERE receipt_id = :receipt ORDER BY line_no LIMIT :limit
-            """
-        ),
-        {"receipt": receipt_id, "limit": limit},
+        query.where(BulkRejection.receipt_id == receipt_id).order_by(BulkRejection.line_no).limit(limit)
     )
     return [(r[0], r[1], r[2]) for r in rows]
 
 
 # --- scoring -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Weighted:
-    """An indicator as the scoring statement needs it."""
-
-    code: str
-    weight: Decimal
-    low: Decimal
-    high: Decimal
-    optional: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,133 +252,137 @@ class RunFields:
     publish_until: dt.date | None
 
 
-def _score_sql(indicators: Sequence[Weighted]) -> tuple[str, str, dict[str, Any]]:
-    """(completeness test, score expression, parameters) over `v."values"`, one term per indicator."""
+def _score_sql(indicators: Sequence[Indicator]) -> tuple[str, str, str, dict[str, Any]]:
+    """(values extracted as x0, x1… from `v."values"`, completeness test, score expression, parameters)."""
     params: dict[str, Any] = {}
-    checks, numerator, denominator = [], [], []
+    extract, checks, numerator, denominator = [], [], [], []
     for i, ind in enumerate(indicators):
-        params.update({f"c{i}": ind.code, f"w{i}": ind.weight, f"lo{i}": ind.low, f"hi{i}": ind.high})
-        params[f"sp{i}"] = ind.high - ind.low
-        value = f'CAST(v."values" -> CAST(:c{i} AS text) AS numeric)'
-        in_range = f"{value} BETWEEN CAST(:lo{i} AS numeric) AND CAST(:hi{i} AS numeric)"
-        given = f'(v."values" ? CAST(:c{i} AS text))'
-        checks.append(f"(NOT {given} OR {in_range})" if ind.optional else f"({given} AND {in_range})")
-        term = f"CAST(:w{i} AS numeric) * ({value} - CAST(:lo{i} AS numeric)) / CAST(:sp{i} AS numeric)"
-        numerator.append(f"coalesce({term}, 0)" if ind.optional else term)
-        denominator.append(
-            f"CASE WHEN {given} THEN CAST(:w{i} AS numeric) ELSE 0 END"
-            if ind.optional
-            else f"CAST(:w{i} AS numeric)"
+        low, high = ind.min_value, ind.max_value
+        params.update(
+            {f"c{i}": ind.code, f"w{i}": ind.weight, f"lo{i}": low, f"hi{i}": high, f"sp{i}": high - low}
         )
-    complete = " AND ".join(checks)
+        extract.append(f'CAST(v."values" -> CAST(:c{i} AS text) AS numeric) AS x{i}')
+        in_range = f"x{i} BETWEEN CAST(:lo{i} AS numeric) AND CAST(:hi{i} AS numeric)"
+        checks.append(f"(x{i} IS NULL OR {in_range})" if ind.optional else f"({in_range})")
+        term = f"CAST(:w{i} AS numeric) * (x{i} - CAST(:lo{i} AS numeric)) / CAST(:sp{i} AS numeric)"
+        numerator.append(f"coalesce({term}, 0)" if ind.optional else term)
+        weight = f"CAST(:w{i} AS numeric)"
+        denominator.append(f"CASE WHEN x{i} IS NULL THEN 0 ELSE {weight} END" if ind.optional else weight)
     score = f"round(100 * ({' + '.join(numerator)}) / ({' + '.join(denominator)}), 2)"
-    return complete, score, params
+    return ", ".join(extract), " AND ".join(checks), score, params
 
 
 async def stage_scores(
     session: AsyncSession,
-    indicators: Sequence[Weighted],
+    indicators: Sequence[Indicator],
     bands: Sequence[tuple[str, Decimal | None, Decimal | None]],
     run: RunFields,
-) -> tuple[int, int, int]:
-    """Score and grade every entity with values for the period, in one statement, into `bulk_stage` as
-    industry evaluation records (content built as jsonb in SQL). The content hash covers the
-    content without the evaluation date (PJRQ), so a re-run reaching the same result is unchanged.
-    Rows that cannot be stored carry a marker in `errors` (INCOMPLETE: values missing or out of the
-    model's range; UNGRADED: no band holds the score). Returns (entities, incomplete, ungraded)."""
-    complete, score, params = _score_sql(indicators)
+) -> tuple[int, int, int, int, int]:
+    """Score and grade every entity with values for the period in one statement, and stage the results
+    that are new or changed in `bulk_stage` as industry evaluation records for the merge.
+
+    content_hash = md5 over the result's fields except the evaluation date (PJRQ), so a re-run reaching
+    the same result is unchanged: it is compared here with the result in force, and an unchanged one
+    is not even staged. The content is built as jsonb in SQL. An entity whose score lies in no band
+    gets no result, and its result in force is withdrawn (current = false, no new version) in the same
+    statement. Returns (entities, incomplete, ungraded, unchanged, withdrawn).
+    """
+    extract, complete, score, params = _score_sql(indicators)
     bands_json = orjson.dumps(
         [
             {"code": c, "lo": None if lo is None else str(lo), "hi": None if hi is None else str(hi)}
             for c, lo, hi in bands
         ]
     ).decode()
+    fixed = {
+        "JGLY": run.domain,
+        "PJMX": run.scheme,
+        "YXQZ": run.valid_until.isoformat(),
+        "PJJG": run.department_name,
+        "PJJGDM": run.department,
+        "LYDW": run.department_name,
+        "LYDWDM": run.department,
+        "BZ": run.remark,
+    }
+    # OFFSET 0 keeps each subquery whole, so every value is read, and every score and hash computed,
+    # once per entity (a flattened query would recompute them wherever they are referenced).
     statement = f"""
         WITH bands AS MATERIALIZED (
-            SELECT code, lo, hi FROM jsonb_to_recordset(CAST(:bands AS jsonb)) AS b(code text, lo numeric, hi numeric)
-        ), scored AS (
-            SELECT v.uscc, CASE WHEN {complete} THEN {score} END AS score
-            FROM indicator_values v WHERE v.domain = :domain AND v.period = :period
-        ), graded AS (
-            SELECT s.uscc, s.score, (
+            SELECT code, lo, hi
+            FROM jsonb_to_recordset(CAST(:bands AS jsonb)) AS b(code text, lo numeric, hi numeric)
+        ), computed AS MATERIALIZED (
+            SELECT s.uscc, s.id, o.outcome,
+                   CASE WHEN o.outcome = 'STAGE' THEN CAST(:fixed AS jsonb) || jsonb_build_object(
+                       'XDR_MC', h.name,
+                       'XDR_LB', CASE WHEN left(s.uscc, 2) = '92' THEN '个体工商户' ELSE '法人及非法人组织' END,
+                       'XDR_SHXYM', s.uscc, 'PJBH', s.id, 'PJDJ', g.code, 'PJFS', h.score) END AS content,
+                   CASE WHEN o.outcome = 'STAGE' THEN h.hash END AS hash
+            FROM (
+                SELECT x.uscc, CAST(:domain AS text) || ':' || CAST(:period AS text) || ':' || x.uscc AS id,
+                       CASE WHEN {complete} THEN {score} END AS score
+                FROM (
+                    SELECT v.uscc, {extract} FROM indicator_values v
+                    WHERE v.domain = :domain AND v.period = :period OFFSET 0
+                ) x
+                OFFSET 0
+            ) s
+            LEFT JOIN LATERAL (
                 SELECT b.code FROM bands b
-                WHERE (b.lo IS NULL OR s.score >= b.lo) AND (b.hi IS NULL OR s.score < b.hi)
-            ) AS grade,
-            CAST(:domain AS text) || ':' || CAST(:period AS text) || ':' || s.uscc AS id
-            FROM scored s
+                WHERE (b.lo IS NULL OR s.score >= b.lo) AND (b.hi IS NULL OR s.score < b.hi) LIMIT 1
+            ) g ON true
+            LEFT JOIN entities e ON e.uscc = s.uscc
+            CROSS JOIN LATERAL (
+                SELECT n.name, n.score, decode(md5(concat_ws(chr(31), CAST(:fixed_text AS text), n.name, s.uscc,
+                       coalesce(g.code, ''), n.score)), 'hex') AS hash
+                FROM (SELECT coalesce(e.name, s.uscc) AS name, trim_scale(s.score)::text AS score) n
+                OFFSET 0
+            ) h
+            LEFT JOIN records cur ON cur.current AND cur.uscc = s.uscc AND cur.source_dept = :dept
+                 AND cur.source_record_id = s.id
+            CROSS JOIN LATERAL (
+                SELECT CASE WHEN s.score IS NULL THEN 'INCOMPLETE'
+                            WHEN g.code IS NULL AND cur.uscc IS NOT NULL THEN 'WITHDRAW'
+                            WHEN g.code IS NULL THEN 'UNGRADED'
+                            WHEN h.hash = cur.content_hash THEN 'UNCHANGED' ELSE 'STAGE' END AS outcome
+            ) o
         ), staged AS (
             INSERT INTO bulk_stage (
                 line_no, uscc, source_dept, source_record_id, record_type, type_version, content,
                 content_hash, decision_date, publicity_rule, published, repair_from, publish_until,
-                scheme_version, errors)
-            SELECT row_number() OVER (), g.uscc, :dept, g.id, 'industry_evaluation', :type_version,
-                   r.result || jsonb_build_object('PJRQ', CAST(:today_text AS text)),
-                   decode(md5(r.result::text), 'hex'), :today, :rule, :published, :repair_from,
-                   :publish_until, :scheme_version,
-                   CASE WHEN g.score IS NULL THEN 'INCOMPLETE' WHEN g.grade IS NULL THEN 'UNGRADED' END
-            FROM graded g
-            LEFT JOIN entities e ON e.uscc = g.uscc
-            CROSS JOIN LATERAL (SELECT jsonb_build_object(
-                'XDR_MC', coalesce(e.name, g.uscc),
-                'XDR_LB', CASE WHEN left(g.uscc, 2) = '92' THEN '个体工商户' ELSE '法人及非法人组织' END,
-                'XDR_SHXYM', g.uscc,
-                'PJBH', g.id,
-                'JGLY', CAST(:domain AS text),
-                'PJMX', CAST(:scheme AS text),
-                'PJDJ', g.grade,
-                'PJFS', trim_scale(g.score)::text,
-                'YXQZ', CAST(:valid_until AS text),
-                'PJJG', CAST(:dept_name AS text),
-                'PJJGDM', CAST(:dept AS text),
-                'LYDW', CAST(:dept_name AS text),
-                'LYDWDM', CAST(:dept AS text),
-                'BZ', CAST(:remark AS text)) AS result) r
-            RETURNING errors
+                scheme_version)
+            SELECT row_number() OVER (), c.uscc, :dept, c.id, 'industry_evaluation', :type_version, c.content,
+                   c.hash, :today, :rule, :published, :repair_from, :publish_until, :scheme_version
+            FROM computed c WHERE c.outcome = 'STAGE'
+            RETURNING 1
+        ), withdrawn AS (
+            UPDATE records r SET current = false
+            FROM computed c
+            WHERE c.outcome = 'WITHDRAW' AND r.current AND r.uscc = c.uscc AND r.source_dept = :dept
+              AND r.source_record_id = c.id
+            RETURNING 1
         )
-        SELECT count(*), count(*) FILTER (WHERE errors = 'INCOMPLETE'),
-               count(*) FILTER (WHERE errors = 'UNGRADED')
-        FROM staged
+        SELECT count(*), count(*) FILTER (WHERE outcome = 'INCOMPLETE'),
+               count(*) FILTER (WHERE outcome IN ('UNGRADED', 'WITHDRAW')),
+               count(*) FILTER (WHERE outcome = 'UNCHANGED'),
+               (SELECT count(*) FROM withdrawn), (SELECT count(*) FROM staged)
+        FROM computed
     """
     params.update(
         {
             "bands": bands_json,
+            "fixed": orjson.dumps({**fixed, "PJRQ": run.today.isoformat()}).decode(),
+            "fixed_text": orjson.dumps(fixed, option=orjson.OPT_SORT_KEYS).decode(),
             "domain": run.domain,
             "period": run.period,
             "dept": run.department,
-            "dept_name": run.department_name,
-            "scheme": run.scheme,
-            "scheme_version": run.scheme_version,
             "type_version": run.type_version,
             "today": run.today,
-            "today_text": run.today.isoformat(),
-            "valid_until": run.valid_until.isoformat(),
-            "remark": run.remark,
             "rule": run.publicity_rule,
             "published": run.published,
             "repair_from": run.repair_from,
             "publish_until": run.publish_until,
+            "scheme_version": run.scheme_version,
         }
     )
     row = (await session.execute(text(statement), params)).one()
-    return int(row[0]), int(row[1]), int(row[2])
-
-
-async def withdraw_ungraded(session: AsyncSession, department: str) -> int:
-    """Retire (current = false, no new version) the result in force of each entity whose score now lies
-    in no band: the grade it states no longer holds. Returns how many were withdrawn."""
-    result = await session.execute(
-        text(
-            """
-            UPDATE records r SET current = false
-            FROM bulk_stage s
-            WHERE s.errors = 'UNGRADED' AND r.current AND r.source_dept = :dept
-              AND r.source_record_id = s.source_record_id AND r.uscc = s.uscc
-            """
-        ),
-        {"dept": department},
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-async def drop_unscored(session: AsyncSession) -> None:
-    await session.execute(text("DELETE FROM bulk_stage WHERE errors IS NOT NULL"))
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4])

@@ -302,7 +302,8 @@ async def push_file(
         await receipts.lock_key(session, organisation, request.idempotency_key)
     await repo.create_stage(session)
     await repo.copy_stage(session, staged())
-    await repo.move_rejections(session, receipt_id)
+    if counts["rejected"]:  # else a full scan of the stage for nothing
+        await repo.move_rejections(session, receipt_id)
     body_hash = digest.digest()
     if request.idempotency_key is not None:
         previous = await receipts.find_by_key(session, organisation, request.idempotency_key)

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from hub.settings import PROJECT_ROOT
-from tests.bench import bulk_push, entity_lookup, memory, support
+from tests.bench import bulk_push, entity_lookup, inspection_draw, memory, support
 
 SUMMARY = PROJECT_ROOT / ".data" / "bench.json"
 
@@ -35,13 +35,14 @@ async def main() -> dict[str, Any]:
     print("\n".join(bulk_push.report(bulk)), flush=True)
 
     # The bulk benchmark's first push already measured the peak at BENCH_ROWS rows.
-    mem = await memory.run((min(100_000, rows), rows), known={rows: bulk["push_rss_growth_mb"]})
+    mem = await memory.run((min(100_000, rows), rows), known={rows: bulk["push_rss_growth_mib"]})
     results["memory"] = mem
     print("\n".join(memory.report(mem)), flush=True)
 
     lookup = await entity_lookup.run()
     results["entity_lookup"] = lookup
     print("\n".join(entity_lookup.report(lookup)), flush=True)
+    results["inspection_draw"] = await inspection_draw.main()
 
     results["seconds"] = time.perf_counter() - started
     SUMMARY.parent.mkdir(parents=True, exist_ok=True)

@@ -215,8 +215,8 @@ async def run(
         "repush_vs_push": repush_rate / push_rate,
         "records_after_push": after_first,
         "records_after_repush": after_second,
-        "push_rss_growth_mb": first["rss_growth"] / 2**20,
-        "repush_rss_growth_mb": second["rss_growth"] / 2**20,
+        "push_rss_growth_mib": first["rss_growth"] / 2**20,
+        "repush_rss_growth_mib": second["rss_growth"] / 2**20,
         **prepare_timing,
     }
 

@@ -5,7 +5,8 @@ loaded by the same asyncio keep-alive client (tests.bench.load) at the same conc
 server rather than the in-process ASGI transport: in-process, the client's own cost (httpx spends more
 per request than the bare route) would be added to both sides and hide the difference being measured.
 The bare route runs the very statements the GraphQL request runs, captured with hub.db.count_statements
-(parameters and transaction boundaries with it), on a plain asyncpg pool of the same size.
+(parameters and transaction boundaries with it), on an engine made like the hub's: the ratio is what
+GraphQL, the ORM and the hub's own request handling cost on top of the same database work.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ async def load_entities(url: URL, settings: Settings, entities: int, per_entity:
     ) as client:
         receipt = await push_once(client, token, path)
     await engine.dispose()
+    path.unlink()
     if receipt["created"] != entities * per_entity:
         raise RuntimeError(f"loading the lookup data: {receipt}")
 
@@ -176,12 +178,15 @@ async def run(
         if b'"XDR_MC"' not in body:
             raise RuntimeError(f"bare lookup failed: {body[:300]!r}")
 
-    hub = await serve_and_load(
-        ["hub"], url, lambda i: graphql[i % entities], requests, concurrency, graphql_ok
-    )
-    baseline = await serve_and_load(
-        ["baseline", str(script_path)], url, lambda i: bare[i % entities], requests, concurrency, bare_ok
-    )
+    try:
+        hub = await serve_and_load(
+            ["hub"], url, lambda i: graphql[i % entities], requests, concurrency, graphql_ok
+        )
+        baseline = await serve_and_load(
+            ["baseline", str(script_path)], url, lambda i: bare[i % entities], requests, concurrency, bare_ok
+        )
+    finally:
+        script_path.unlink()
     return {
         "requests": requests,
         "concurrency": concurrency,

@@ -3,7 +3,7 @@
 `python -m tests.bench.serve hub PORT`: the real app (hub.app.create_app, the database from HUB_DATABASE_URL).
 `python -m tests.bench.serve baseline PORT SCRIPT`: a bare Starlette route, POST /entity {"uscc": ...},
 that runs the SQL statements the GraphQL lookup runs (SCRIPT, captured by tests.bench.entity_lookup),
-with the same transactions, on a plain asyncpg pool of the same size, and answers the rows as JSON.
+with the same transactions on the same engine, and answers the rows as JSON.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import orjson
 import uvicorn
 from starlette.applications import Starlette
@@ -25,7 +24,7 @@ from starlette.routing import Route
 
 from hub import logs
 from hub.app import create_app
-from hub.db import asyncpg_dsn, database_url
+from hub.db import database_url, make_engine
 from hub.settings import Settings
 
 SAMPLE = "__USCC__"
@@ -45,33 +44,28 @@ def _json_default(value: Any) -> Any:
 
 
 def baseline_app(settings: Settings, script: list[list[tuple[str, list[Any]]]]) -> Starlette:
-    """`script`: transactions, each a list of (statement, parameters) as the GraphQL request ran them."""
-    state: dict[str, asyncpg.Pool] = {}
+    """`script`: transactions, each a list of (statement, parameters) as the GraphQL request ran them.
 
-    async def init(conn: asyncpg.Connection) -> None:
-        # As SQLAlchemy's asyncpg dialect does: JSON comes back decoded.
-        for name in ("json", "jsonb"):
-            await conn.set_type_codec(name, schema="pg_catalog", encoder=orjson.dumps, decoder=orjson.loads)
+    The same engine as the hub's (hub.db.make_engine: pool size, pre-ping, JSON codecs), one
+    connection checkout per transaction as the hub's request does; only GraphQL, the ORM and the
+    hub's own code are left out.
+    """
+    engine = make_engine(database_url(settings), pool_size=settings.db_pool_size)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        size = settings.db_pool_size
-        pool = await asyncpg.create_pool(
-            asyncpg_dsn(database_url(settings)), min_size=size, max_size=2 * size, init=init
-        )
-        state["pool"] = pool
         yield
-        await pool.close()
+        await engine.dispose()
 
     async def entity(request: Request) -> Response:
         uscc = orjson.loads(await request.body())["uscc"]
         results: list[list[dict[str, Any]]] = []
-        async with state["pool"].acquire() as conn:
-            for transaction in script:
-                async with conn.transaction():
+        for transaction in script:
+            async with engine.connect() as conn:
+                async with conn.begin():
                     for statement, params in transaction:
-                        rows = await conn.fetch(statement, *_bind(params, uscc))
-                        results.append([dict(r) for r in rows])
+                        rows = await conn.exec_driver_sql(statement, tuple(_bind(params, uscc)))
+                        results.append([dict(r._mapping) for r in rows])
         body = orjson.dumps({"results": results}, default=_json_default)
         return Response(body, media_type="application/json")
 
