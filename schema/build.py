@@ -62,17 +62,23 @@ class HubSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    # The depth and alias limits are validation rules. Their rule classes are built once here and
+    # shared by every request: ValidationCache keys on them, so per-request classes would never hit.
+    limits = [
+        QueryDepthLimiter(max_depth=settings.max_depth),
+        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+    ]
+    rules = [rule for limit in limits for rule in limit.validation_rules]
+    if not settings.introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
     # Factories, so each request gets fresh extension instances.
     extensions: list[object] = [
         UnitOfWork,
-        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         ParserCache,
         ValidationCache,
     ]
-    if not settings.introspection:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     schema = HubSchema(
         query=Query,
         mutation=Mutation,

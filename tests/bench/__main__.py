@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from hub.settings import PROJECT_ROOT
-from tests.bench import bulk_push, entity_lookup, inspection_draw, memory, support
+from tests.bench import bulk_push, entity_lookup, inspection_draw, memory, regrade, support
 
 SUMMARY = PROJECT_ROOT / ".data" / "bench.json"
 
@@ -43,6 +43,7 @@ async def main() -> dict[str, Any]:
     results["entity_lookup"] = lookup
     print("\n".join(entity_lookup.report(lookup)), flush=True)
     results["inspection_draw"] = await inspection_draw.main()
+    results["regrade"] = await regrade.main()
 
     results["seconds"] = time.perf_counter() - started
     SUMMARY.parent.mkdir(parents=True, exist_ok=True)
