@@ -11,7 +11,8 @@ from strawberry.dataloader import DataLoader
 from hub.auth import service as auth
 from hub.auth.caller import Caller
 from hub.entities import service as entities
-from hub.models import Entity, Organisation
+from hub.entities.repository import EntityRow
+from hub.models import Organisation
 from hub.records import archive
 from hub.records.archive import PageRequest, RecordFilter, RecordView, SourceSummary
 
@@ -19,14 +20,14 @@ from hub.records.archive import PageRequest, RecordFilter, RecordView, SourceSum
 class Loaders:
     def __init__(self, session: AsyncSession, caller: Caller, today: dt.date) -> None:
         self.session, self.caller, self.today = session, caller, today
-        self.entity = DataLoader[str, Entity | None](self._entities)
+        self.entity = DataLoader[str, EntityRow | None](self._entities)
         self.organisation = DataLoader[str, Organisation | None](self._organisations)
         self.records = DataLoader[PageRequest, list[RecordView]](self._records)
         self.record_count = DataLoader[tuple[str, RecordFilter], int](self._counts)
         self.history = DataLoader[tuple[str, str, str], list[RecordView]](self._history)
         self.sources = DataLoader[str, list[SourceSummary]](self._sources)
 
-    async def _entities(self, keys: Sequence[str]) -> list[Entity | None]:
+    async def _entities(self, keys: Sequence[str]) -> list[EntityRow | None]:
         return await entities.get_many(self.session, keys)
 
     async def _organisations(self, keys: Sequence[str]) -> list[Organisation | None]:

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.models import Entity
 
 
-async def get_many(session: AsyncSession, usccs: Sequence[str]) -> list[Entity]:
+class EntityRow(Protocol):
+    """What a read of the registry returns: an ORM Entity or a plain row with these columns."""
+
+    uscc: str
+    name: str
+    kind: str
+    district: str
+
+
+# Plain text: run on every archive look-up, so no query is built per request.
+_GET_MANY = text("SELECT uscc, name, kind, district FROM entities WHERE uscc = ANY(CAST(:usccs AS text[]))")
+
+
+async def get_many(session: AsyncSession, usccs: Sequence[str]) -> list[EntityRow]:
     if not usccs:
         return []
-    return list((await session.scalars(select(Entity).where(Entity.uscc.in_(list(usccs))))).all())
+    return list((await session.execute(_GET_MANY, {"usccs": list(usccs)})).all())
 
 
 def _escape_like(fragment: str) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.entities import repository as repo
 from hub.entities.codes import normalise, uscc_problem
+from hub.entities.repository import EntityRow
 from hub.errors import Invalid
 from hub.models import Entity
 
@@ -26,7 +27,7 @@ def checked_uscc(code: str, path: str = "uscc") -> str:
     return normalised
 
 
-async def get_many(session: AsyncSession, usccs: Sequence[str]) -> list[Entity | None]:
+async def get_many(session: AsyncSession, usccs: Sequence[str]) -> list[EntityRow | None]:
     """Entities in the order asked, None where a code is not registered."""
     found = {e.uscc: e for e in await repo.get_many(session, usccs)}
     return [found.get(u) for u in usccs]

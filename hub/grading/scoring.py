@@ -1,18 +1,16 @@
 """Industry credit evaluation (行业信用评价, seed 001 §三(一)3): models, indicator values and scoring.
 
 A department defines a model for one of its domains (hub.grading.models says how scores are made),
-loads its entities' indicator values per period (a list, or a CSV file streamed with COPY), and
-grades the whole domain in one set-based pass: every result becomes an industry evaluation record
-(versioned like any record: an unchanged result writes nothing), then the domain is re-classified
-once. The public indicator left empty in a load is filled from the entity's current public
-comprehensive evaluation score (PJFS), and the line is rejected when there is none.
+loads its entities' indicator values per period (a list, or a CSV file streamed with COPY; an empty
+public indicator is filled from the entity's current public evaluation score PJFS, else the line is
+rejected) and grades the whole domain in one set-based pass: each result is an industry evaluation
+record, versioned like any record (an unchanged result writes nothing); then the domain is
+re-classified once.
 
-Results: PJBH = "<domain>:<period>:<USCC>" (one result per entity, domain and period, each run a new
-version of it when it changed), PJRQ = the day of the run, YXQZ = the last day of the period, the
-evaluator and source (PJJG/PJJGDM, LYDW/LYDWDM) = the domain's department, BZ names the model
-version. An entity whose values are incomplete for the model in force keeps its result; one whose
-score lies in no band of the scheme (catering below 60) gets none, and its result in force for the
-period is withdrawn (no longer current: the grade it states no longer holds). The run counts both.
+Results: PJBH = "<domain>:<period>:<USCC>", PJRQ = the day of the run, YXQZ = the period's last day,
+PJJG/PJJGDM and LYDW/LYDWDM = the domain's department, BZ names the model version. An entity whose
+values are incomplete for the model in force keeps its result; one whose score lies in no band of
+the scheme (catering below 60) gets none, and its result in force for the period is withdrawn.
 """
 
 from __future__ import annotations
@@ -99,12 +97,11 @@ def _score_scheme(policy: Policy, domain: SupervisionDomain) -> GradingScheme:
     scheme = policy.schemes[domain.scheme]
     if not scheme.score_based:
         unbanded = ", ".join(lv.code for lv in scheme.levels if not lv.banded)
-        raise Invalid(
+        message = (
             f"{domain.code} grades with scheme {scheme.code}, whose levels {unbanded} are assigned by rule, "
-            "not by score bands; an evaluation model needs a score-based scheme",
-            code="SCHEME_NOT_SCORE_BASED",
-            path="domain",
+            "not by score bands; an evaluation model needs a score-based scheme"
         )
+        raise Invalid(message, code="SCHEME_NOT_SCORE_BASED", path="domain")
     return scheme
 
 
@@ -128,11 +125,8 @@ async def _required_model(session: AsyncSession, domain: str, period: str) -> tu
     _period(period)
     found = await _model_for(session, domain, period)
     if found is None:
-        raise NotFound(
-            f"no evaluation model for {domain} in period {period}; define one with saveEvaluationModel",
-            code="NO_MODEL",
-            path="period",
-        )
+        message = f"no evaluation model for {domain} in period {period}; define one with saveEvaluationModel"
+        raise NotFound(message, code="NO_MODEL", path="period")
     return found
 
 

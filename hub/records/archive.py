@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.caller import Caller
 from hub.disclosure.service import archive_visibility, sees_all_fields, visible_fields
-from hub.models import Record
+from hub.records import archive_repository as reads
 from hub.records import repository as repo
-from hub.records.policy import current_policy
+from hub.records.policy import record_type_versions
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +62,17 @@ class RecordView:
         return (self.decision_date, self.source_dept, self.source_record_id)
 
 
-async def _view_factory(session: AsyncSession, caller: Caller) -> Any:
-    definitions = (await current_policy(session)).record_types
+async def _view_factory(session: AsyncSession, caller: Caller, rows: Sequence[Any]) -> Any:
+    """Disclosure follows the catalogue version each record was validated against."""
+    definitions = await record_type_versions(session, {(r.record_type, r.type_version) for r in rows})
 
-    def view(record: Record) -> RecordView:
+    def view(record: Any) -> RecordView:  # an ORM Record or a row with the same columns
         all_fields = sees_all_fields(caller, record.uscc, record.source_dept)
         shown, withheld = visible_fields(
-            definitions.get(record.record_type), record.content, all_fields=all_fields, restricted_too=False
+            definitions.get((record.record_type, record.type_version)),
+            record.content,
+            all_fields=all_fields,
+            restricted_too=False,
         )
         return RecordView(
             uscc=record.uscc,
@@ -99,14 +103,13 @@ async def record_pages(
     session: AsyncSession, caller: Caller, today: dt.date, requests: Sequence[PageRequest]
 ) -> list[list[RecordView]]:
     """Answer many page requests with one statement per distinct (filter, cursor, size, visibility)."""
-    view = await _view_factory(session, caller)
     groups: dict[tuple[RecordFilter, Any, int, dt.date | None], list[str]] = defaultdict(list)
     for request in requests:
         public_on = archive_visibility(caller, request.uscc, today).public_on
         groups[(request.filter, request.after, request.limit, public_on)].append(request.uscc)
-    found: dict[tuple[str, RecordFilter, Any, int], list[RecordView]] = {}
+    pages: list[tuple[RecordFilter, Any, int, list[Any]]] = []
     for (flt, after, limit, public_on), usccs in groups.items():
-        rows = await repo.page_of_records(
+        rows = await reads.page_of_records(
             session,
             usccs,
             record_types=flt.record_types,
@@ -117,6 +120,10 @@ async def record_pages(
             after=after,
             limit=limit,
         )
+        pages.append((flt, after, limit, rows))
+    view = await _view_factory(session, caller, [row for *_, rows in pages for row in rows])
+    found: dict[tuple[str, RecordFilter, Any, int], list[RecordView]] = {}
+    for flt, after, limit, rows in pages:
         for row in rows:
             found.setdefault((row.uscc, flt, after, limit), []).append(view(row))
     return [found.get((r.uscc, r.filter, r.after, r.limit), []) for r in requests]
@@ -130,7 +137,7 @@ async def record_counts(
         groups[(flt, archive_visibility(caller, uscc, today).public_on)].append(uscc)
     counts: dict[tuple[str, RecordFilter], int] = {}
     for (flt, public_on), usccs in groups.items():
-        found = await repo.count_records(
+        found = await reads.count_records(
             session,
             usccs,
             record_types=flt.record_types,
@@ -148,9 +155,10 @@ async def histories(
     session: AsyncSession, caller: Caller, keys: Sequence[tuple[str, str, str]]
 ) -> list[list[RecordView]]:
     """Every version of each record, newest first (who pushed it, when, which fields changed)."""
-    view = await _view_factory(session, caller)
+    rows = await repo.history_for(session, keys)
+    view = await _view_factory(session, caller, rows)
     grouped: dict[tuple[str, str, str], list[RecordView]] = defaultdict(list)
-    for row in await repo.history_for(session, keys):
+    for row in rows:
         grouped[(row.uscc, row.source_dept, row.source_record_id)].append(view(row))
     return [grouped.get(key, []) for key in keys]
 
@@ -171,6 +179,6 @@ async def sources(
     for uscc in usccs:
         by_visibility[archive_visibility(caller, uscc, today).public_on].append(uscc)
     for public_on, group in by_visibility.items():
-        for uscc, dept, count, latest in await repo.sources_for(session, group, public_on):
+        for uscc, dept, count, latest in await reads.sources_for(session, group, public_on):
             grouped[uscc].append(SourceSummary(dept, count, latest))
     return [grouped.get(u, []) for u in usccs]

@@ -8,7 +8,7 @@ database, so a record can name the catalogue version it was validated against.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,3 +199,19 @@ async def store_document(
     document = await repo.add_document(session, kind, code, mapping, checksum(mapping), by)
     _cache.clear()
     return document
+
+
+# A stored version of a record type never changes, so its parsed definition is kept for good.
+_definitions: dict[tuple[str, int], RecordTypeDef] = {}
+
+
+async def record_type_versions(
+    session: AsyncSession, keys: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], RecordTypeDef]:
+    """The definitions of the given (record type, version) pairs; a statement only for unseen ones."""
+    wanted = set(keys)
+    missing = [key for key in wanted if key not in _definitions]
+    if missing:
+        for document in await repo.documents(session, KIND_RECORD_TYPE, missing):
+            _definitions[(document.code, document.version)] = RecordTypeDef.from_mapping(document.body)
+    return {key: _definitions[key] for key in wanted if key in _definitions}

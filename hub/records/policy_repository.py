@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,3 +54,16 @@ async def add_document(
     session.add(document)
     await session.flush()
     return document
+
+
+async def documents(
+    session: AsyncSession, kind: str, keys: Sequence[tuple[str, int]]
+) -> list[CatalogDocument]:
+    """Given versions of documents of one kind."""
+    rows = await session.scalars(
+        select(CatalogDocument).where(
+            CatalogDocument.kind == kind,
+            tuple_(CatalogDocument.code, CatalogDocument.version).in_(list(keys)),
+        )
+    )
+    return list(rows.all())

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, tuple_, update
+from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from hub.models import Entity, IdempotentPush, OutboxEvent, Record
 from hub.records.prepare import PreparedRecord
@@ -129,99 +127,3 @@ async def history_for(session: AsyncSession, keys: Sequence[tuple[str, str, str]
         .order_by(Record.uscc, Record.source_dept, Record.source_record_id, Record.version.desc())
     )
     return list(rows.all())
-
-
-async def sources_for(
-    session: AsyncSession, usccs: Sequence[str], public_on: dt.date | None
-) -> list[tuple[str, str, int, dt.date]]:
-    """(uscc, source_dept, current record count, latest decision date) per entity and source,
-    counting only what is under publicity on `public_on` when given."""
-    if not usccs:
-        return []
-    rows = await session.execute(
-        select(Record.uscc, Record.source_dept, func.count(), func.max(Record.decision_date))
-        .where(record_filter(usccs, None, None, None, None, public_on))
-        .group_by(Record.uscc, Record.source_dept)
-        .order_by(Record.uscc, Record.source_dept)
-    )
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
-
-
-def record_filter(
-    usccs: Sequence[str],
-    record_types: Sequence[str] | None,
-    sources: Sequence[str] | None,
-    decided_from: dt.date | None,
-    decided_to: dt.date | None,
-    public_on: dt.date | None,
-) -> Any:
-    conditions = [Record.current, Record.uscc.in_(list(usccs))]
-    if record_types:
-        conditions.append(Record.record_type.in_(list(record_types)))
-    if sources:
-        conditions.append(Record.source_dept.in_(list(sources)))
-    if decided_from:
-        conditions.append(Record.decision_date >= decided_from)
-    if decided_to:
-        conditions.append(Record.decision_date <= decided_to)
-    if public_on:
-        # The public sees what is under publicity today (公示期内).
-        conditions.append(Record.published)
-        conditions.append((Record.publish_until.is_(None)) | (Record.publish_until >= public_on))
-    return and_(*conditions)
-
-
-async def page_of_records(
-    session: AsyncSession,
-    usccs: Sequence[str],
-    *,
-    record_types: Sequence[str] | None,
-    sources: Sequence[str] | None,
-    decided_from: dt.date | None,
-    decided_to: dt.date | None,
-    public_on: dt.date | None,
-    after: tuple[dt.date, str, str] | None,
-    limit: int,
-) -> list[Record]:
-    """Up to `limit` current records per entity, newest decision first, after the cursor.
-
-    One statement for any number of entities: a window function numbers each entity's rows.
-    """
-    condition = record_filter(usccs, record_types, sources, decided_from, decided_to, public_on)
-    if after is not None:
-        # Newest first: rows "after" the cursor sort lower on (decision_date desc, dept, id).
-        date, dept, rid = after
-        condition = and_(
-            condition,
-            (Record.decision_date < date)
-            | and_(
-                Record.decision_date == date,
-                tuple_(Record.source_dept, Record.source_record_id) > (dept, rid),
-            ),
-        )
-    ordering = (Record.decision_date.desc(), Record.source_dept, Record.source_record_id)
-    ranked = (
-        select(Record, func.row_number().over(partition_by=Record.uscc, order_by=ordering).label("rank"))
-        .where(condition)
-        .subquery()
-    )
-    record = aliased(Record, ranked)
-    rows = await session.scalars(
-        select(record).where(ranked.c.rank <= limit).order_by(ranked.c.uscc, ranked.c.rank)
-    )
-    return list(rows.all())
-
-
-async def count_records(
-    session: AsyncSession,
-    usccs: Sequence[str],
-    *,
-    record_types: Sequence[str] | None,
-    sources: Sequence[str] | None,
-    decided_from: dt.date | None,
-    decided_to: dt.date | None,
-    public_on: dt.date | None,
-) -> dict[str, int]:
-    condition = record_filter(usccs, record_types, sources, decided_from, decided_to, public_on)
-    rows = await session.execute(select(Record.uscc, func.count()).where(condition).group_by(Record.uscc))
-    return {r[0]: r[1] for r in rows}

@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 
 from hub import models
+from hub.entities.repository import EntityRow
 from hub.records.archive import PageRequest, RecordFilter, SourceSummary
 from schema.context import Info
 from schema.cursors import decode_record_cursor, page_size
@@ -77,7 +78,7 @@ class RecordFilterInput:
 
 @strawberry.type(description="A market entity's credit archive (信用档案), keyed by its USCC.")
 class Entity:
-    row: strawberry.Private[models.Entity]
+    row: strawberry.Private[EntityRow]
 
     @strawberry.field(description="Unified social credit code (统一社会信用代码).")
     def uscc(self) -> str:

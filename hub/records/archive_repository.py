@@ -1,0 +1,115 @@
+"""SQL of archive reads, written out: these run on every look-up, so they are plain statements with
+fixed text (no query building per request) that return rows, not ORM objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+# Which current records a caller may list. NULL parameters switch a condition off; `public_on`
+# keeps only what is under publicity that day (公示期内).
+_FILTER = """
+    r.current AND r.uscc = ANY(CAST(:usccs AS text[]))
+    AND (CAST(:types AS text[]) IS NULL OR r.record_type = ANY(CAST(:types AS text[])))
+    AND (CAST(:sources AS text[]) IS NULL OR r.source_dept = ANY(CAST(:sources AS text[])))
+    AND (CAST(:decided_from AS date) IS NULL OR r.decision_date >= CAST(:decided_from AS date))
+    AND (CAST(:decided_to AS date) IS NULL OR r.decision_date <= CAST(:decided_to AS date))
+    AND (CAST(:public_on AS date) IS NULL
+         OR (r.published AND (r.publish_until IS NULL OR r.publish_until >= CAST(:public_on AS date))))
+"""
+_COLUMNS = """
+    r.uscc, r.source_dept, r.source_record_id, r.version, r.current, r.record_type, r.type_version,
+    r.content, r.decision_date, r.severity, r.publicity_rule, r.published, r.repair_from, r.publish_until,
+    r.late, r.changed_fields, r.pushed_by, r.pushed_at
+"""
+# Newest decision first; rows "after" a cursor sort lower on (decision_date desc, dept, id).
+_PAGE = text(
+    f"""
+    SELECT * FROM (
+        SELECT {_COLUMNS}, row_number() OVER (
+            PARTITION BY r.uscc ORDER BY r.decision_date DESC, r.source_dept, r.source_record_id) AS rank
+        FROM records r
+        WHERE {_FILTER}
+          AND (CAST(:after_date AS date) IS NULL OR r.decision_date < CAST(:after_date AS date)
+               OR (r.decision_date = CAST(:after_date AS date)
+                   AND (r.source_dept, r.source_record_id) > (CAST(:after_dept AS text), CAST(:after_id AS text))))
+    ) page
+    WHERE rank <= :limit
+    ORDER BY uscc, rank
+    """
+).columns(content=JSONB)
+_COUNT = text(f"SELECT r.uscc, count(*) FROM records r WHERE {_FILTER} GROUP BY r.uscc")
+_SOURCES = text(
+    f"""
+    SELECT r.uscc, r.source_dept, count(*), max(r.decision_date) FROM records r WHERE {_FILTER}
+    GROUP BY r.uscc, r.source_dept ORDER BY r.uscc, r.source_dept
+    """
+)
+
+
+def _params(
+    usccs: Sequence[str],
+    record_types: Sequence[str] | None = None,
+    sources: Sequence[str] | None = None,
+    decided_from: dt.date | None = None,
+    decided_to: dt.date | None = None,
+    public_on: dt.date | None = None,
+) -> dict[str, Any]:
+    return {
+        "usccs": list(usccs),
+        "types": list(record_types) if record_types else None,
+        "sources": list(sources) if sources else None,
+        "decided_from": decided_from,
+        "decided_to": decided_to,
+        "public_on": public_on,
+    }
+
+
+async def page_of_records(
+    session: AsyncSession,
+    usccs: Sequence[str],
+    *,
+    record_types: Sequence[str] | None,
+    sources: Sequence[str] | None,
+    decided_from: dt.date | None,
+    decided_to: dt.date | None,
+    public_on: dt.date | None,
+    after: tuple[dt.date, str, str] | None,
+    limit: int,
+) -> list[Any]:
+    """Up to `limit` current records per entity after the cursor: one statement for any number of entities."""
+    params = _params(usccs, record_types, sources, decided_from, decided_to, public_on)
+    after_date, after_dept, after_id = after if after is not None else (None, None, None)
+    params.update(after_date=after_date, after_dept=after_dept, after_id=after_id, limit=limit)
+    return list((await session.execute(_PAGE, params)).all())
+
+
+async def count_records(
+    session: AsyncSession,
+    usccs: Sequence[str],
+    *,
+    record_types: Sequence[str] | None,
+    sources: Sequence[str] | None,
+    decided_from: dt.date | None,
+    decided_to: dt.date | None,
+    public_on: dt.date | None,
+) -> dict[str, int]:
+    rows = await session.execute(
+        _COUNT, _params(usccs, record_types, sources, decided_from, decided_to, public_on)
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+async def sources_for(
+    session: AsyncSession, usccs: Sequence[str], public_on: dt.date | None
+) -> list[tuple[str, str, int, dt.date]]:
+    """(uscc, source_dept, record count, latest decision date), counting what is visible on `public_on`."""
+    if not usccs:
+        return []
+    rows = await session.execute(_SOURCES, _params(usccs, public_on=public_on))
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
