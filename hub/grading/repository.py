@@ -149,33 +149,34 @@ async def store(
                 f"""
                 WITH pop AS ({_population(usccs is None)}),
                 computed AS ({_EFFECTIVE if usccs is not None else _EFFECTIVE_DOMAIN}),
-                old AS (
-                    SELECT c.uscc, c.category, c.grade FROM classifications c
-                    JOIN pop USING (uscc) WHERE c.domain = :domain
+                -- Only what differs from the stored row is written: a re-run that changes nothing
+                -- touches (and locks) nothing.
+                differing AS (
+                    SELECT n.*, o.uscc IS NOT NULL AS existed, o.category AS old_category, o.grade AS old_grade
+                    FROM computed n
+                    LEFT JOIN classifications o ON o.domain = :domain AND o.uscc = n.uscc
+                    WHERE o.uscc IS NULL
+                       OR (o.category, o.grade, o.basis, o.source_record_id, o.valid_until)
+                          IS DISTINCT FROM (n.category, n.grade, n.basis, n.source_record_id, n.valid_until)
                 ),
                 upserted AS (
                     INSERT INTO classifications (domain, {_COLUMNS}, changed_at)
-                    SELECT :domain, {_COLUMNS}, now() FROM computed
+                    SELECT :domain, {_COLUMNS}, now() FROM differing
                     ON CONFLICT (uscc, domain) DO UPDATE SET
                         category = excluded.category, grade = excluded.grade, scheme = excluded.scheme,
                         scheme_version = excluded.scheme_version, basis = excluded.basis,
                         source_dept = excluded.source_dept, source_record_id = excluded.source_record_id,
                         evaluated_on = excluded.evaluated_on, valid_until = excluded.valid_until,
                         changed_at = now()
-                    WHERE (classifications.category, classifications.grade, classifications.basis,
-                           classifications.source_record_id, classifications.valid_until)
-                          IS DISTINCT FROM
-                          (excluded.category, excluded.grade, excluded.basis,
-                           excluded.source_record_id, excluded.valid_until)
-                    RETURNING uscc, category, grade, basis
+                    RETURNING uscc
                 ),
                 changes AS (
                     INSERT INTO classification_changes
                         (uscc, domain, old_category, new_category, old_grade, new_grade, basis, cause)
-                    SELECT u.uscc, :domain, o.category, u.category, o.grade, u.grade, u.basis, :cause
-                    FROM upserted u LEFT JOIN old o USING (uscc)
-                    WHERE o.uscc IS NULL OR o.category IS DISTINCT FROM u.category
-                       OR o.grade IS DISTINCT FROM u.grade
+                    SELECT d.uscc, :domain, d.old_category, d.category, d.old_grade, d.grade, d.basis, :cause
+                    FROM differing d
+                    WHERE NOT d.existed OR d.old_category IS DISTINCT FROM d.category
+                       OR d.old_grade IS DISTINCT FROM d.grade
                     RETURNING id
                 )
                 SELECT (SELECT count(*) FROM pop), count(*), min(id), max(id) FROM changes
