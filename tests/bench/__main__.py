@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from hub.settings import PROJECT_ROOT
-from tests.bench import bulk_push, entity_lookup, inspection_draw, memory, regrade, support
+from tests.bench import bulk_push, entity_lookup, inspection_draw, memory, regrade, supervision_batch, support
 
 SUMMARY = PROJECT_ROOT / ".data" / "bench.json"
 
@@ -44,6 +44,7 @@ async def main() -> dict[str, Any]:
     print("\n".join(entity_lookup.report(lookup)), flush=True)
     results["inspection_draw"] = await inspection_draw.main()
     results["regrade"] = await regrade.main()
+    results["supervision_batch"] = await supervision_batch.main()
 
     results["seconds"] = time.perf_counter() - started
     SUMMARY.parent.mkdir(parents=True, exist_ok=True)

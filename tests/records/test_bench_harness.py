@@ -35,3 +35,11 @@ async def test_benchmarks_run_at_a_tiny_size() -> None:
         )
     finally:
         await support.drop_database(settings, database)
+
+
+async def test_supervision_batch_benchmark_runs_at_a_tiny_size() -> None:
+    from tests.bench import supervision_batch
+
+    result = await supervision_batch.run(codes=40, requests=3)
+    assert result["statements"][10] == result["statements"][40] > 0
+    assert result["requests_per_second"] > 0
