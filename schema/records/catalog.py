@@ -9,7 +9,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from hub.auth.caller import Role
-from hub.errors import HubError
+from hub.errors import HubError, Invalid
+from hub.records import catalog_admin
 from hub.records import policy as policy_service
 from hub.records.catalog import FieldDef, RecordTypeDef
 from schema.context import Info
@@ -144,8 +145,74 @@ class CatalogQueries:
         return [CalendarYear(year=y, version=v) for y, v in sorted(policy.calendar_versions.items())]
 
 
+SaveRecordTypeResult = Annotated[
+    RecordType | InvalidInput,
+    strawberry.union("SaveRecordTypeResult", description="The stored definition, or why it was refused."),
+]
+
+
+@strawberry.type(description="A stored version of the publicity rules (公示期限规则).")
+class PublicityRules:
+    version: int = strawberry.field(description="Version in the catalogue.")
+
+
+SavePublicityRulesResult = Annotated[
+    PublicityRules | InvalidInput,
+    strawberry.union("SavePublicityRulesResult", description="The stored version, or why it was refused."),
+]
+
+
+def _object(value: object, path: str) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise Invalid(f"{path} must be a JSON object", code="NOT_AN_OBJECT", path=path)
+    return value
+
+
 @strawberry.type
 class CatalogMutations:
+    @strawberry.mutation(
+        description="Add or amend a record type of the catalogue (credit office); stored as a new version. "
+        "Fields holding stored data cannot be removed.",
+        extensions=allow(Role.CREDIT_OFFICE),
+    )
+    async def save_record_type(
+        self,
+        info: Info,
+        definition: Annotated[
+            JSON,
+            strawberry.argument(description="The definition, in the layout of hub/catalog/records/*.yaml."),
+        ],
+    ) -> SaveRecordTypeResult:
+        try:
+            async with info.context.session.begin_nested():
+                saved, version = await catalog_admin.save_record_type(
+                    info.context.session, _object(definition, "definition"), info.context.caller.label
+                )
+        except HubError as error:
+            return problem_of(error)  # type: ignore[return-value]
+        return RecordType(definition=saved, stored_version=version)
+
+    @strawberry.mutation(
+        description="Replace the publicity rules (credit office), e.g. when a new national rule comes into force; "
+        "stored as a new version. Rules apply by the decision date of each record.",
+        extensions=allow(Role.CREDIT_OFFICE),
+    )
+    async def save_publicity_rules(
+        self,
+        info: Info,
+        rules: Annotated[
+            JSON, strawberry.argument(description="The rules, in the layout of hub/catalog/publicity.yaml.")
+        ],
+    ) -> SavePublicityRulesResult:
+        try:
+            async with info.context.session.begin_nested():
+                document = await catalog_admin.save_publicity_rules(
+                    info.context.session, _object(rules, "rules"), info.context.caller.label
+                )
+        except HubError as error:
+            return problem_of(error)  # type: ignore[return-value]
+        return PublicityRules(version=document.version)
+
     @strawberry.mutation(
         description="Load or amend a year's working-day schedule (credit office only); stored as a new version.",
         extensions=allow(Role.CREDIT_OFFICE),

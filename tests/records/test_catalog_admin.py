@@ -1,0 +1,73 @@
+"""The credit office amends the record catalogue and publicity rules through the API; each save is a version."""
+
+from __future__ import annotations
+
+import copy
+
+from hub.records.catalog import load_bundled
+from hub.records.policy import bundled_documents
+from tests.conftest import company_code, gql
+from tests.records.builders import valid_record
+
+SAVE_TYPE = """mutation($d: JSON!) { saveRecordType(definition: $d) {
+  __typename ... on RecordType { code storedVersion fields { name } } ... on Problem { code message path } } }"""
+SAVE_RULES = """mutation($r: JSON!) { saveRecordTypeRules: savePublicityRules(rules: $r) {
+  __typename ... on PublicityRules { version } ... on Problem { code message path } } }"""
+PUSH = """mutation($r: [RecordInput!]!, $k: String!) { pushRecords(records: $r, idempotencyKey: $k) {
+  ... on PushReceipt { results { outcome errors { code path } } } } }"""
+
+
+def honour_with_extra_field() -> dict[str, object]:
+    definition = copy.deepcopy(load_bundled()["honour"].to_mapping())
+    definition["fields"].append(
+        {
+            "name": "JLJE",
+            "label_zh": "奖励金额",
+            "label": "Award amount",
+            "description": "Award amount (奖励金额), 万元",
+            "type": "decimal",
+            "required": False,
+            "sensitivity": "public",
+            "unit": "万元",
+            "min": 0,
+        }
+    )
+    return definition
+
+
+async def test_a_new_version_of_a_record_type_applies_to_later_pushes(client, actors):
+    office, dept = actors["credit_office"], actors["department"]
+    record = valid_record("honour", dept.code, company_code(551))
+    record["fields"]["JLJE"] = "2"
+    before = await gql(client, PUSH, {"r": [record], "k": "h1"}, dept)
+    assert before["data"]["pushRecords"]["results"][0]["errors"][0]["code"] == "UNKNOWN_FIELD"
+
+    saved = await gql(client, SAVE_TYPE, {"d": honour_with_extra_field()}, office)
+    assert saved["data"]["saveRecordType"]["__typename"] == "RecordType", saved
+    assert saved["data"]["saveRecordType"]["storedVersion"] == 2
+    after = await gql(client, PUSH, {"r": [record], "k": "h2"}, dept)
+    assert after["data"]["pushRecords"]["results"][0]["outcome"] == "CREATED", after
+
+
+async def test_record_type_amendments_are_checked(client, actors):
+    office = actors["credit_office"]
+    definition = copy.deepcopy(load_bundled()["honour"].to_mapping())
+    definition["fields"] = [f for f in definition["fields"] if f["name"] != "BZ"]
+    dropped = await gql(client, SAVE_TYPE, {"d": definition}, office)
+    assert (dropped["data"]["saveRecordType"]["code"], dropped["data"]["saveRecordType"]["path"]) == (
+        "FIELD_REMOVED",
+        "definition.fields",
+    )
+    broken = await gql(client, SAVE_TYPE, {"d": {"code": "x"}}, office)
+    assert broken["data"]["saveRecordType"]["code"] == "RECORD_TYPE_INVALID"
+    refused = await gql(client, SAVE_TYPE, {"d": definition}, actors["department"])
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_publicity_rules_are_replaced_as_a_new_version(client, actors):
+    office = actors["credit_office"]
+    rules = next(body for kind, _, body in bundled_documents() if kind == "publicity")
+    saved = await gql(client, SAVE_RULES, {"r": rules}, office)
+    assert saved["data"]["saveRecordTypeRules"] == {"__typename": "PublicityRules", "version": 2}
+    broken = await gql(client, SAVE_RULES, {"r": {"version": 1}}, office)
+    assert broken["data"]["saveRecordTypeRules"]["code"] == "PUBLICITY_INVALID"
