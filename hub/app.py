@@ -163,6 +163,9 @@ class HubGraphQL(GraphQL[HubContext, None]):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
+
     # GraphQL over HTTP: content negotiation and, for `application/graphql-response+json`, request errors
     # answered with 400 and no `data` entry. `application/json` keeps the legacy answer (200, data null).
 
@@ -243,12 +246,10 @@ async def _caller(session: AsyncSession, authorization: str | None) -> Caller | 
     if scheme.lower() != "bearer" or not secret.strip():
         return _problem(401, "TOKEN_INVALID", "use `Authorization: Bearer <token>`", request_id.get())
     try:
+        # The look-up opens the request's one transaction; the request then goes on in it.
         caller = await auth.authenticate(session, secret.strip())
     except Unauthenticated as error:
         return _problem(401, error.code, error.message, request_id.get())
-    finally:
-        # The token lookup must not hold a transaction open into the request.
-        await session.rollback()
     return caller
 
 
