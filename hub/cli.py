@@ -1,10 +1,10 @@
-"""`credit-hub`: serve, migrate, demo, schema, token issue|revoke, org add."""
+"""`credit-hub`: serve, migrate, demo, schema, reclassify, plan verify, token issue|revoke, org add."""
 
 from __future__ import annotations
 
 import argparse
-import gc
 import asyncio
+import gc
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
