@@ -360,6 +360,7 @@ async def grade_domain(
     bands = [(lv.code, lv.min_score, lv.max_score) for lv in scheme.banded_levels]
     await repo.lock_run(session, domain.code, period)
     await bulk_repository.create_stage(session)
+    await repo.prepare_withdrawn(session)
     entities, incomplete, ungraded, unchanged, withdrawn = await repo.stage_scores(
         session, model.indicators, bands, run
     )
@@ -373,7 +374,10 @@ async def grade_domain(
         payload = {"receipt_id": str(run_id), "source_dept": department, "record_type": RECORD_TYPE, **counts}
         await add_outbox(session, [{"topic": "records.bulk", "uscc": None, "payload": payload}])
     cause = f"industry evaluation {domain.code} {period} (model v{version}) graded by {caller.label}"
-    result = await reclassify(session, domain.code, None, cause=cause, today=today)
+    # Only entities whose result changed can change category: a re-run that changes nothing re-classifies nothing.
+    affected = await repo.affected_entities(session)
+    result = await reclassify(session, domain.code, affected, cause=cause, today=today) if affected else None
+    population, changed = (result.population, result.changed) if result else (0, 0)
     scored = created + updated + unchanged
     return DomainGraded(
         *(
@@ -388,7 +392,7 @@ async def grade_domain(
             created,
             updated,
         ),
-        *(unchanged, withdrawn, result.population, result.changed),
+        *(unchanged, withdrawn, population, changed),
     )
 
 

@@ -359,7 +359,10 @@ async def stage_scores(
             FROM computed c
             WHERE c.outcome = 'WITHDRAW' AND r.current AND r.uscc = c.uscc AND r.source_dept = :dept
               AND r.source_record_id = c.id
-            RETURNING 1
+            RETURNING r.uscc
+        ), remembered AS (
+            -- Entities whose result was withdrawn: they must be re-classified too.
+            INSERT INTO grading_withdrawn SELECT uscc FROM withdrawn RETURNING 1
         )
         SELECT count(*), count(*) FILTER (WHERE outcome = 'INCOMPLETE'),
                count(*) FILTER (WHERE outcome IN ('UNGRADED', 'WITHDRAW')),
@@ -386,3 +389,16 @@ async def stage_scores(
     )
     row = (await session.execute(text(statement), params)).one()
     return int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4])
+
+
+async def prepare_withdrawn(session: AsyncSession) -> None:
+    await session.execute(text("DROP TABLE IF EXISTS grading_withdrawn"))
+    await session.execute(text("CREATE TEMP TABLE grading_withdrawn (uscc text NOT NULL) ON COMMIT DROP"))
+
+
+async def affected_entities(session: AsyncSession) -> list[str]:
+    """Entities whose industry evaluation this run created, changed or withdrew."""
+    rows = await session.execute(
+        text("SELECT uscc FROM bulk_stage WHERE errors IS NULL UNION SELECT uscc FROM grading_withdrawn")
+    )
+    return [r[0] for r in rows]
