@@ -78,9 +78,10 @@ async def _chunks(source: ByteSource, encoding: str, digest: Any, limit: int) ->
         try:
             pending += decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError as exc:
+            # Lines already counted, plus those before the bad byte in this chunk.
+            bad_line = line_no + pending.count("\n") + chunk[: max(exc.start, 0)].count(b"\n")
             raise Invalid(
-                f"line {line_no + pending.count(chr(10))} is not valid {encoding}; pass the file's encoding "
-                "(utf-8 or gb18030)",
+                f"line {bad_line} is not valid {encoding}; pass the file's encoding (utf-8 or gb18030)",
                 code="BAD_ENCODING",
                 path="file",
             ) from exc

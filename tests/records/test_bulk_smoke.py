@@ -144,3 +144,18 @@ async def test_bulk_writes_one_outbox_event_per_file(client, actors, connection)
     assert (
         await connection.execute(text("SELECT count(*) FROM outbox WHERE topic = 'records.bulk'"))
     ).scalar() == 1
+
+
+async def test_a_failure_half_way_leaves_no_partial_batch(client, actors, connection):
+    """Bad bytes deep in the file stop the load after thousands of rows were staged: nothing is kept."""
+    from sqlalchemy import text
+
+    dept = actors["department"]
+    good = csv_file(dept.code, 3000)
+    broken = good + "某公司,法人及非法人组织".encode("gb18030") + b"\n"  # not UTF-8, at the very end
+    result = await upload(client, dept, broken, key="half")
+    problem = result["data"]["pushRecordsFile"]
+    assert (problem["__typename"], problem["code"]) == ("InvalidInput", "BAD_ENCODING"), problem
+    assert "line 3002" in problem["message"]
+    for table in ("records", "entities", "bulk_receipts", "bulk_rejections", "outbox"):
+        assert (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar() == 0, table
