@@ -212,7 +212,9 @@ class DomainGraded:
     withdrawn: int = strawberry.field(
         description="Results in force withdrawn because the new score lies in no band (no grade any more)."
     )
-    population: int = strawberry.field(description="Entities re-classified: those whose result was created, changed or withdrawn.")
+    population: int = strawberry.field(
+        description="Entities re-classified: those whose result was created, changed or withdrawn."
+    )
     classification_changes: int = strawberry.field(
         description="Entities whose category or grade changed (分类变更)."
     )
