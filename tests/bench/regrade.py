@@ -50,8 +50,14 @@ MODEL: dict[str, Any] = {
 BASELINE_SCORE = """round(100 * (0.4 * (v."values"->>'PUB')::numeric / 100 + 0.3 * (v."values"->>'INS')::numeric / 10
     + 0.2 * (v."values"->>'CMP')::numeric / 5 + coalesce(0.1 * (v."values"->>'HON')::numeric, 0))
     / (0.9 + CASE WHEN v."values" ? 'HON' THEN 0.1 ELSE 0 END), 2)"""
-BASELINE_UPDATE = """UPDATE bench_grades SET grade = CASE WHEN score >= 90 THEN 'A' WHEN score >= 75 THEN 'B'
-    WHEN score >= 60 THEN 'C' END"""
+# The baseline grades from the indicator values, as the hub does: one UPDATE computing each
+# entity's score and grade (no versions, history, outbox or classification).
+_BASELINE_UPDATE = f"""UPDATE bench_grades b SET score = s.score,
+    grade = CASE WHEN s.score >= 90 THEN 'A' WHEN s.score >= 75 THEN 'B' WHEN s.score >= 60 THEN 'C' END
+    FROM (SELECT v.uscc, {BASELINE_SCORE} AS score FROM indicator_values v
+          WHERE v.domain = 'DOMAIN_CODE' AND v.period = 'PERIOD_CODE') s
+    WHERE b.uscc = s.uscc"""
+BASELINE_UPDATE = _BASELINE_UPDATE.replace("DOMAIN_CODE", DOMAIN).replace("PERIOD_CODE", PERIOD)
 GRADE = """mutation($d: String!, $p: String!) { gradeDomain(domain: $d, period: $p) { __typename
   ... on DomainGraded { entities scored incomplete ungraded created updated unchanged withdrawn population
         classificationChanges }
@@ -107,7 +113,7 @@ async def baseline(url: URL) -> float:
     try:
         await conn.execute("DROP TABLE IF EXISTS bench_grades")
         await conn.execute(
-            f"""CREATE TABLE bench_grades AS SELECT v.uscc, {BASELINE_SCORE} AS score, NULL::text AS grade
+            f"""CREATE TABLE bench_grades AS SELECT v.uscc, NULL::numeric AS score, NULL::text AS grade
                 FROM indicator_values v WHERE v.domain = '{DOMAIN}' AND v.period = '{PERIOD}'"""
         )
         await conn.execute("VACUUM ANALYZE bench_grades")
@@ -165,12 +171,6 @@ async def change_values(url: URL, every: int = 10) -> None:
         await conn.executemany(
             'UPDATE indicator_values SET "values" = $2::jsonb WHERE uscc = $1 AND domain = $3 AND period = $4',
             [(u, v, DOMAIN, PERIOD) for u, v in rows],
-        )
-        await conn.execute(
-            f"UPDATE bench_grades b SET score = {BASELINE_SCORE} FROM indicator_values v "
-            "WHERE v.uscc = b.uscc AND v.domain = $1 AND v.period = $2",
-            DOMAIN,
-            PERIOD,
         )
         await conn.execute(BASELINE_UPDATE)
         await conn.execute("VACUUM ANALYZE indicator_values, bench_grades")
