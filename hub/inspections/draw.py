@@ -87,14 +87,6 @@ def candidates_hash(candidates: Iterable[tuple[str, str]]) -> str:
     return text_hash(canonical_candidates(candidates))
 
 
-def candidates_hash_of_chunks(chunks: Iterable[Iterable[tuple[str, str]]]) -> str:
-    """The same hash, over a sorted list given in consecutive chunks."""
-    digest = hashlib.sha256()
-    for chunk in chunks:
-        digest.update(canonical_candidates(chunk).encode())
-    return digest.hexdigest()
-
-
 def canonical_inspectors(inspectors: Iterable[PoolInspector]) -> str:
     """One line "id,USCC;USCC…\\n" per inspector sorted by id, its conflicts sorted (names excluded)."""
     ordered = sorted(inspectors, key=lambda i: i.id)

@@ -7,7 +7,7 @@ canonical "USCC,category" lines the published hash covers.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, text
@@ -90,34 +90,6 @@ async def upsert_conflict(
 async def add_plan(session: AsyncSession, plan: InspectionPlan) -> None:
     session.add(plan)
     await session.flush()
-
-
-async def copy_candidates(session: AsyncSession, plan_id: uuid.UUID, chunks: Iterable[str]) -> None:
-    """COPY the canonical text ("USCC,category\\n" lines, sorted), given in chunks, as the candidates."""
-    prefix = f"{plan_id},"
-
-    async def source() -> AsyncIterator[bytes]:
-        for chunk in chunks:
-            # Every line gets the plan id in front: one C-level replace per chunk, no loop over rows.
-            yield (prefix + chunk.replace("\n", "\n" + prefix))[: -len(prefix)].encode()
-
-    await (await _driver(session)).copy_to_table(
-        "plan_candidates", source=source(), columns=["plan_id", "uscc", "category"], format="csv"
-    )
-
-
-async def conflicts_of(session: AsyncSession, department: str) -> list[tuple[str, str]]:
-    """(inspector id, USCC) of every conflict declared in the department's pool."""
-    rows = await session.execute(
-        text(
-            """
-            SELECT inspector_id, uscc FROM inspector_conflicts
-            WHERE department_code = :department ORDER BY inspector_id, uscc
-            """
-        ),
-        {"department": department},
-    )
-    return [(r[0], r[1]) for r in rows]
 
 
 async def add_plan_inspectors(
@@ -217,3 +189,57 @@ async def drawn(session: AsyncSession, plan_id: uuid.UUID) -> list[tuple[str, st
         {"plan": plan_id},
     )
     return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+async def domain_has_candidates(session: AsyncSession, domain: str) -> bool:
+    row = await session.execute(
+        text("SELECT EXISTS (SELECT 1 FROM classifications WHERE domain = :d)"), {"d": domain}
+    )
+    return bool(row.scalar_one())
+
+
+async def freeze_candidates(
+    session: AsyncSession, plan_id: uuid.UUID, domain: str
+) -> tuple[str, dict[str, int]]:
+    """Copy the domain's entities with their stored category into the plan, inside PostgreSQL, and
+    return the SHA-256 of the canonical list ("USCC,category\n" sorted by USCC in code-point order,
+    which COLLATE "C" gives for these ASCII codes) and the count per category."""
+    await session.execute(
+        text(
+            """
+            INSERT INTO plan_candidates (plan_id, uscc, category)
+            SELECT :plan, uscc, category FROM classifications WHERE domain = :domain
+            """
+        ),
+        {"plan": plan_id, "domain": domain},
+    )
+    digest = await session.execute(
+        text(
+            """
+            SELECT encode(sha256(convert_to(coalesce(string_agg(uscc || ',' || category || chr(10), ''
+                       ORDER BY uscc COLLATE "C"), ''), 'UTF8')), 'hex')
+            FROM plan_candidates WHERE plan_id = :plan
+            """
+        ),
+        {"plan": plan_id},
+    )
+    counts = await session.execute(
+        text("SELECT category, count(*) FROM plan_candidates WHERE plan_id = :plan GROUP BY category"),
+        {"plan": plan_id},
+    )
+    return str(digest.scalar_one()), {r[0]: int(r[1]) for r in counts}
+
+
+async def candidate_conflicts(session: AsyncSession, department: str, domain: str) -> list[tuple[str, str]]:
+    """(inspector id, USCC) of the department's declared conflicts with entities of the domain."""
+    rows = await session.execute(
+        text(
+            """
+            SELECT c.inspector_id, c.uscc FROM inspector_conflicts c
+            JOIN classifications k ON k.uscc = c.uscc AND k.domain = :domain
+            WHERE c.department_code = :department ORDER BY c.inspector_id, c.uscc
+            """
+        ),
+        {"department": department, "domain": domain},
+    )
+    return [(r[0], r[1]) for r in rows]

@@ -8,7 +8,6 @@ lists, stores the assignments and reveals the seed, so anyone can re-run it.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import secrets
 import uuid
@@ -32,7 +31,6 @@ from hub.models import InspectionPlan
 from hub.records.policy import current_policy
 
 # Candidates are hashed and COPY'd this many at a time, so the text of a million never sits in memory.
-_CHUNK = 50_000
 COMMITTED = "committed"
 DRAWN = "drawn"
 
@@ -50,21 +48,6 @@ def _text(value: str, path: str, limit: int) -> str:
     if not stripped or len(stripped) > limit:
         raise Invalid(f"{path} has 1-{limit} characters", code="LENGTH", path=path)
     return stripped
-
-
-def _frozen_conflicts(
-    population: Sequence[tuple[str, str]],
-    pool: Sequence[tuple[str, str]],
-    declared: Sequence[tuple[str, str]],
-) -> dict[str, list[str]]:
-    """The declared conflicts of pool members with candidates, by inspector id (USCCs sorted)."""
-    members = {i for i, _ in pool}
-    found: dict[str, list[str]] = {}
-    for inspector_id, uscc in declared:
-        at = bisect.bisect_left(population, (uscc,))
-        if inspector_id in members and at < len(population) and population[at][0] == uscc:
-            found.setdefault(inspector_id, []).append(uscc)
-    return {i: sorted(u) for i, u in sorted(found.items())}
 
 
 def _pool(
@@ -94,13 +77,18 @@ async def commit_plan(
             code="POOL_TOO_SMALL",
             path="domain",
         )
-    population = sorted(await grading.domain_population(session, domain.code, today))
-    if not population:
+    # The candidates are the domain's entities with their stored category (see
+    # grading.service.domain_population); they are frozen and hashed inside PostgreSQL, so a
+    # million of them never travel through Python at commitment.
+    if not await repo.domain_has_candidates(session, domain.code):
         raise Invalid(
             f"domain {domain.code} has no entities to draw from", code="NO_CANDIDATES", path="domain"
         )
-    conflicts = _frozen_conflicts(population, pool, await repo.conflicts_of(session, department))
-    chunks = [population[i : i + _CHUNK] for i in range(0, len(population), _CHUNK)]
+    members = {i for i, _ in pool}
+    conflicts: dict[str, list[str]] = {}
+    for inspector_id, uscc in await repo.candidate_conflicts(session, department, domain.code):
+        if inspector_id in members:
+            conflicts.setdefault(inspector_id, []).append(uscc)
     seed = secrets.token_bytes(draw.SEED_BYTES)
     plan = InspectionPlan(
         id=uuid.uuid4(),
@@ -111,12 +99,11 @@ async def commit_plan(
         status=COMMITTED,
         algorithm=draw.ALGORITHM,
         seed_commitment=draw.seed_commitment(seed),
-        candidates_hash=draw.candidates_hash_of_chunks(chunks),
+        candidates_hash="",  # set once the list is frozen, below
         inspectors_hash=draw.inspectors_hash(_pool(pool, conflicts)),
-        candidate_count=len(population),
+        candidate_count=0,
         parameters={
             "ratios": ratios.published(chosen),
-            "counts": dict(Counter(category for _, category in population)),
             "inspector_count": len(pool),
             "domain_version": policy.domain_versions.get(domain.code),
             "conflicts": conflicts,
@@ -125,8 +112,11 @@ async def commit_plan(
         created_by=department,
     )
     await repo.add_plan(session, plan)
-    await repo.copy_candidates(session, plan.id, (draw.canonical_candidates(c) for c in chunks))
+    plan.candidates_hash, counts = await repo.freeze_candidates(session, plan.id, domain.code)
+    plan.candidate_count = sum(counts.values())
+    plan.parameters = {**plan.parameters, "counts": counts}
     await repo.add_plan_inspectors(session, plan.id, pool)
+    await session.flush()
     return plan
 
 
