@@ -63,3 +63,10 @@ def problem_of(error: HubError) -> ProblemType:
         if isinstance(error, kind):
             return member(code=error.code, message=error.message, path=error.path)
     return InvalidInput(code=error.code, message=error.message, path=error.path)
+
+
+def json_object(value: object, path: str, message: str | None = None) -> dict[str, object]:
+    """A JSON argument that must be an object (a record's fields, a scheme, measures…)."""
+    if not isinstance(value, dict):
+        raise Invalid(message or f"{path} must be a JSON object", code="NOT_AN_OBJECT", path=path)
+    return value

@@ -35,7 +35,7 @@ from hub.grading.domains import SupervisionDomain
 from hub.grading.models import KIND_EVALUATION_MODEL, USCC_COLUMN, EvaluationModel, ModelError, period_end
 from hub.grading.schemes import GradingScheme
 from hub.grading.service import reclassify
-from hub.records import bulk_repository
+from hub.records import bulk_repository, receipts
 from hub.records.bulk import ByteSource
 from hub.records.policy import Policy, current_policy, store_document
 from hub.records.publicity import NoPublicityRule
@@ -233,7 +233,9 @@ async def _load(
     if caller.organisation_code is None:
         raise Forbidden("only an organisation can load indicator values")
     receipt_id = uuid.uuid4()
-    await repo.open_receipt(session, receipt_id, caller.organisation_code, file_format, filename)
+    await receipts.open_receipt(
+        session, receipt_id, caller.organisation_code, repo.RECEIPT_TYPE, file_format, filename
+    )
     total, list_mode = 0, file_format == "list"
 
     async def staged() -> AsyncIterator[tuple[Any, ...]]:
@@ -264,7 +266,7 @@ async def _load(
         "unchanged": staged_rows - created - updated,
         "rejected": rejected,
     }
-    await repo.close_receipt(session, receipt_id, counts)
+    await receipts.close_receipt(session, receipt_id, counts)
     return ValuesLoaded(receipt_id, domain.code, period, version, filled=filled, **counts)
 
 
@@ -394,9 +396,3 @@ async def grade_domain(
         ),
         *(unchanged, withdrawn, population, changed),
     )
-
-
-async def rejections(
-    session: AsyncSession, receipt_id: uuid.UUID, limit: int
-) -> list[tuple[int, str | None, list[dict[str, Any]]]]:
-    return await repo.rejections(session, receipt_id, limit)

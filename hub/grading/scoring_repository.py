@@ -16,11 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.grading.models import Indicator
-from hub.models import BulkReceipt, BulkRejection, CatalogDocument
+from hub.models import CatalogDocument
 
 RECEIPT_TYPE = "indicator_values"
 VALUE_STAGE_COLUMNS = ("line_no", "uscc", "vals", "errors")
@@ -151,24 +151,6 @@ async def reject_duplicates(session: AsyncSession, list_mode: bool) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def open_receipt(
-    session: AsyncSession, receipt_id: uuid.UUID, organisation: str, file_format: str, filename: str
-) -> None:
-    counts = dict.fromkeys(("total", "created", "updated", "unchanged", "rejected", "late"), 0)
-    session.add(
-        BulkReceipt(
-            id=receipt_id,
-            organisation_code=organisation,
-            record_type=RECEIPT_TYPE,
-            file_format=file_format,
-            filename=filename[:255],
-            finished=False,
-            **counts,
-        )
-    )
-    await session.flush()
-
-
 async def move_rejections(session: AsyncSession, receipt_id: uuid.UUID) -> int:
     result = await session.execute(
         text(
@@ -211,22 +193,6 @@ async def merge_values(session: AsyncSession, domain: str, period: str, by: str)
         )
     ).one()
     return int(row[0]), int(row[1]), int(row[2]), int(row[3])
-
-
-async def close_receipt(session: AsyncSession, receipt_id: uuid.UUID, counts: dict[str, int]) -> None:
-    await session.execute(
-        update(BulkReceipt).where(BulkReceipt.id == receipt_id).values(**counts, late=0, finished=True)
-    )
-
-
-async def rejections(
-    session: AsyncSession, receipt_id: uuid.UUID, limit: int
-) -> list[tuple[int, str | None, list[dict[str, Any]]]]:
-    query = select(BulkRejection.line_no, BulkRejection.source_record_id, BulkRejection.errors)
-    rows = await session.execute(
-        query.where(BulkRejection.receipt_id == receipt_id).order_by(BulkRejection.line_no).limit(limit)
-    )
-    return [(r[0], r[1], r[2]) for r in rows]
 
 
 # --- scoring -------------------------------------------------------------------------------------

@@ -216,7 +216,9 @@ async def push_file(
         frozenset(f.name for f in definition.fields if f.required),
     )
     counts = {"total": 0, "rejected": 0}
-    await receipts.open_receipt(session, receipt_id, organisation, request)
+    await receipts.open_receipt(
+        session, receipt_id, organisation, request.record_type, request.file_format.value, request.filename
+    )
 
     def stage(line_no: int, record_id: str | None, fields: dict[str, Any]) -> tuple[Any, ...]:
         counts["total"] += 1
@@ -330,7 +332,15 @@ async def push_file(
         rejected=counts["rejected"] + duplicates + moved,
         late=late,
     )
-    await receipts.close_receipt(session, result, organisation, request.idempotency_key, body_hash)
+    counts_stored = {
+        "total": result.total,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "rejected": result.rejected,
+        "late": result.late,
+    }
+    await receipts.close_receipt(session, receipt_id, counts_stored, request.idempotency_key, body_hash)
     if (created or updated) and request.record_type in EVALUATION_TYPES:
         subjects = await repo.staged_subjects(session)
         await reclassify_after_evaluations(

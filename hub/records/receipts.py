@@ -3,57 +3,51 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.models import BulkReceipt, BulkRejection
 
-if TYPE_CHECKING:
-    from hub.records.bulk import BulkCounts, BulkRequest
-
 
 async def open_receipt(
-    session: AsyncSession, receipt_id: uuid.UUID, organisation: str, request: BulkRequest
+    session: AsyncSession,
+    receipt_id: uuid.UUID,
+    organisation: str,
+    record_type: str,
+    file_format: str,
+    filename: str,
 ) -> None:
+    """A receipt for a load about to start (bulk records, indicator values): rejections refer to it."""
+    counts = dict.fromkeys(("total", "created", "updated", "unchanged", "rejected", "late"), 0)
     session.add(
         BulkReceipt(
             id=receipt_id,
             organisation_code=organisation,
-            record_type=request.record_type,
-            file_format=request.file_format.value,
-            filename=request.filename[:255],
-            total=0,
-            created=0,
-            updated=0,
-            unchanged=0,
-            rejected=0,
-            late=0,
+            record_type=record_type,
+            file_format=file_format,
+            filename=filename[:255],
             finished=False,
+            **counts,
         )
     )
     await session.flush()
 
 
 async def close_receipt(
-    session: AsyncSession, counts: BulkCounts, organisation: str, key: str | None, body_hash: bytes
+    session: AsyncSession,
+    receipt_id: uuid.UUID,
+    counts: Mapping[str, int],
+    key: str | None = None,
+    body_hash: bytes | None = None,
 ) -> None:
+    """Record the load's counts; with an idempotency key, the same file later replays this receipt."""
     await session.execute(
         update(BulkReceipt)
-        .where(BulkReceipt.id == counts.receipt_id)
-        .values(
-            total=counts.total,
-            created=counts.created,
-            updated=counts.updated,
-            unchanged=counts.unchanged,
-            rejected=counts.rejected,
-            late=counts.late,
-            finished=True,
-            idempotency_key=key,
-            body_hash=body_hash,
-        )
+        .where(BulkReceipt.id == receipt_id)
+        .values(**counts, finished=True, idempotency_key=key, body_hash=body_hash)
     )
 
 

@@ -9,22 +9,23 @@ from strawberry.scalars import JSON
 
 from hub.auth.caller import Role
 from hub.entities.service import checked_uscc
-from hub.errors import Forbidden, HubError, Invalid
+from hub.errors import Forbidden, HubError
 from hub.grading import admin, service
 from hub.grading.schemes import Category
 from hub.records.policy import current_policy
 from schema.context import Info
-from schema.errors import ConflictProblem, InvalidInput, NotFoundProblem, NotPermitted, problem_of
+from schema.errors import (
+    ConflictProblem,
+    InvalidInput,
+    NotFoundProblem,
+    NotPermitted,
+    json_object,
+    problem_of,
+)
 from schema.grading.types import ClassificationChange, CreditCategory, Domain, Scheme, Supervision
 from schema.permissions import ALL_ROLES, ORGANISATIONS, allow
 
 SUPERVISION_BATCH = 1000
-
-
-def _object(value: object, path: str) -> dict[str, object]:
-    if not isinstance(value, dict):
-        raise Invalid(f"{path} must be a JSON object", code="NOT_AN_OBJECT", path=path)
-    return value
 
 
 @strawberry.type(description="The result of (re)classifying entities in a domain.")
@@ -130,7 +131,7 @@ class GradingMutations:
         try:
             async with info.context.session.begin_nested():
                 saved, version = await admin.save_scheme(
-                    info.context.session, _object(scheme, "scheme"), info.context.caller.label
+                    info.context.session, json_object(scheme, "scheme"), info.context.caller.label
                 )
         except HubError as error:
             return problem_of(error)  # type: ignore[return-value]
@@ -179,7 +180,7 @@ class GradingMutations:
                     context.caller,
                     domain,
                     Category(str(category.value)),
-                    _object(measures, "measures"),
+                    json_object(measures, "measures"),
                 )
                 policy = await current_policy(context.session)
         except HubError as error:

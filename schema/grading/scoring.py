@@ -16,6 +16,7 @@ from hub.errors import HubError
 from hub.grading import scoring
 from hub.grading.models import EvaluationModel as ModelData
 from hub.grading.models import plain
+from hub.records import bulk_service
 from hub.records.bulk import ByteSource
 from schema.context import Info
 from schema.errors import FieldProblem, InvalidInput, NotFoundProblem, NotPermitted, problem_of
@@ -165,7 +166,9 @@ class IndicatorValuesLoaded:
         self, info: Info, first: Annotated[int, strawberry.argument(description="How many, 1-1000.")] = 100
     ) -> list[RejectedIndicatorRow]:
         size = max(1, min(first, MAX_REJECTIONS))
-        rows = await scoring.rejections(info.context.session, uuid.UUID(self.receipt_id), size)
+        rows = await bulk_service.rejections(
+            info.context.session, info.context.caller, uuid.UUID(self.receipt_id), size
+        )
         return [
             RejectedIndicatorRow(
                 line=line,

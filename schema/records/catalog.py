@@ -9,12 +9,12 @@ import strawberry
 from strawberry.scalars import JSON
 
 from hub.auth.caller import Role
-from hub.errors import HubError, Invalid
+from hub.errors import HubError
 from hub.records import catalog_admin
 from hub.records import policy as policy_service
 from hub.records.catalog import FieldDef, RecordTypeDef
 from schema.context import Info
-from schema.errors import InvalidInput, problem_of
+from schema.errors import InvalidInput, json_object, problem_of
 from schema.permissions import ALL_ROLES, allow
 
 
@@ -162,12 +162,6 @@ SavePublicityRulesResult = Annotated[
 ]
 
 
-def _object(value: object, path: str) -> dict[str, object]:
-    if not isinstance(value, dict):
-        raise Invalid(f"{path} must be a JSON object", code="NOT_AN_OBJECT", path=path)
-    return value
-
-
 @strawberry.type
 class CatalogMutations:
     @strawberry.mutation(
@@ -186,7 +180,7 @@ class CatalogMutations:
         try:
             async with info.context.session.begin_nested():
                 saved, version = await catalog_admin.save_record_type(
-                    info.context.session, _object(definition, "definition"), info.context.caller.label
+                    info.context.session, json_object(definition, "definition"), info.context.caller.label
                 )
         except HubError as error:
             return problem_of(error)  # type: ignore[return-value]
@@ -207,7 +201,7 @@ class CatalogMutations:
         try:
             async with info.context.session.begin_nested():
                 document = await catalog_admin.save_publicity_rules(
-                    info.context.session, _object(rules, "rules"), info.context.caller.label
+                    info.context.session, json_object(rules, "rules"), info.context.caller.label
                 )
         except HubError as error:
             return problem_of(error)  # type: ignore[return-value]

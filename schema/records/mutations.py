@@ -8,10 +8,10 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from hub.errors import HubError, Invalid
+from hub.errors import HubError
 from hub.records import service
 from schema.context import Info
-from schema.errors import ConflictProblem, FieldProblem, InvalidInput, NotPermitted, problem_of
+from schema.errors import ConflictProblem, FieldProblem, InvalidInput, NotPermitted, json_object, problem_of
 from schema.permissions import PUSHING_ROLES, allow
 
 
@@ -109,7 +109,13 @@ class RecordMutations:
         context = info.context
         try:
             items = [
-                service.RecordInput(r.record_type, r.source_record_id, _fields(r.fields, i))
+                service.RecordInput(
+                    r.record_type,
+                    r.source_record_id,
+                    json_object(
+                        r.fields, f"records.{i}.fields", "fields must be a JSON object of field codes"
+                    ),
+                )
                 for i, r in enumerate(records)
             ]
             async with context.session.begin_nested():
@@ -126,13 +132,3 @@ class RecordMutations:
         except HubError as error:
             return problem_of(error)  # type: ignore[return-value]
         return receipt_of(answer)
-
-
-def _fields(value: object, index: int) -> dict[str, object]:
-    if not isinstance(value, dict):
-        raise Invalid(
-            "fields must be a JSON object of field codes",
-            code="NOT_AN_OBJECT",
-            path=f"records.{index}.fields",
-        )
-    return value
