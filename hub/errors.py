@@ -34,7 +34,3 @@ class Conflict(HubError):
 
 class Invalid(HubError):
     code = "INVALID"
-
-
-class UnknownCalendar(HubError):
-    code = "CALENDAR_YEAR_UNKNOWN"

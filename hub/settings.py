@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,8 +36,6 @@ class Settings(BaseSettings):
     max_push_records: int = 1000
     max_upload_bytes: int = 2 * 1024**3
 
-    # Tokens issued without an explicit lifetime expire after this many days.
-    token_default_days: int = Field(default=90, ge=1)
     log_level: str = "INFO"
     # "production" refuses the development master key and needs a named database server.
     environment: str = "development"

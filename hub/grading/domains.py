@@ -27,6 +27,7 @@ from typing import Any, Literal, cast
 import yaml
 
 from hub.grading.schemes import CATEGORIES, Category
+from hub.policy_values import text_at
 
 InspectionMode = Literal["paper", "on_site"]
 INSPECTION_MODES: tuple[InspectionMode, ...] = ("paper", "on_site")
@@ -338,8 +339,8 @@ def _check_measures(m: Measures) -> None:
 
 
 def _text(where: str, data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
+    value = text_at(data, key)
+    if value is None:
         raise DomainError(f"{where}: {key!r} must be a non-empty string")
     return value
 

@@ -31,6 +31,8 @@ from typing import Any
 
 import yaml
 
+from hub.policy_values import as_date, text_at
+
 
 class Category(StrEnum):
     """The four categories of the tiered classification (seed 001 §三(一)1), best first."""
@@ -205,8 +207,8 @@ def _decimal_out(value: Decimal | None) -> str | None:
 
 
 def _text(where: str, data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
+    value = text_at(data, key)
+    if value is None:
         raise SchemeError(f"{where}: {key!r} must be a non-empty string")
     return value
 
@@ -232,14 +234,10 @@ def _date(where: str, data: Mapping[str, Any], key: str) -> dt.date | None:
         return None
     if isinstance(raw, dt.datetime):
         raise SchemeError(f"{where}: {key!r} must be a date, not a date and time")
-    if isinstance(raw, dt.date):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return dt.date.fromisoformat(raw)
-        except ValueError:
-            pass
-    raise SchemeError(f"{where}: {key!r} must be an ISO date (YYYY-MM-DD)")
+    value = as_date(raw)
+    if value is None:
+        raise SchemeError(f"{where}: {key!r} must be an ISO date (YYYY-MM-DD)")
+    return value
 
 
 def _parse_level(where: str, data: Any) -> Level:

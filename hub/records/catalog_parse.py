@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
+from hub.policy_values import text_at
 from hub.records.catalog import (
     CATEGORIES,
     FIELD_TYPES,
@@ -69,8 +70,8 @@ _TYPE_KEYS = frozenset(
 
 
 def _text(where: str, data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
+    value = text_at(data, key)
+    if value is None:
         raise CatalogError(f"{where}: {key!r} must be a non-empty string")
     return value
 

@@ -183,12 +183,7 @@ async def load_calendar_year(session: AsyncSession, body: Mapping[str, Any], by:
         schedule = schedule_from_mapping(body, origin="calendar")
     except (KeyError, ValueError) as exc:
         raise Invalid(f"calendar: {exc}", code="CALENDAR_INVALID") from exc
-    mapping = schedule_to_mapping(schedule)
-    document = await repo.add_document(
-        session, KIND_CALENDAR, str(schedule.year), mapping, checksum(mapping), by
-    )
-    _cache.clear()
-    return document
+    return await store_document(session, KIND_CALENDAR, str(schedule.year), schedule_to_mapping(schedule), by)
 
 
 async def store_document(

@@ -13,6 +13,7 @@ from typing import cast
 
 import yaml
 
+from hub.policy_values import as_date
 from hub.records.publicity import (
     UNTIL_VALUES,
     PenaltyRule,
@@ -68,15 +69,10 @@ def _str(value: object, where: str) -> str:
 
 
 def _date(value: object, where: str) -> date:
-    # PyYAML yields date objects for unquoted ISO dates and strings for quoted ones.
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError(f"publicity policy: '{where}' must be an ISO date (YYYY-MM-DD), got {value!r}")
+    parsed = as_date(value)
+    if parsed is None:
+        raise ValueError(f"publicity policy: '{where}' must be an ISO date (YYYY-MM-DD), got {value!r}")
+    return parsed
 
 
 def _months(value: object, where: str) -> int | None:

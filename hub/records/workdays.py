@@ -19,6 +19,8 @@ from pathlib import Path
 
 import yaml
 
+from hub.policy_values import as_date
+
 __all__ = [
     "UnknownCalendarYear",
     "WorkingCalendar",
@@ -57,15 +59,10 @@ class YearSchedule:
 
 
 def _parse_date(value: object, where: str) -> date:
-    # PyYAML turns unquoted ISO dates into date objects; quoted ones stay strings.
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError(f"{where}: {value!r} is not an ISO date (YYYY-MM-DD)")
+    parsed = as_date(value)
+    if parsed is None:
+        raise ValueError(f"{where}: {value!r} is not an ISO date (YYYY-MM-DD)")
+    return parsed
 
 
 def _parse_dates(data: Mapping[str, object], key: str, year: int, origin: str) -> frozenset[date]:
