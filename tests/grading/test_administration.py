@@ -53,13 +53,22 @@ async def test_members_are_classified_with_the_default_and_only_by_their_departm
 
 async def test_a_department_amends_measures_of_its_own_domain_only(client, actors):
     await assign(client, actors["credit_office"], actors["department"])
+    listed = await gql(
+        client,
+        "{ supervisionDomains { code measures { category measures { samplingRatioMin samplingRatioMax } } } }",
+    )
+    before = next(d for d in listed["data"]["supervisionDomains"] if d["code"] == DOMAIN)["measures"]
     answer = await gql(client, AMEND, {"d": DOMAIN, "c": "MINOR", "m": MEASURES}, actors["department"])
     domain = answer["data"]["amendMeasures"]
     assert domain["__typename"] == "Domain" and domain["version"] == 2, answer
     minor = next(m for m in domain["measures"] if m["category"] == "MINOR")["measures"]
     assert (minor["samplingRatioMin"], minor["samplingRatioMax"]) == ("0.1", "0.3")
+    # The other categories keep their measures, and look-ups use the amended version.
+    assert [m for m in domain["measures"] if m["category"] != "MINOR"] == [
+        m for m in before if m["category"] != "MINOR"
+    ]
     found = await supervision(client, actors["bank"], company_code(703))
-    assert found["category"] == "TRUSTWORTHY"  # other categories keep their measures
+    assert found["category"] == "TRUSTWORTHY"
 
     refused = await gql(client, AMEND, {"d": DOMAIN, "c": "MINOR", "m": MEASURES}, actors["department2"])
     assert refused["data"]["amendMeasures"]["code"] == "FORBIDDEN"

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import orjson
 import websockets
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from hub.auth import service as auth
@@ -37,6 +38,20 @@ async def _committed_department(engine: AsyncEngine, serial: str) -> tuple[str, 
         await assign_domain(session, DOMAIN, code, by="tests")
         await session.flush()
     return code, issued.secret
+
+
+async def _until_listening(engine: AsyncEngine) -> None:
+    """Wait (at most 20 s) until the hub's subscription has issued its LISTEN: notifications are not replayed."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND query ILIKE 'LISTEN%classification_changes%'"
+    )
+    async with asyncio.timeout(20):
+        while True:
+            async with engine.connect() as connection:
+                if (await connection.execute(query)).scalar_one() > 0:
+                    return
+            await asyncio.sleep(0.05)
 
 
 def _error_codes(message: dict[str, Any]) -> list[str]:
@@ -90,7 +105,7 @@ async def test_a_department_hears_of_changes_in_its_domain(live_engine: AsyncEng
                 }
             ).decode()
         )
-        await asyncio.sleep(0.5)  # the subscription is listening before the change is committed
+        await _until_listening(live_engine)  # the change must be committed after the LISTEN
 
         owner = make_uscc("1", "1", "230100", "W0000002")
         uscc = company_code(8801)
