@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator
-from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -92,9 +91,3 @@ class UnitOfWork(SchemaExtension):
                 log.error("rollback failed", extra={"error_type": type(exc).__name__})
         if result is not None and errors:
             result.errors = [_public_error(e, context.request_id) for e in errors]
-
-
-def error_code(error: Any) -> str | None:
-    extensions = getattr(error, "extensions", None) or {}
-    code = extensions.get("code")
-    return str(code) if code is not None else None

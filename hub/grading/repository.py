@@ -234,14 +234,6 @@ async def notify(session: AsyncSession, domain: str, first_id: int, last_id: int
     await session.execute(text("SELECT pg_notify('classification_changes', :payload)"), {"payload": payload})
 
 
-async def population_categories(session: AsyncSession, domain: str) -> list[tuple[str, str]]:
-    rows = await session.execute(
-        text("SELECT uscc, category FROM classifications WHERE domain = :domain ORDER BY uscc"),
-        {"domain": domain},
-    )
-    return [(r[0], r[1]) for r in rows]
-
-
 async def add_members(session: AsyncSession, domain: str, usccs: Sequence[str], added_by: str) -> None:
     await session.execute(
         text(

@@ -166,17 +166,6 @@ async def reclassify_after_evaluations(
     return results
 
 
-async def domain_population(session: AsyncSession, domain_code: str, today: dt.date) -> list[tuple[str, str]]:
-    """(uscc, category) of every entity supervised in the domain, as stored.
-
-    Stored classifications follow every evaluation push and member registration at once, and
-    expiries through the daily `credit-hub reclassify`; re-computing a million entities here would
-    cost the draw most of its time budget for changes of at most a day.
-    """
-    domain_of(await current_policy(session), domain_code)
-    return await repo.population_categories(session, domain_code)
-
-
 async def history(session: AsyncSession, uscc: str, domain: str | None) -> list[Any]:
     return await repo.history(session, uscc, domain)
 

@@ -77,9 +77,9 @@ async def commit_plan(
             code="POOL_TOO_SMALL",
             path="domain",
         )
-    # The candidates are the domain's entities with their stored category (see
-    # grading.service.domain_population); they are frozen and hashed inside PostgreSQL, so a
-    # million of them never travel through Python at commitment.
+    # The candidates are the domain's entities with their stored category: evaluation pushes and
+    # member registration keep it current at once, expiries the daily `credit-hub reclassify`.
+    # They are frozen and hashed inside PostgreSQL, so a million never travel through Python here.
     if not await repo.domain_has_candidates(session, domain.code):
         raise Invalid(
             f"domain {domain.code} has no entities to draw from", code="NO_CANDIDATES", path="domain"
