@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.errors import Conflict, Forbidden, HubError, Invalid, NotFound
 from hub.records.validation import FieldError
@@ -70,3 +75,22 @@ def json_object(value: object, path: str, message: str | None = None) -> dict[st
     if not isinstance(value, dict):
         raise Invalid(message or f"{path} must be a JSON object", code="NOT_AN_OBJECT", path=path)
     return value
+
+
+@dataclass
+class Attempt:
+    """What a mutation's attempt came to: None, or the typed problem to answer with."""
+
+    problem: ProblemType | None = None
+
+
+@asynccontextmanager
+async def expected_failures(session: AsyncSession) -> AsyncIterator[Attempt]:
+    """Run a mutation's work in a savepoint: an expected failure (HubError) undoes what it wrote and
+    becomes the typed problem the mutation answers with; anything else goes on up, to be masked."""
+    attempt = Attempt()
+    try:
+        async with session.begin_nested():
+            yield attempt
+    except HubError as error:
+        attempt.problem = problem_of(error)

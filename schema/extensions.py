@@ -71,8 +71,11 @@ class UnitOfWork(SchemaExtension):
         result = self.execution_context.result
         errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
         is_mutation = self.execution_context.operation_type is OperationType.MUTATION
-        clean = not any(
-            e.original_error is not None and not isinstance(e.original_error, HubError) for e in errors
+        # Commit only what the answer reports: when a refused field nulls the whole answer (mutation
+        # results are non-null), the caller is told nothing was done, so nothing is kept.
+        answered = result is not None and result.data is not None
+        clean = answered and all(
+            e.original_error is None or isinstance(e.original_error, EXPECTED) for e in errors
         )
         session = context.session
         if is_mutation and clean:

@@ -9,7 +9,7 @@ from strawberry.scalars import JSON
 
 from hub.auth.caller import Role
 from hub.entities.service import checked_uscc
-from hub.errors import Forbidden, HubError
+from hub.errors import Forbidden
 from hub.grading import admin, service
 from hub.grading.schemes import Category
 from hub.records.policy import current_policy
@@ -19,8 +19,8 @@ from schema.errors import (
     InvalidInput,
     NotFoundProblem,
     NotPermitted,
+    expected_failures,
     json_object,
-    problem_of,
 )
 from schema.grading.types import ClassificationChange, CreditCategory, Domain, Scheme, Supervision
 from schema.permissions import ALL_ROLES, ORGANISATIONS, allow
@@ -128,13 +128,12 @@ class GradingMutations:
         info: Info,
         scheme: Annotated[JSON, strawberry.argument(description="The scheme, as `gradingSchemes` shows it.")],
     ) -> SchemeResult:
-        try:
-            async with info.context.session.begin_nested():
-                saved, version = await admin.save_scheme(
-                    info.context.session, json_object(scheme, "scheme"), info.context.caller.label
-                )
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        async with expected_failures(info.context.session) as failed:
+            saved, version = await admin.save_scheme(
+                info.context.session, json_object(scheme, "scheme"), info.context.caller.label
+            )
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return Scheme.of(saved, version)
 
     @strawberry.mutation(
@@ -147,14 +146,13 @@ class GradingMutations:
         domain: Annotated[str, strawberry.argument(description="Domain code.")],
         department_code: Annotated[str, strawberry.argument(description="The department's USCC.")],
     ) -> DomainResult:
-        try:
-            async with info.context.session.begin_nested():
-                await admin.assign_domain(
-                    info.context.session, domain, department_code, info.context.caller.label
-                )
-                policy = await current_policy(info.context.session)
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        async with expected_failures(info.context.session) as failed:
+            await admin.assign_domain(
+                info.context.session, domain, department_code, info.context.caller.label
+            )
+            policy = await current_policy(info.context.session)
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return Domain.of(
             policy.domains[domain], policy.domain_versions[domain], policy.domain_departments[domain]
         )
@@ -173,18 +171,17 @@ class GradingMutations:
         ],
     ) -> DomainResult:
         context = info.context
-        try:
-            async with context.session.begin_nested():
-                amended, version = await admin.amend_measures(
-                    context.session,
-                    context.caller,
-                    domain,
-                    Category(str(category.value)),
-                    json_object(measures, "measures"),
-                )
-                policy = await current_policy(context.session)
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        async with expected_failures(context.session) as failed:
+            amended, version = await admin.amend_measures(
+                context.session,
+                context.caller,
+                domain,
+                Category(str(category.value)),
+                json_object(measures, "measures"),
+            )
+            policy = await current_policy(context.session)
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return Domain.of(amended, version, policy.domain_departments.get(domain))
 
     @strawberry.mutation(
@@ -198,13 +195,10 @@ class GradingMutations:
         usccs: Annotated[list[str], strawberry.argument(description="Up to 10,000 USCCs.")],
     ) -> ReclassifiedResult:
         context = info.context
-        try:
-            async with context.session.begin_nested():
-                result = await admin.add_members(
-                    context.session, context.caller, domain, usccs, context.today
-                )
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        async with expected_failures(context.session) as failed:
+            result = await admin.add_members(context.session, context.caller, domain, usccs, context.today)
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return Reclassified(domain=result.domain, population=result.population, changed=result.changed)
 
     @strawberry.mutation(
@@ -215,9 +209,8 @@ class GradingMutations:
         self, info: Info, domain: Annotated[str, strawberry.argument(description="Domain code.")]
     ) -> ReclassifiedResult:
         context = info.context
-        try:
-            async with context.session.begin_nested():
-                result = await admin.reclassify_domain(context.session, context.caller, domain, context.today)
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        async with expected_failures(context.session) as failed:
+            result = await admin.reclassify_domain(context.session, context.caller, domain, context.today)
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return Reclassified(domain=result.domain, population=result.population, changed=result.changed)

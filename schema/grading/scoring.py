@@ -12,14 +12,19 @@ import strawberry
 from strawberry.file_uploads import Upload
 
 from hub.auth.caller import Role
-from hub.errors import HubError
 from hub.grading import scoring
 from hub.grading.models import EvaluationModel as ModelData
 from hub.grading.models import plain
 from hub.records import bulk_service
 from hub.records.bulk import ByteSource
 from schema.context import Info
-from schema.errors import FieldProblem, InvalidInput, NotFoundProblem, NotPermitted, problem_of
+from schema.errors import (
+    FieldProblem,
+    InvalidInput,
+    NotFoundProblem,
+    NotPermitted,
+    expected_failures,
+)
 from schema.permissions import allow
 
 GRADERS = (Role.DEPARTMENT, Role.CREDIT_OFFICE)
@@ -294,11 +299,10 @@ class ScoringMutations:
         model: Annotated[EvaluationModelInput, strawberry.argument(description="The model.")],
     ) -> EvaluationModelResult:
         context = info.context
-        try:
-            async with context.session.begin_nested():
-                saved, version = await scoring.save_model(context.session, context.caller, _body(model))
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        async with expected_failures(context.session) as failed:
+            saved, version = await scoring.save_model(context.session, context.caller, _body(model))
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return EvaluationModel.of(saved, version)
 
     @strawberry.mutation(
@@ -317,13 +321,12 @@ class ScoringMutations:
     ) -> IndicatorValuesResult:
         context = info.context
         rows = [(e.uscc, [(v.code, v.value) for v in e.indicators]) for e in entities]
-        try:
-            async with context.session.begin_nested():
-                loaded = await scoring.load_values(
-                    context.session, context.caller, domain, period, rows, context.today
-                )
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        async with expected_failures(context.session) as failed:
+            loaded = await scoring.load_values(
+                context.session, context.caller, domain, period, rows, context.today
+            )
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return IndicatorValuesLoaded.of(loaded)
 
     @strawberry.mutation(
@@ -340,21 +343,20 @@ class ScoringMutations:
         encoding: Annotated[str, strawberry.argument(description="utf-8 (default) or gb18030.")] = "utf-8",
     ) -> IndicatorValuesResult:
         context = info.context
-        try:
-            async with context.session.begin_nested():
-                loaded = await scoring.upload_values(
-                    context.session,
-                    context.caller,
-                    domain,
-                    period,
-                    cast(ByteSource, file),  # Starlette's UploadFile
-                    filename=getattr(file, "filename", None) or "upload.csv",
-                    encoding=encoding.lower(),
-                    max_bytes=context.settings.max_upload_bytes,
-                    today=context.today,
-                )
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        async with expected_failures(context.session) as failed:
+            loaded = await scoring.upload_values(
+                context.session,
+                context.caller,
+                domain,
+                period,
+                cast(ByteSource, file),  # Starlette's UploadFile
+                filename=getattr(file, "filename", None) or "upload.csv",
+                encoding=encoding.lower(),
+                max_bytes=context.settings.max_upload_bytes,
+                today=context.today,
+            )
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return IndicatorValuesLoaded.of(loaded)
 
     @strawberry.mutation(
@@ -365,11 +367,10 @@ class ScoringMutations:
     )
     async def grade_domain(self, info: Info, domain: DomainArg, period: PeriodArg) -> GradeDomainResult:
         context = info.context
-        try:
-            async with context.session.begin_nested():
-                graded = await scoring.grade_domain(
-                    context.session, context.caller, domain, period, context.today
-                )
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        async with expected_failures(context.session) as failed:
+            graded = await scoring.grade_domain(
+                context.session, context.caller, domain, period, context.today
+            )
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return DomainGraded.of(graded)

@@ -11,7 +11,14 @@ from hub.auth.caller import Role
 from hub.errors import HubError
 from hub.inspections import pool, service
 from schema.context import Info
-from schema.errors import ConflictProblem, InvalidInput, NotFoundProblem, NotPermitted, problem_of
+from schema.errors import (
+    ConflictProblem,
+    InvalidInput,
+    NotFoundProblem,
+    NotPermitted,
+    expected_failures,
+    problem_of,
+)
 from schema.inspections.types import (
     ALGORITHM_DESCRIPTION,
     CategoryRatio,
@@ -60,11 +67,10 @@ class InspectionMutations:
         ],
     ) -> AddInspectorsResult:
         items = [pool.InspectorInput(i.id, i.name, i.active) for i in inspectors]
-        try:
-            async with info.context.session.begin_nested():
-                rows = await pool.add_inspectors(info.context.session, info.context.caller, items)
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        async with expected_failures(info.context.session) as failed:
+            rows = await pool.add_inspectors(info.context.session, info.context.caller, items)
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return InspectorPool(inspectors=[Inspector.of(r) for r in rows])
 
     @strawberry.mutation(
@@ -79,13 +85,12 @@ class InspectionMutations:
         uscc: Annotated[str, strawberry.argument(description="The entity's USCC (统一社会信用代码).")],
         reason: Annotated[str, strawberry.argument(description="Why (回避事由), 1-200 characters.")],
     ) -> DeclareConflictResult:
-        try:
-            async with info.context.session.begin_nested():
-                who, code, why = await pool.declare_conflict(
-                    info.context.session, info.context.caller, inspector_id, uscc, reason
-                )
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        async with expected_failures(info.context.session) as failed:
+            who, code, why = await pool.declare_conflict(
+                info.context.session, info.context.caller, inspector_id, uscc, reason
+            )
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return DeclaredConflict(inspector_id=who, uscc=code, reason=why)
 
     @strawberry.mutation(
@@ -118,11 +123,10 @@ class InspectionMutations:
             title=title,
             ratios=[(str(r.category.value), Decimal(repr(r.ratio))) for r in ratios or []],
         )
-        try:
-            async with context.session.begin_nested():
-                row = await service.commit_plan(context.session, context.caller, request, context.today)
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        async with expected_failures(context.session) as failed:
+            row = await service.commit_plan(context.session, context.caller, request, context.today)
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return InspectionPlan(row=row)
 
     @strawberry.mutation(
@@ -134,11 +138,10 @@ class InspectionMutations:
     async def draw_inspection_plan(
         self, info: Info, plan_id: Annotated[strawberry.ID, strawberry.argument(description="The plan's id.")]
     ) -> DrawPlanResult:
-        try:
-            async with info.context.session.begin_nested():
-                row = await service.draw_plan(info.context.session, info.context.caller, str(plan_id))
-        except HubError as error:
-            return problem_of(error)
+        async with expected_failures(info.context.session) as failed:
+            row = await service.draw_plan(info.context.session, info.context.caller, str(plan_id))
+        if failed.problem is not None:
+            return failed.problem
         return InspectionPlan(row=row)
 
 

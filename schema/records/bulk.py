@@ -19,6 +19,7 @@ from schema.errors import (
     InvalidInput,
     NotFoundProblem,
     NotPermitted,
+    expected_failures,
     problem_of,
 )
 from schema.permissions import PUSHING_ROLES, allow
@@ -133,20 +134,19 @@ class BulkMutations:
             idempotency_key=idempotency_key,
             historical=historical,
         )
-        try:
-            async with context.session.begin_nested():
-                counts = await bulk.push_file(
-                    context.session,
-                    context.caller,
-                    cast(bulk.ByteSource, file),  # Starlette's UploadFile
-                    request,
-                    keys=context.keys,
-                    max_bytes=context.settings.max_upload_bytes,
-                    authority_domain=await context.authority_domain(),
-                    today=context.today,
-                )
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        async with expected_failures(context.session) as failed:
+            counts = await bulk.push_file(
+                context.session,
+                context.caller,
+                cast(bulk.ByteSource, file),  # Starlette's UploadFile
+                request,
+                keys=context.keys,
+                max_bytes=context.settings.max_upload_bytes,
+                authority_domain=await context.authority_domain(),
+                today=context.today,
+            )
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return receipt_of(counts, record_type, filename)
 
 

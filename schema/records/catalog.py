@@ -9,12 +9,11 @@ import strawberry
 from strawberry.scalars import JSON
 
 from hub.auth.caller import Role
-from hub.errors import HubError
 from hub.records import catalog_admin
 from hub.records import policy as policy_service
 from hub.records.catalog import FieldDef, RecordTypeDef
 from schema.context import Info
-from schema.errors import InvalidInput, json_object, problem_of
+from schema.errors import InvalidInput, expected_failures, json_object
 from schema.permissions import ALL_ROLES, allow
 
 
@@ -177,13 +176,12 @@ class CatalogMutations:
             strawberry.argument(description="The definition, in the layout of hub/catalog/records/*.yaml."),
         ],
     ) -> SaveRecordTypeResult:
-        try:
-            async with info.context.session.begin_nested():
-                saved, version = await catalog_admin.save_record_type(
-                    info.context.session, json_object(definition, "definition"), info.context.caller.label
-                )
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        async with expected_failures(info.context.session) as failed:
+            saved, version = await catalog_admin.save_record_type(
+                info.context.session, json_object(definition, "definition"), info.context.caller.label
+            )
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return RecordType(definition=saved, stored_version=version)
 
     @strawberry.mutation(
@@ -198,13 +196,12 @@ class CatalogMutations:
             JSON, strawberry.argument(description="The rules, in the layout of hub/catalog/publicity.yaml.")
         ],
     ) -> SavePublicityRulesResult:
-        try:
-            async with info.context.session.begin_nested():
-                document = await catalog_admin.save_publicity_rules(
-                    info.context.session, json_object(rules, "rules"), info.context.caller.label
-                )
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        async with expected_failures(info.context.session) as failed:
+            document = await catalog_admin.save_publicity_rules(
+                info.context.session, json_object(rules, "rules"), info.context.caller.label
+            )
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return PublicityRules(version=document.version)
 
     @strawberry.mutation(
@@ -222,11 +219,10 @@ class CatalogMutations:
             "holidays": [d.isoformat() for d in schedule.holidays],
             "workdays": [d.isoformat() for d in schedule.workdays],
         }
-        try:
-            async with info.context.session.begin_nested():
-                document = await policy_service.load_calendar_year(
-                    info.context.session, body, by=info.context.caller.label
-                )
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        async with expected_failures(info.context.session) as failed:
+            document = await policy_service.load_calendar_year(
+                info.context.session, body, by=info.context.caller.label
+            )
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return CalendarYear(year=schedule.year, version=document.version)

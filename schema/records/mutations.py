@@ -8,10 +8,16 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from hub.errors import HubError
 from hub.records import service
 from schema.context import Info
-from schema.errors import ConflictProblem, FieldProblem, InvalidInput, NotPermitted, json_object, problem_of
+from schema.errors import (
+    ConflictProblem,
+    FieldProblem,
+    InvalidInput,
+    NotPermitted,
+    expected_failures,
+    json_object,
+)
 from schema.permissions import PUSHING_ROLES, allow
 
 
@@ -107,7 +113,7 @@ class RecordMutations:
         ],
     ) -> PushRecordsResult:
         context = info.context
-        try:
+        async with expected_failures(context.session) as failed:
             items = [
                 service.RecordInput(
                     r.record_type,
@@ -118,17 +124,16 @@ class RecordMutations:
                 )
                 for i, r in enumerate(records)
             ]
-            async with context.session.begin_nested():
-                answer = await service.push_records(
-                    context.session,
-                    context.caller,
-                    items,
-                    idempotency_key=idempotency_key,
-                    keys=context.keys,
-                    max_records=context.settings.max_push_records,
-                    authority_domain=await context.authority_domain(),
-                    today=context.today,
-                )
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+            answer = await service.push_records(
+                context.session,
+                context.caller,
+                items,
+                idempotency_key=idempotency_key,
+                keys=context.keys,
+                max_records=context.settings.max_push_records,
+                authority_domain=await context.authority_domain(),
+                today=context.today,
+            )
+        if failed.problem is not None:
+            return failed.problem  # type: ignore[return-value]
         return receipt_of(answer)
