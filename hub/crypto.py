@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hub.ports import KeyProvider
 
@@ -42,3 +46,25 @@ def content_digest(data: bytes) -> bytes:
 
 def body_digest(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
+
+
+_NONCE_BYTES = 12
+
+
+class SealBroken(ValueError):
+    """A sealed value does not open: wrong key, wrong context or altered bytes."""
+
+
+def seal(keys: KeyProvider, purpose: str, plain: bytes, context: bytes) -> bytes:
+    """AES-256-GCM under the purpose's key: nonce + ciphertext + tag. `context` (a row's id) is bound
+    as associated data, so a sealed value copied onto another row does not open there."""
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    return nonce + AESGCM(keys.key(purpose)).encrypt(nonce, plain, context)
+
+
+def unseal(keys: KeyProvider, purpose: str, sealed: bytes, context: bytes) -> bytes:
+    nonce, body = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
+    try:
+        return AESGCM(keys.key(purpose)).decrypt(nonce, body, context)
+    except InvalidTag:
+        raise SealBroken(f"a sealed {purpose} value does not open with this hub's key") from None

@@ -1,7 +1,8 @@
 """SQL of double-random inspections: inspector pools, conflicts, frozen plans and their draws.
 
-Candidate lists can hold a million rows: they travel by COPY, in both directions, as the
-canonical "USCC,category" lines the published hash covers.
+A candidate list can hold a million entities: it is frozen inside PostgreSQL as one document, the
+canonical "USCC,category" text its published hash covers, and read back in one fetch. Only the
+drawn entities become rows (plan_assignments), written by COPY.
 """
 
 from __future__ import annotations
@@ -21,16 +22,6 @@ async def _driver(session: AsyncSession) -> Any:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     return raw.driver_connection
-
-
-async def _copy_out(session: AsyncSession, query: str, *args: object) -> str:
-    chunks: list[bytes] = []
-
-    async def collect(chunk: bytes) -> None:
-        chunks.append(chunk)
-
-    await (await _driver(session)).copy_from_query(query, *args, output=collect)
-    return b"".join(chunks).decode()
 
 
 # ---- the pool ----------------------------------------------------------------------------------
@@ -92,19 +83,72 @@ async def add_plan(session: AsyncSession, plan: InspectionPlan) -> None:
     await session.flush()
 
 
+async def _freeze_pairs(
+    session: AsyncSession,
+    table: str,
+    columns: tuple[str, str],
+    plan_id: uuid.UUID,
+    pairs: Sequence[tuple[str, str]],
+) -> None:
+    """Insert (plan, a, b) rows into one of the plan's frozen tables (names are ours, never input)."""
+    first, second = columns
+    await session.execute(
+        text(
+            f"""
+            INSERT INTO {table} (plan_id, {first}, {second})
+            SELECT :plan, a, b FROM unnest(CAST(:a AS text[]), CAST(:b AS text[])) AS t(a, b)
+            """
+        ),
+        {"plan": plan_id, "a": [a for a, _ in pairs], "b": [b for _, b in pairs]},
+    )
+
+
 async def add_plan_inspectors(
     session: AsyncSession, plan_id: uuid.UUID, inspectors: Sequence[tuple[str, str]]
 ) -> None:
     """Freeze the pool: (id, name) of each active inspector, exactly as the published hash covers them."""
-    await session.execute(
+    await _freeze_pairs(session, "plan_inspectors", ("inspector_id", "name"), plan_id, inspectors)
+
+
+async def add_plan_conflicts(
+    session: AsyncSession, plan_id: uuid.UUID, conflicts: Sequence[tuple[str, str]]
+) -> None:
+    """Freeze the declared conflicts (inspector id, USCC) the draw must honour."""
+    await _freeze_pairs(session, "plan_conflicts", ("inspector_id", "uscc"), plan_id, conflicts)
+
+
+async def freeze_candidates(
+    session: AsyncSession, plan_id: uuid.UUID, domain: str, categories: Sequence[str]
+) -> tuple[str, dict[str, int]]:
+    """Freeze the domain's entities with their stored category as the plan's canonical list, in one
+    statement (one snapshot, one pass), and return its SHA-256 and the count per category.
+
+    The text is "USCC,category\n" sorted by USCC in code-point order, which COLLATE "C" gives.
+    """
+    counts = ", ".join(
+        f"CAST(:c{i} AS text), count(*) FILTER (WHERE category = :c{i})" for i in range(len(categories))
+    )
+    row = await session.execute(
         text(
-            """
-            INSERT INTO plan_inspectors (plan_id, inspector_id, name)
-            SELECT :plan, i, n FROM unnest(CAST(:ids AS text[]), CAST(:names AS text[])) AS t(i, n)
+            f"""
+            WITH listed AS (
+                SELECT convert_to(coalesce(string_agg(uscc || ',' || category || chr(10), ''
+                           ORDER BY uscc COLLATE "C"), ''), 'UTF8') AS canonical,
+                       jsonb_build_object({counts}) AS counts
+                FROM classifications WHERE domain = :domain
+            ),
+            stored AS (
+                INSERT INTO plan_candidate_lists (plan_id, canonical)
+                SELECT :plan, canonical FROM listed
+                RETURNING 1
+            )
+            SELECT encode(sha256(canonical), 'hex'), counts, (SELECT count(*) FROM stored) FROM listed
             """
         ),
-        {"plan": plan_id, "ids": [i for i, _ in inspectors], "names": [n for _, n in inspectors]},
+        {"plan": plan_id, "domain": domain, **{f"c{i}": c for i, c in enumerate(categories)}},
     )
+    digest, found, _ = row.one()
+    return str(digest), {str(c): int(n) for c, n in found.items()}
 
 
 # ---- reading and drawing -----------------------------------------------------------------------
@@ -117,30 +161,12 @@ async def plan(session: AsyncSession, plan_id: uuid.UUID, *, lock: bool = False)
     return (await session.scalars(statement)).one_or_none()
 
 
-async def candidates_by_category(
-    session: AsyncSession, plan_id: uuid.UUID, categories: Sequence[str]
-) -> dict[str, list[str]]:
-    """The USCCs of the given categories of the frozen list, in one COPY (unordered: the draw sorts)."""
-    body = await _copy_out(
-        session,
-        "SELECT category, uscc FROM plan_candidates WHERE plan_id = $1 AND category = ANY($2::text[])",
-        plan_id,
-        list(categories),
+async def candidate_list(session: AsyncSession, plan_id: uuid.UUID) -> str:
+    """The frozen list as its canonical text ("USCC,category\n" sorted by USCC)."""
+    row = await session.execute(
+        text("SELECT canonical FROM plan_candidate_lists WHERE plan_id = :plan"), {"plan": plan_id}
     )
-    found: dict[str, list[str]] = {c: [] for c in categories}
-    for line in body.splitlines():
-        category, _, uscc = line.partition("\t")
-        found[category].append(uscc)
-    return found
-
-
-async def candidate_lines(session: AsyncSession, plan_id: uuid.UUID) -> str:
-    """The frozen list as its canonical text ("USCC,category\\n" sorted by USCC)."""
-    return await _copy_out(
-        session,
-        "SELECT uscc || ',' || category FROM plan_candidates WHERE plan_id = $1 ORDER BY uscc",
-        plan_id,
-    )
+    return bytes(row.scalar_one()).decode()
 
 
 async def plan_inspectors(session: AsyncSession, plan_id: uuid.UUID) -> list[tuple[str, str]]:
@@ -151,27 +177,28 @@ async def plan_inspectors(session: AsyncSession, plan_id: uuid.UUID) -> list[tup
     return [(r[0], r[1]) for r in rows]
 
 
-async def store_draw(
-    session: AsyncSession, plan_id: uuid.UUID, assignments: Sequence[tuple[str, str, str]]
-) -> None:
-    """Mark the drawn candidates with their two inspectors (uscc, inspector a, inspector b)."""
-    await session.execute(text("DROP TABLE IF EXISTS plan_draw_stage"))
-    await session.execute(
-        text("CREATE TEMP TABLE plan_draw_stage (uscc text, a text, b text) ON COMMIT DROP")
-    )
-    await (await _driver(session)).copy_records_to_table(
-        "plan_draw_stage", records=assignments, columns=["uscc", "a", "b"]
-    )
-    await session.execute(text("ANALYZE plan_draw_stage"))
-    await session.execute(
+async def plan_conflicts(session: AsyncSession, plan_id: uuid.UUID) -> dict[str, list[str]]:
+    """The frozen conflicts: inspector id → the USCCs it declared, sorted."""
+    rows = await session.execute(
         text(
-            """
-            UPDATE plan_candidates c SET drawn = true, inspector_a = t.a, inspector_b = t.b
-            FROM plan_draw_stage t
-            WHERE c.plan_id = :plan AND c.uscc = t.uscc
-            """
+            "SELECT inspector_id, uscc FROM plan_conflicts WHERE plan_id = :plan ORDER BY inspector_id, uscc"
         ),
         {"plan": plan_id},
+    )
+    conflicts: dict[str, list[str]] = {}
+    for inspector_id, uscc in rows:
+        conflicts.setdefault(inspector_id, []).append(uscc)
+    return conflicts
+
+
+async def store_draw(
+    session: AsyncSession, plan_id: uuid.UUID, assignments: Sequence[tuple[str, str, str, str]]
+) -> None:
+    """The drawn entities (uscc, category, inspector a, inspector b), by COPY."""
+    await (await _driver(session)).copy_records_to_table(
+        "plan_assignments",
+        records=[(plan_id, *a) for a in assignments],
+        columns=["plan_id", "uscc", "category", "inspector_a", "inspector_b"],
     )
 
 
@@ -180,10 +207,10 @@ async def drawn(session: AsyncSession, plan_id: uuid.UUID) -> list[tuple[str, st
     rows = await session.execute(
         text(
             """
-            SELECT c.uscc, c.category, c.inspector_a, c.inspector_b, e.name
-            FROM plan_candidates c LEFT JOIN entities e ON e.uscc = c.uscc
-            WHERE c.plan_id = :plan AND c.drawn
-            ORDER BY c.uscc
+            SELECT a.uscc, a.category, a.inspector_a, a.inspector_b, e.name
+            FROM plan_assignments a LEFT JOIN entities e ON e.uscc = a.uscc
+            WHERE a.plan_id = :plan
+            ORDER BY a.uscc COLLATE "C"
             """
         ),
         {"plan": plan_id},
@@ -196,38 +223,6 @@ async def domain_has_candidates(session: AsyncSession, domain: str) -> bool:
         text("SELECT EXISTS (SELECT 1 FROM classifications WHERE domain = :d)"), {"d": domain}
     )
     return bool(row.scalar_one())
-
-
-async def freeze_candidates(
-    session: AsyncSession, plan_id: uuid.UUID, domain: str
-) -> tuple[str, dict[str, int]]:
-    """Copy the domain's entities with their stored category into the plan, inside PostgreSQL, and
-    return the SHA-256 of the canonical list ("USCC,category\n" sorted by USCC in code-point order,
-    which COLLATE "C" gives for these ASCII codes) and the count per category."""
-    await session.execute(
-        text(
-            """
-            INSERT INTO plan_candidates (plan_id, uscc, category)
-            SELECT :plan, uscc, category FROM classifications WHERE domain = :domain
-            """
-        ),
-        {"plan": plan_id, "domain": domain},
-    )
-    digest = await session.execute(
-        text(
-            """
-            SELECT encode(sha256(convert_to(coalesce(string_agg(uscc || ',' || category || chr(10), ''
-                       ORDER BY uscc COLLATE "C"), ''), 'UTF8')), 'hex')
-            FROM plan_candidates WHERE plan_id = :plan
-            """
-        ),
-        {"plan": plan_id},
-    )
-    counts = await session.execute(
-        text("SELECT category, count(*) FROM plan_candidates WHERE plan_id = :plan GROUP BY category"),
-        {"plan": plan_id},
-    )
-    return str(digest.scalar_one()), {r[0]: int(r[1]) for r in counts}
 
 
 async def candidate_conflicts(session: AsyncSession, department: str, domain: str) -> list[tuple[str, str]]:

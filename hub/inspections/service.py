@@ -20,7 +20,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.caller import Caller, Role
+from hub.crypto import seal, unseal
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
+from hub.gc_pause import collector_paused
 from hub.grading import service as grading
 from hub.grading.schemes import CATEGORIES
 from hub.inspections import draw, ratios
@@ -28,10 +30,11 @@ from hub.inspections import repository as repo
 from hub.inspections.pool import department_of
 from hub.inspections.publication import to_json
 from hub.models import InspectionPlan
+from hub.ports import KeyProvider
 from hub.records.policy import current_policy
 
-# Candidates are hashed and COPY'd this many at a time, so the text of a million never sits in memory.
 COMMITTED = "committed"
+SEED_PURPOSE = "inspection-plan-seed"
 DRAWN = "drawn"
 
 
@@ -57,7 +60,7 @@ def _pool(
 
 
 async def commit_plan(
-    session: AsyncSession, caller: Caller, request: PlanRequest, today: dt.date
+    session: AsyncSession, caller: Caller, keys: KeyProvider, request: PlanRequest
 ) -> InspectionPlan:
     """Freeze the lists and commit to a secret seed; nothing of the seed leaves the hub until the draw."""
     department = department_of(caller)
@@ -85,13 +88,18 @@ async def commit_plan(
             f"domain {domain.code} has no entities to draw from", code="NO_CANDIDATES", path="domain"
         )
     members = {i for i, _ in pool}
+    frozen_conflicts = [
+        (inspector_id, uscc)
+        for inspector_id, uscc in await repo.candidate_conflicts(session, department, domain.code)
+        if inspector_id in members
+    ]
     conflicts: dict[str, list[str]] = {}
-    for inspector_id, uscc in await repo.candidate_conflicts(session, department, domain.code):
-        if inspector_id in members:
-            conflicts.setdefault(inspector_id, []).append(uscc)
+    for inspector_id, uscc in frozen_conflicts:
+        conflicts.setdefault(inspector_id, []).append(uscc)
     seed = secrets.token_bytes(draw.SEED_BYTES)
+    plan_id = uuid.uuid4()
     plan = InspectionPlan(
-        id=uuid.uuid4(),
+        id=plan_id,
         domain=domain.code,
         department_code=department,
         period=period,
@@ -106,16 +114,19 @@ async def commit_plan(
             "ratios": ratios.published(chosen),
             "inspector_count": len(pool),
             "domain_version": policy.domain_versions.get(domain.code),
-            "conflicts": conflicts,
         },
-        seed=seed.hex(),
+        seed=None,
+        sealed_seed=seal(keys, SEED_PURPOSE, seed, plan_id.bytes),
         created_by=department,
     )
     await repo.add_plan(session, plan)
-    plan.candidates_hash, counts = await repo.freeze_candidates(session, plan.id, domain.code)
+    plan.candidates_hash, counts = await repo.freeze_candidates(
+        session, plan.id, domain.code, [c.value for c in CATEGORIES]
+    )
     plan.candidate_count = sum(counts.values())
     plan.parameters = {**plan.parameters, "counts": counts}
     await repo.add_plan_inspectors(session, plan.id, pool)
+    await repo.add_plan_conflicts(session, plan.id, frozen_conflicts)
     await session.flush()
     return plan
 
@@ -131,7 +142,7 @@ async def _plan(session: AsyncSession, plan_id: str, *, lock: bool = False) -> I
     return plan
 
 
-async def draw_plan(session: AsyncSession, caller: Caller, plan_id: str) -> InspectionPlan:
+async def draw_plan(session: AsyncSession, caller: Caller, keys: KeyProvider, plan_id: str) -> InspectionPlan:
     """Run the draw on the frozen lists, store it and reveal the seed; refused before any write."""
     department = department_of(caller)
     plan = await _plan(session, plan_id, lock=True)
@@ -139,24 +150,30 @@ async def draw_plan(session: AsyncSession, caller: Caller, plan_id: str) -> Insp
         raise Forbidden(
             "only the department that committed a plan draws it", code="NOT_YOUR_PLAN", path="planId"
         )
-    if plan.status != COMMITTED or plan.seed is None:
+    if plan.status != COMMITTED or plan.sealed_seed is None:
         raise Conflict(
             "this plan was drawn already; a plan is drawn once", code="ALREADY_DRAWN", path="planId"
         )
+    seed = unseal(keys, SEED_PURPOSE, plan.sealed_seed, plan.id.bytes)
     chosen = {c: Decimal(r) for c, r in plan.parameters["ratios"].items()}
     wanted = [c.value for c in CATEGORIES if chosen.get(c.value, Decimal(0)) > 0]
-    by_category = await repo.candidates_by_category(session, plan.id, wanted)
-    inspectors = _pool(await repo.plan_inspectors(session, plan.id), plan.parameters["conflicts"])
+    canonical = await repo.candidate_list(session, plan.id)
+    inspectors = _pool(
+        await repo.plan_inspectors(session, plan.id), await repo.plan_conflicts(session, plan.id)
+    )
     try:
-        assignments = draw.compute(bytes.fromhex(plan.seed), by_category, chosen, inspectors)
+        with collector_paused():
+            assignments = draw.compute(seed, draw.candidates_of(canonical, wanted), chosen, inspectors)
     except draw.TooFewInspectors as error:
         raise Invalid(
             f"{error}: declared conflicts leave too few inspectors; nothing was drawn",
             code="TOO_FEW_INSPECTORS",
             path="planId",
         ) from None
-    await repo.store_draw(session, plan.id, [(a.uscc, *a.inspectors) for a in assignments])
+    await repo.store_draw(session, plan.id, [(a.uscc, a.category, *a.inspectors) for a in assignments])
     plan.status = DRAWN
+    plan.seed = seed.hex()  # revealed: anyone may now re-run the draw
+    plan.sealed_seed = None
     plan.drawn_at = dt.datetime.now(dt.UTC)
     plan.parameters = {**plan.parameters, "drawn": dict(Counter(a.category for a in assignments))}
     await session.flush()
@@ -189,8 +206,9 @@ async def publication(session: AsyncSession, caller: Caller, plan: InspectionPla
     """The published plan as JSON (format chub-plan-publication-v1); None before the draw."""
     if plan.status != DRAWN or plan.seed is None:
         return None
-    lines = await repo.candidate_lines(session, plan.id)
-    candidates = sorted(_pair(line) for line in lines.splitlines())
+    lines = await repo.candidate_list(session, plan.id)
+    with collector_paused():
+        candidates = [_pair(line) for line in lines.splitlines()]  # frozen in USCC order
     full = sees_names(caller, plan)
     pool = [
         (i, name if full else mask_name(name)) for i, name in await repo.plan_inspectors(session, plan.id)
@@ -204,7 +222,7 @@ async def publication(session: AsyncSession, caller: Caller, plan: InspectionPla
         inspectors_hash=plan.inspectors_hash,
         ratios=plan.parameters["ratios"],
         candidates=candidates,
-        inspectors=_pool(pool, plan.parameters["conflicts"]),
+        inspectors=_pool(pool, await repo.plan_conflicts(session, plan.id)),
         assignments=[draw.Assignment(u, c, (a, b)) for u, c, a, b, _ in rows],
         details={
             "planId": str(plan.id),

@@ -5,7 +5,15 @@ from hub.models.catalog import CatalogDocument
 from hub.models.entities import Entity
 from hub.models.grading import Classification, ClassificationChange, DomainMember, IndicatorValues
 from hub.models.ingest import BulkReceipt, BulkRejection, IdempotentPush
-from hub.models.inspections import InspectionPlan, Inspector, InspectorConflict, PlanCandidate, PlanInspector
+from hub.models.inspections import (
+    InspectionPlan,
+    Inspector,
+    InspectorConflict,
+    PlanAssignment,
+    PlanCandidateList,
+    PlanConflict,
+    PlanInspector,
+)
 from hub.models.organisations import ROLES, ApiToken, Organisation
 from hub.models.records import Record
 from hub.models.sync import OutboxEvent
@@ -28,7 +36,9 @@ __all__ = [
     "InspectorConflict",
     "Organisation",
     "OutboxEvent",
-    "PlanCandidate",
+    "PlanAssignment",
+    "PlanCandidateList",
+    "PlanConflict",
     "PlanInspector",
     "Record",
 ]

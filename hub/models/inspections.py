@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, text
+from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.models.base import Base, created_at_column
@@ -55,26 +55,54 @@ class InspectionPlan(Base):
     candidate_count: Mapped[int]
     # Ratios per category and the scheme/domain versions the draw used.
     parameters: Mapped[dict[str, Any]]
-    # Kept secret until the draw; never returned before status is "drawn".
+    # Revealed at the draw (64 hex digits). Until then only `sealed_seed` holds it, AES-GCM under the
+    # hub's key (hub/crypto.py), so a database dump taken before the draw does not reveal the seed.
     seed: Mapped[str | None] = mapped_column(String(64))
+    sealed_seed: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_by: Mapped[str] = mapped_column(String(18))
     created_at: Mapped[dt.datetime] = created_at_column()
     drawn_at: Mapped[dt.datetime | None]
 
 
-class PlanCandidate(Base):
-    """The frozen candidate list of a plan, in the order its hash covers."""
+def _plan_key() -> Mapped[uuid.UUID]:
+    return mapped_column(ForeignKey("inspection_plans.id", ondelete="CASCADE"), primary_key=True)
 
-    __tablename__ = "plan_candidates"
 
-    plan_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("inspection_plans.id", ondelete="CASCADE"), primary_key=True
-    )
+class PlanCandidateList(Base):
+    """The frozen candidate list of a plan as one document: exactly the canonical text its published
+    hash covers ("USCC,category\n" sorted by USCC). One value instead of a million rows: freezing
+    writes no index, the draw reads it in one fetch, and TOAST compresses it."""
+
+    __tablename__ = "plan_candidate_lists"
+
+    plan_id: Mapped[uuid.UUID] = _plan_key()
+    canonical: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PlanAssignment(Base):
+    """A drawn entity of a plan and its two inspectors, in the order they were drawn.
+
+    No foreign key to the plan, on purpose: the draw writes these rows (up to a few hundred
+    thousand, by COPY) while holding the plan's row lock, and a key check per row tripled the
+    time of that write."""
+
+    __tablename__ = "plan_assignments"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
     category: Mapped[str] = mapped_column(String(20))
-    drawn: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    inspector_a: Mapped[str | None] = mapped_column(String(40))
-    inspector_b: Mapped[str | None] = mapped_column(String(40))
+    inspector_a: Mapped[str] = mapped_column(String(40))
+    inspector_b: Mapped[str] = mapped_column(String(40))
+
+
+class PlanConflict(Base):
+    """A declared conflict frozen with the plan's pool: what the draw and its verifiers honour."""
+
+    __tablename__ = "plan_conflicts"
+
+    plan_id: Mapped[uuid.UUID] = _plan_key()
+    inspector_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
 
 
 class PlanInspector(Base):
@@ -82,8 +110,6 @@ class PlanInspector(Base):
 
     __tablename__ = "plan_inspectors"
 
-    plan_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("inspection_plans.id", ondelete="CASCADE"), primary_key=True
-    )
+    plan_id: Mapped[uuid.UUID] = _plan_key()
     inspector_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))

@@ -124,7 +124,7 @@ class InspectionMutations:
             ratios=[(str(r.category.value), Decimal(repr(r.ratio))) for r in ratios or []],
         )
         async with expected_failures(context.session) as failed:
-            row = await service.commit_plan(context.session, context.caller, request, context.today)
+            row = await service.commit_plan(context.session, context.caller, context.keys, request)
         if failed.problem is not None:
             return failed.problem  # type: ignore[return-value]
         return InspectionPlan(row=row)
@@ -138,8 +138,9 @@ class InspectionMutations:
     async def draw_inspection_plan(
         self, info: Info, plan_id: Annotated[strawberry.ID, strawberry.argument(description="The plan's id.")]
     ) -> DrawPlanResult:
-        async with expected_failures(info.context.session) as failed:
-            row = await service.draw_plan(info.context.session, info.context.caller, str(plan_id))
+        context = info.context
+        async with expected_failures(context.session) as failed:
+            row = await service.draw_plan(context.session, context.caller, context.keys, str(plan_id))
         if failed.problem is not None:
             return failed.problem
         return InspectionPlan(row=row)

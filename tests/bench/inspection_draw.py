@@ -4,9 +4,9 @@ N = BENCH_CANDIDATES (default 1,000,000) entities of market_regulation, each wit
 evaluation inserted by SQL (untimed): 70 % A, 20 % B, 8 % C, 2 % D under samr_risk, i.e. trustworthy,
 minor, general, serious; 200 inspectors, 1,000 declared conflicts; the domain classified once.
 Timed, each a GraphQL mutation with a real department token, committed: `commitInspectionPlan` at the
-domain's highest ratios (0.05, 0.2, 0.6, all serious: about 143,000 drawn per million), split into
-the domain's re-classification and population read (hub.grading, called by the commit) and the rest
-(sort, hash, COPY of the frozen list); then `drawInspectionPlan`. Memory: peak RSS growth of this
+domain's highest ratios (0.05, 0.2, 0.6, all serious: about 143,000 drawn per million), which freezes
+the candidate list as one document and hashes it inside PostgreSQL; then `drawInspectionPlan`, which
+reads that document back, runs chub-draw-v1 in Python and COPYs the drawn entities. Memory: peak RSS growth of this
 process over its RSS before the commit, sampled every 5 ms. Baseline, same run and database: COPY of
 the same N canonical "USCC,category" lines into an unlogged table and back out (the I/O floor of any
 freeze and draw).

@@ -17,7 +17,7 @@ async def ready(client, actors):
 
 
 async def _nothing_written(connection) -> None:
-    for table in ("inspection_plans", "plan_candidates", "plan_inspectors"):
+    for table in ("inspection_plans", "plan_candidate_lists", "plan_inspectors", "plan_conflicts"):
         assert (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one() == 0
 
 

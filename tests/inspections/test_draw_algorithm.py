@@ -144,6 +144,14 @@ def test_selection_is_even_across_the_list() -> None:
     assert all(abs(hits[u] - expected) < 0.2 * expected for u in usccs), hits
 
 
+@pytest.mark.parametrize("key_length", [0, 1, 32, 63, 64, 65, 200])
+def test_the_precomputed_hmac_is_rfc_2104_hmac_sha256(key_length: int) -> None:
+    key = bytes((7 * i + 3) % 256 for i in range(key_length))
+    mac = draw._HmacSha256(key)
+    for message in (b"", b"entity|minor|0|0", b"inspector|91230102MA0000001X|2|0" * 9):
+        assert mac.digest(message) == hmac.digest(key, message, "sha256")
+
+
 def test_uniform_stays_in_range_and_covers_it() -> None:
     values = Counter(draw.uniform(SEED, f"t|{i}", 7) for i in range(7000))
     assert set(values) == set(range(7))

@@ -39,20 +39,26 @@ async def test_the_seed_stays_hidden_until_the_draw_and_matches_the_commitment(c
         assert before["seedCommitment"] == plan["seedCommitment"] and len(plan["seedCommitment"]) == 64
         assert before["candidatesHash"] == plan["candidatesHash"]
         assert before["candidateCount"] == 39 and before["inspectorCount"] == 5
-    stored = (await connection.execute(text("SELECT seed FROM inspection_plans"))).scalar_one()
-    assert stored is not None and stored not in str(before)
+    # In the database the seed is sealed (AES-GCM under the hub's key): a dump does not reveal it.
+    seed, sealed = (await connection.execute(text("SELECT seed, sealed_seed FROM inspection_plans"))).one()
+    assert seed is None and sealed is not None and len(sealed) == 12 + 32 + 16
 
     drawn = await _draw(client, actors["department"], plan["id"])
-    assert drawn["status"] == "DRAWN" and drawn["seed"] == stored
+    assert drawn["status"] == "DRAWN"
     assert hashlib.sha256(bytes.fromhex(drawn["seed"])).hexdigest() == plan["seedCommitment"]
-    assert (await _plan(client, plan["id"]))["seed"] == stored
+    assert bytes.fromhex(drawn["seed"]) not in bytes(sealed)
+    assert (await _plan(client, plan["id"]))["seed"] == drawn["seed"]
+    seed, sealed = (await connection.execute(text("SELECT seed, sealed_seed FROM inspection_plans"))).one()
+    assert seed == drawn["seed"] and sealed is None
 
 
-async def test_the_candidate_hash_covers_the_canonical_list(client, actors):
+async def test_the_candidate_hash_covers_the_canonical_list(client, actors, connection):
     plan, population = await standard_plan(client, actors)
     expected = sorted((u, c) for c, usccs in population.items() for u in usccs)
     canonical = "".join(f"{u},{c}\n" for u, c in expected)
     assert plan["candidatesHash"] == hashlib.sha256(canonical.encode()).hexdigest()
+    stored = (await connection.execute(text("SELECT canonical FROM plan_candidate_lists"))).scalar_one()
+    assert bytes(stored).decode() == canonical
     published = (await _draw(client, actors["department"], plan["id"]))["publication"]
     assert [tuple(c) for c in published["candidates"]] == expected
 
@@ -119,7 +125,7 @@ async def test_too_few_eligible_inspectors_refuses_the_draw_and_writes_nothing(c
     assert population["serious"][1] in refused["message"] and refused["path"] == "planId"
     row = (await connection.execute(text("SELECT status, drawn_at FROM inspection_plans"))).one()
     assert tuple(row) == ("committed", None)
-    drawn = (await connection.execute(text("SELECT count(*) FROM plan_candidates WHERE drawn"))).scalar_one()
+    drawn = (await connection.execute(text("SELECT count(*) FROM plan_assignments"))).scalar_one()
     assert drawn == 0
     after = await _plan(client, plan["id"])
     assert after["seed"] is None and after["publication"] is None
