@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-import io
 import logging
 import re
 import time
@@ -21,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -31,14 +29,13 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from hub.auth import service as auth
-from hub.auth.caller import PUBLIC, Caller
+from hub.auth.caller import PUBLIC
 from hub.crypto import StaticKeyProvider
 from hub.db import database_url, make_engine, make_sessionmaker
-from hub.errors import HubError, Unauthenticated
+from hub.downloads import publication_download, rejections_download
+from hub.http_caller import caller_of, problem
 from hub.logs import request_id
 from hub.ports import KeyProvider
-from hub.records import bulk_service
 from hub.records.policy import current_policy
 from hub.settings import Settings
 from schema.build import build_schema
@@ -52,11 +49,6 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 # Masked failures of the server (see schema.extensions): not request errors, whatever their shape.
 _SERVER_FAULTS = frozenset({"INTERNAL", "TIMEOUT"})
-
-
-def _problem(status: int, code: str, message: str, rid: str) -> Response:
-    body = {"errors": [{"message": message, "extensions": {"code": code, "requestId": rid}}]}
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
 def _quality(accept: str, media_type: str) -> tuple[float, int]:
@@ -154,7 +146,7 @@ class HubGraphQL(GraphQL[HubContext, None]):
         if authorization is None:
             return _ACK  # stays public: subscriptions it may not call are refused by their rules
         async with self.sessions() as session:
-            caller = await _caller(session, str(authorization))
+            caller = await caller_of(session, str(authorization))
         if isinstance(caller, Response):
             raise ConnectionRejectionError({"code": "TOKEN_INVALID"})
         context.become(caller)
@@ -238,21 +230,6 @@ class RequestLog:
             request_id.reset(token)
 
 
-async def _caller(session: AsyncSession, authorization: str | None) -> Caller | Response:
-    """The caller named by the Authorization header, or the 401 answer for an unusable token."""
-    if not authorization:
-        return PUBLIC
-    scheme, _, secret = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        return _problem(401, "TOKEN_INVALID", "use `Authorization: Bearer <token>`", request_id.get())
-    try:
-        # The look-up opens the request's one transaction; the request then goes on in it.
-        caller = await auth.authenticate(session, secret.strip())
-    except Unauthenticated as error:
-        return _problem(401, error.code, error.message, request_id.get())
-    return caller
-
-
 class GraphQLGate:
     """Authenticates the bearer token, opens the request's session and applies the timeout."""
 
@@ -279,7 +256,7 @@ class GraphQLGate:
             await send(message)
 
         async with self.sessions() as session:
-            caller = await _caller(session, authorization)
+            caller = await caller_of(session, authorization)
             if isinstance(caller, Response):
                 await caller(scope, receive, send)
                 return
@@ -296,50 +273,7 @@ class GraphQLGate:
             except TimeoutError:
                 if not started["response"]:
                     message = "the request took too long and was stopped"
-                    await _problem(504, "TIMEOUT", message, request_id.get())(scope, receive, send)
-
-
-def rejections_download(sessions: async_sessionmaker[AsyncSession]) -> Any:
-    """GET /bulk/{id}/rejections.csv: every rejected row of a bulk push, streamed as CSV."""
-
-    async def endpoint(request: Request) -> Response:
-        session = sessions()
-        caller = await _caller(session, request.headers.get("authorization"))
-        if isinstance(caller, Response):
-            await session.close()
-            return caller
-        receipt_id = request.path_params["receipt_id"]
-        try:
-            await bulk_service.receipt(session, caller, receipt_id)
-        except HubError as error:
-            await session.close()
-            status = {"NOT_FOUND": 404, "FORBIDDEN": 403}.get(error.code, 400)
-            return _problem(status, error.code, error.message, request_id.get())
-
-        async def rows() -> AsyncIterator[str]:
-            try:
-                yield "line,source_record_id,code,path,message\r\n"
-                async for line, record_id, errors in bulk_service.stream_rejections(
-                    session, caller, receipt_id
-                ):
-                    for error in errors:
-                        yield _csv_line(
-                            [line, record_id or "", error["code"], error["path"], error["message"]]
-                        )
-            finally:
-                await session.close()
-
-        filename = f"rejections-{receipt_id}.csv"
-        headers = {"content-disposition": f'attachment; filename="{filename}"'}
-        return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers=headers)
-
-    return endpoint
-
-
-def _csv_line(values: list[Any]) -> str:
-    out = io.StringIO()
-    csv.writer(out).writerow(values)
-    return out.getvalue()
+                    await problem(504, "TIMEOUT", message, request_id.get())(scope, receive, send)
 
 
 def create_app(
@@ -392,6 +326,7 @@ def create_app(
             Route("/graphql", gate),
             WebSocketRoute("/graphql", graphql),
             Route("/bulk/{receipt_id}/rejections.csv", rejections_download(sessions), methods=["GET"]),
+            Route("/plans/{plan_id}/publication.json", publication_download(sessions), methods=["GET"]),
         ],
         middleware=[Middleware(RequestLog)],
         lifespan=lifespan,

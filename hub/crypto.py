@@ -49,6 +49,7 @@ def body_digest(data: bytes) -> bytes:
 
 
 _NONCE_BYTES = 12
+_TAG_BYTES = 16
 
 
 class SealBroken(ValueError):
@@ -64,6 +65,8 @@ def seal(keys: KeyProvider, purpose: str, plain: bytes, context: bytes) -> bytes
 
 def unseal(keys: KeyProvider, purpose: str, sealed: bytes, context: bytes) -> bytes:
     nonce, body = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
+    if len(body) < _TAG_BYTES:
+        raise SealBroken(f"a sealed {purpose} value is too short to be one")
     try:
         return AESGCM(keys.key(purpose)).decrypt(nonce, body, context)
     except InvalidTag:

@@ -10,8 +10,9 @@ from contextlib import contextmanager
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Build a million acyclic objects (strings, tuples, lists) without the collector re-scanning the
-    whole heap every few thousand allocations. Only for code without awaits: a pause that spans an
-    await would also pause it for every other request of the process."""
+    whole heap every few thousand allocations. The pause is process-wide (other requests run without
+    cyclic collection meanwhile, reference counting still frees their garbage): keep it to a burst of
+    a few seconds."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

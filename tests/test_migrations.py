@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import uuid
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import migrate
-from hub.crypto import StaticKeyProvider, unseal
+from hub.crypto import unseal
 from hub.db import make_engine
 from hub.inspections.service import SEED_PURPOSE
 from hub.records.policy import sync_bundled
@@ -40,7 +43,24 @@ async def test_upgrade_downgrade_upgrade_and_no_drift(test_url: URL, engine) -> 
 
 PLAN_COMMITTED = "00000000-0000-0000-0000-00000000000a"
 PLAN_DRAWN = "00000000-0000-0000-0000-00000000000b"
+PLAN_EMPTY = "00000000-0000-0000-0000-00000000000c"
+PLAN_NULL = "00000000-0000-0000-0000-00000000000d"
 SEED = "11" * 32
+PLAN_COLUMNS = (
+    "id, domain, department_code, period, title, status, algorithm, seed_commitment, "
+    "candidates_hash, inspectors_hash, candidate_count, parameters, seed, created_by"
+)
+
+
+def _sha(text_: str) -> str:
+    return hashlib.sha256(text_.encode()).hexdigest()
+
+
+def _plan_row(plan_id: str, status: str, canonical: str, parameters: str, seed: str) -> str:
+    return (
+        f"('{plan_id}', 'd', 'D1', 'p', 't', '{status}', 'chub-draw-v1', 'c', '{_sha(canonical)}', 'i', "
+        f"{canonical.count(chr(10))}, '{parameters}', '{seed}', 'D1')"
+    )
 
 
 async def _run(url: URL, *statements: str) -> list[list[tuple]]:
@@ -54,53 +74,72 @@ async def _run(url: URL, *statements: str) -> list[list[tuple]]:
     return results
 
 
+async def _old_plans(url: URL, committed_hash_of: str = "U1,serious\nU2,minor\n") -> None:
+    """Plans as 0002 kept them: one row per candidate, conflicts in the parameters, plain seeds."""
+    rows = ", ".join(
+        [
+            _plan_row(PLAN_COMMITTED, "committed", committed_hash_of, '{"conflicts": {"ZF1": ["U2"]}}', SEED),
+            _plan_row(
+                PLAN_DRAWN, "drawn", "U1,serious\nU3,minor\n", '{"conflicts": {"ZF3": ["U3"]}}', "22" * 32
+            ),
+            _plan_row(PLAN_EMPTY, "committed", "", '{"ratios": {}}', "33" * 32),
+            _plan_row(PLAN_NULL, "drawn", "", '{"conflicts": null}', "44" * 32),
+        ]
+    )
+    await _run(
+        url,
+        f"INSERT INTO inspection_plans ({PLAN_COLUMNS}) VALUES {rows}",
+        f"""INSERT INTO plan_candidates (plan_id, uscc, category, drawn, inspector_a, inspector_b) VALUES
+            ('{PLAN_COMMITTED}', 'U2', 'minor', false, NULL, NULL),
+            ('{PLAN_COMMITTED}', 'U1', 'serious', false, NULL, NULL),
+            ('{PLAN_DRAWN}', 'U1', 'serious', true, 'ZF1', 'ZF2'),
+            ('{PLAN_DRAWN}', 'U3', 'minor', false, NULL, NULL)""",
+    )
+
+
+async def _drop_old_plans(url: URL) -> None:
+    ids = ", ".join(f"'{i}'" for i in (PLAN_COMMITTED, PLAN_DRAWN, PLAN_EMPTY, PLAN_NULL))
+    await _run(url, f"DELETE FROM inspection_plans WHERE id IN ({ids})")
+
+
 async def test_0003_moves_plans_into_documents_and_seals_unrevealed_seeds(
-    test_url: URL, engine, settings
+    test_url: URL, engine, keys
 ) -> None:
-    """Plans made before 0003 (a million rows per list, plain seeds) keep every fact through it and back."""
+    """Plans made before 0003 (a row per candidate, plain seeds) keep every fact through it and back."""
     await asyncio.to_thread(migrate.downgrade, test_url, "0002")
     try:
-        plan_columns = (
-            "id, domain, department_code, period, title, status, algorithm, seed_commitment, "
-            "candidates_hash, inspectors_hash, candidate_count, parameters, seed, created_by"
-        )
-        await _run(
-            test_url,
-            f"""INSERT INTO inspection_plans ({plan_columns}) VALUES
-                ('{PLAN_COMMITTED}', 'd', 'D1', 'p', 't', 'committed', 'chub-draw-v1', 'c', 'h', 'i', 2,
-                 '{{"conflicts": {{"ZF1": ["U2"]}}}}', '{SEED}', 'D1'),
-                ('{PLAN_DRAWN}', 'd', 'D1', 'p', 't', 'drawn', 'chub-draw-v1', 'c', 'h', 'i', 2,
-                 '{{"conflicts": {{}}}}', '{"22" * 32}', 'D1')""",
-            f"""INSERT INTO plan_candidates (plan_id, uscc, category, drawn, inspector_a, inspector_b) VALUES
-                ('{PLAN_COMMITTED}', 'U2', 'minor', false, NULL, NULL),
-                ('{PLAN_COMMITTED}', 'U1', 'serious', false, NULL, NULL),
-                ('{PLAN_DRAWN}', 'U1', 'serious', true, 'ZF1', 'ZF2'),
-                ('{PLAN_DRAWN}', 'U3', 'minor', false, NULL, NULL)""",
-        )
+        await _old_plans(test_url)
         await asyncio.to_thread(migrate.upgrade, test_url, "0003")
         lists, assignments, conflicts, seeds = await _run(
             test_url,
             "SELECT plan_id::text, convert_from(canonical, 'UTF8') FROM plan_candidate_lists ORDER BY plan_id",
             "SELECT plan_id::text, uscc, category, inspector_a, inspector_b FROM plan_assignments",
-            "SELECT plan_id::text, inspector_id, uscc FROM plan_conflicts",
-            "SELECT id, seed, sealed_seed, parameters FROM inspection_plans ORDER BY id",
+            "SELECT plan_id::text, inspector_id, uscc FROM plan_conflicts ORDER BY plan_id",
+            "SELECT id, seed, sealed_seed, parameters FROM inspection_plans WHERE id::text LIKE '00000000%' "
+            "ORDER BY id",
         )
-        assert lists == [(PLAN_COMMITTED, "U1,serious\nU2,minor\n"), (PLAN_DRAWN, "U1,serious\nU3,minor\n")]
+        assert lists == [
+            (PLAN_COMMITTED, "U1,serious\nU2,minor\n"),
+            (PLAN_DRAWN, "U1,serious\nU3,minor\n"),
+            (PLAN_EMPTY, ""),
+            (PLAN_NULL, ""),
+        ]
         assert assignments == [(PLAN_DRAWN, "U1", "serious", "ZF1", "ZF2")]
-        assert conflicts == [(PLAN_COMMITTED, "ZF1", "U2")]
-        (committed_id, committed_seed, sealed, committed_params), drawn = seeds
-        assert committed_seed is None and bytes.fromhex(SEED) not in bytes(sealed)
-        keys = StaticKeyProvider(settings.master_key)
-        assert unseal(keys, SEED_PURPOSE, bytes(sealed), committed_id.bytes).hex() == SEED
-        assert "conflicts" not in committed_params
-        assert drawn[1] == "22" * 32 and drawn[2] is None  # a revealed seed stays revealed
+        assert conflicts == [(PLAN_COMMITTED, "ZF1", "U2"), (PLAN_DRAWN, "ZF3", "U3")]
+        by_id = {str(r[0]): r[1:] for r in seeds}
+        committed_seed, sealed, committed_params = by_id[PLAN_COMMITTED]
+        assert committed_seed is None and "conflicts" not in committed_params
+        # Sealed under the hub's own key: the service opens it.
+        assert unseal(keys, SEED_PURPOSE, bytes(sealed), uuid.UUID(PLAN_COMMITTED).bytes).hex() == SEED
+        assert by_id[PLAN_EMPTY][0] is None and by_id[PLAN_EMPTY][1] is not None
+        assert by_id[PLAN_DRAWN][:2] == ("22" * 32, None)  # a revealed seed stays revealed
 
         await asyncio.to_thread(migrate.downgrade, test_url, "0002")
         candidates, plans = await _run(
             test_url,
             "SELECT plan_id::text, uscc, category, drawn, inspector_a, inspector_b FROM plan_candidates "
             "ORDER BY plan_id, uscc",
-            "SELECT seed, parameters FROM inspection_plans ORDER BY id",
+            "SELECT id::text, seed, parameters FROM inspection_plans WHERE id::text LIKE '00000000%' ORDER BY id",
         )
         assert candidates == [
             (PLAN_COMMITTED, "U1", "serious", False, None, None),
@@ -108,7 +147,26 @@ async def test_0003_moves_plans_into_documents_and_seals_unrevealed_seeds(
             (PLAN_DRAWN, "U1", "serious", True, "ZF1", "ZF2"),
             (PLAN_DRAWN, "U3", "minor", False, None, None),
         ]
-        assert plans == [(SEED, {"conflicts": {"ZF1": ["U2"]}}), ("22" * 32, {"conflicts": {}})]
+        assert plans == [
+            (PLAN_COMMITTED, SEED, {"conflicts": {"ZF1": ["U2"]}}),
+            (PLAN_DRAWN, "22" * 32, {"conflicts": {"ZF3": ["U3"]}}),
+            (PLAN_EMPTY, "33" * 32, {"ratios": {}, "conflicts": {}}),
+            (PLAN_NULL, "44" * 32, {"conflicts": {}}),
+        ]
     finally:
-        await _run(test_url, f"DELETE FROM inspection_plans WHERE id IN ('{PLAN_COMMITTED}', '{PLAN_DRAWN}')")
+        await _drop_old_plans(test_url)
+        await asyncio.to_thread(migrate.upgrade, test_url, "head")
+
+
+async def test_0003_stops_when_a_frozen_list_no_longer_matches_its_published_hash(
+    test_url: URL, engine
+) -> None:
+    await asyncio.to_thread(migrate.downgrade, test_url, "0002")
+    try:
+        await _old_plans(test_url, committed_hash_of="U1,serious\n")  # U2 was added after the commitment
+        with pytest.raises(RuntimeError, match=f"plan\\(s\\) {PLAN_COMMITTED} no longer match"):
+            await asyncio.to_thread(migrate.upgrade, test_url, "0003")
+        assert await _run(test_url, "SELECT version_num FROM alembic_version") == [[("0002",)]]
+    finally:
+        await _drop_old_plans(test_url)
         await asyncio.to_thread(migrate.upgrade, test_url, "head")

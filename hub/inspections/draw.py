@@ -80,7 +80,7 @@ def canonical_candidates(candidates: Iterable[tuple[str, str]]) -> str:
 def candidates_of(canonical: str, categories: Iterable[str]) -> dict[str, list[str]]:
     """The USCCs of each given category in a canonical list, in the list's (sorted) order."""
     found: dict[str, list[str]] = {c: [] for c in categories}
-    for line in canonical.splitlines():
+    for line in canonical.split("\n"):
         uscc, _, category = line.partition(",")
         bucket = found.get(category)
         if bucket is not None:

@@ -238,3 +238,25 @@ async def candidate_conflicts(session: AsyncSession, department: str, domain: st
         {"department": department, "domain": domain},
     )
     return [(r[0], r[1]) for r in rows]
+
+
+# ---- the public publication --------------------------------------------------------------------
+
+
+async def public_document(session: AsyncSession, plan_id: uuid.UUID) -> bytes | None:
+    row = await session.execute(
+        text("SELECT document FROM plan_publications WHERE plan_id = :plan"), {"plan": plan_id}
+    )
+    found = row.scalar_one_or_none()
+    return None if found is None else bytes(found)
+
+
+async def keep_public_document(session: AsyncSession, plan_id: uuid.UUID, document: bytes) -> None:
+    """Keep the first one built; a concurrent first reader's identical copy is dropped."""
+    await session.execute(
+        text(
+            "INSERT INTO plan_publications (plan_id, document) VALUES (:plan, :document) "
+            "ON CONFLICT (plan_id) DO NOTHING"
+        ),
+        {"plan": plan_id, "document": document},
+    )

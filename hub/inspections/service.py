@@ -8,16 +8,19 @@ lists, stores the assignments and reveals the seed, so anyone can re-run it.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.auth.caller import Caller, Role
 from hub.crypto import seal, unseal
@@ -32,6 +35,8 @@ from hub.inspections.publication import to_json
 from hub.models import InspectionPlan
 from hub.ports import KeyProvider
 from hub.records.policy import current_policy
+
+log = logging.getLogger(__name__)
 
 COMMITTED = "committed"
 SEED_PURPOSE = "inspection-plan-seed"
@@ -142,6 +147,14 @@ async def _plan(session: AsyncSession, plan_id: str, *, lock: bool = False) -> I
     return plan
 
 
+def _run_draw(
+    seed: bytes, canonical: str, chosen: dict[str, Decimal], inspectors: list[draw.PoolInspector]
+) -> list[draw.Assignment]:
+    wanted = [c.value for c in CATEGORIES if chosen.get(c.value, Decimal(0)) > 0]
+    with collector_paused():
+        return draw.compute(seed, draw.candidates_of(canonical, wanted), chosen, inspectors)
+
+
 async def draw_plan(session: AsyncSession, caller: Caller, keys: KeyProvider, plan_id: str) -> InspectionPlan:
     """Run the draw on the frozen lists, store it and reveal the seed; refused before any write."""
     department = department_of(caller)
@@ -156,14 +169,23 @@ async def draw_plan(session: AsyncSession, caller: Caller, keys: KeyProvider, pl
         )
     seed = unseal(keys, SEED_PURPOSE, plan.sealed_seed, plan.id.bytes)
     chosen = {c: Decimal(r) for c, r in plan.parameters["ratios"].items()}
-    wanted = [c.value for c in CATEGORIES if chosen.get(c.value, Decimal(0)) > 0]
     canonical = await repo.candidate_list(session, plan.id)
+    if draw.text_hash(canonical) != plan.candidates_hash:
+        # The stored list is not the one committed to: drawing from it would publish a plan that
+        # fails verification. Nothing is drawn; the credit office must look into the database.
+        log.error("frozen candidate list altered", extra={"plan": str(plan.id)})
+        raise Conflict(
+            "the frozen candidate list no longer matches its published hash; nothing was drawn",
+            code="FROZEN_LIST_ALTERED",
+            path="planId",
+        )
     inspectors = _pool(
         await repo.plan_inspectors(session, plan.id), await repo.plan_conflicts(session, plan.id)
     )
     try:
-        with collector_paused():
-            assignments = draw.compute(seed, draw.candidates_of(canonical, wanted), chosen, inspectors)
+        # Seconds of pure computation for a big domain: on a worker thread, so the event loop keeps
+        # answering other callers (health checks included) meanwhile.
+        assignments = await asyncio.to_thread(_run_draw, seed, canonical, chosen, inspectors)
     except draw.TooFewInspectors as error:
         raise Invalid(
             f"{error}: declared conflicts leave too few inspectors; nothing was drawn",
@@ -208,7 +230,8 @@ async def publication(session: AsyncSession, caller: Caller, plan: InspectionPla
         return None
     lines = await repo.candidate_list(session, plan.id)
     with collector_paused():
-        candidates = [_pair(line) for line in lines.splitlines()]  # frozen in USCC order
+        # Frozen in USCC order; lines end with "\n" exactly (no other line break is one here).
+        candidates = [_pair(line) for line in lines.split("\n") if line]
     full = sees_names(caller, plan)
     pool = [
         (i, name if full else mask_name(name)) for i, name in await repo.plan_inspectors(session, plan.id)
@@ -233,3 +256,51 @@ async def publication(session: AsyncSession, caller: Caller, plan: InspectionPla
         },
     )
     return to_json(published, {u: name for u, _, _, _, name in rows})
+
+
+async def publication_document(
+    session: AsyncSession,
+    caller: Caller,
+    plan: InspectionPlan,
+    keep: Callable[[uuid.UUID, bytes], Awaitable[None]] | None = None,
+) -> bytes | None:
+    """The publication as JSON bytes; None before the draw.
+
+    The public (masked) one is built once and kept (`keep` stores it): a drawn plan does not change,
+    and building it for a million candidates takes seconds that no anonymous caller should be able
+    to make the hub spend again and again. The planning department and the credit office get it
+    built afresh, with names in full."""
+    if plan.status != DRAWN:
+        return None
+    public = not sees_names(caller, plan)
+    if public:
+        kept = await repo.public_document(session, plan.id)
+        if kept is not None:
+            return kept
+    built = await publication(session, caller, plan)
+    if built is None:
+        return None
+    document = orjson.dumps(built)
+    if public and keep is not None:
+        await keep(plan.id, document)
+    return document
+
+
+def keeper(sessions: async_sessionmaker[AsyncSession]) -> Callable[[uuid.UUID, bytes], Awaitable[None]]:
+    """`keep` for a read-only request (a GraphQL query writes nothing): its own short transaction."""
+
+    async def keep(plan_id: uuid.UUID, document: bytes) -> None:
+        async with sessions() as writer:
+            await repo.keep_public_document(writer, plan_id, document)
+            await writer.commit()
+
+    return keep
+
+
+def keeper_in(session: AsyncSession) -> Callable[[uuid.UUID, bytes], Awaitable[None]]:
+    """`keep` in the caller's own session, which the caller commits."""
+
+    async def keep(plan_id: uuid.UUID, document: bytes) -> None:
+        await repo.keep_public_document(session, plan_id, document)
+
+    return keep

@@ -13,6 +13,7 @@ from hub.models.inspections import (
     PlanCandidateList,
     PlanConflict,
     PlanInspector,
+    PlanPublication,
 )
 from hub.models.organisations import ROLES, ApiToken, Organisation
 from hub.models.records import Record
@@ -40,5 +41,6 @@ __all__ = [
     "PlanCandidateList",
     "PlanConflict",
     "PlanInspector",
+    "PlanPublication",
     "Record",
 ]

@@ -79,6 +79,18 @@ class PlanCandidateList(Base):
     canonical: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class PlanPublication(Base):
+    """The public (desensitised) publication of a drawn plan, as first served: a drawn plan never
+    changes, and building it for a million candidates takes seconds, so every later reader (and the
+    /plans/<id>/publication.json download) gets these bytes."""
+
+    __tablename__ = "plan_publications"
+
+    plan_id: Mapped[uuid.UUID] = _plan_key()
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+    published_at: Mapped[dt.datetime] = created_at_column()
+
+
 class PlanAssignment(Base):
     """A drawn entity of a plan and its two inspectors, in the order they were drawn.
 

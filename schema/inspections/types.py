@@ -6,6 +6,7 @@ import datetime as dt
 from enum import Enum
 from typing import cast
 
+import orjson
 import strawberry
 from strawberry.scalars import JSON
 
@@ -183,9 +184,11 @@ class InspectionPlan:
         description="The published plan (一公开) as JSON, format chub-plan-publication-v1: seed, commitment, "
         "hashes, ratios, candidates [[USCC, category]…], inspectors [{id, name, conflicts}] and assignments "
         "[{uscc, name, category, inspectors: [a, b]}]. Inspector names are masked (张*) except for the "
-        "planning department and the credit office. Null before the draw. Save it and run "
-        "`credit-hub plan verify <file>` to check it."
+        "planning department and the credit office. Null before the draw. Save it (or download "
+        "/plans/<id>/publication.json) and run `credit-hub plan verify <file>` to check it."
     )
     async def publication(self, info: Info) -> JSON | None:
-        published = await service.publication(info.context.session, info.context.caller, self.row)
-        return None if published is None else cast(JSON, published)
+        context = info.context
+        keep = None if context.sessions is None else service.keeper(context.sessions)
+        document = await service.publication_document(context.session, context.caller, self.row, keep)
+        return None if document is None else cast(JSON, orjson.loads(document))

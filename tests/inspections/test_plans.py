@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 from sqlalchemy import text
 
+from hub.crypto import unseal
+from hub.inspections.service import SEED_PURPOSE
 from tests.conftest import gql
 from tests.inspections.support import (
     DRAW,
@@ -30,7 +33,9 @@ async def _plan(client, plan_id, actor=None):
     return (await gql(client, PLAN, {"id": plan_id}, actor))["data"]["inspectionPlan"]
 
 
-async def test_the_seed_stays_hidden_until_the_draw_and_matches_the_commitment(client, actors, connection):
+async def test_the_seed_stays_hidden_until_the_draw_and_matches_the_commitment(
+    client, actors, connection, keys
+):
     plan, _ = await standard_plan(client, actors)
     assert plan["status"] == "COMMITTED" and plan["seed"] is None
     for viewer in (None, actors["bank"], actors["department"], actors["credit_office"]):
@@ -46,7 +51,8 @@ async def test_the_seed_stays_hidden_until_the_draw_and_matches_the_commitment(c
     drawn = await _draw(client, actors["department"], plan["id"])
     assert drawn["status"] == "DRAWN"
     assert hashlib.sha256(bytes.fromhex(drawn["seed"])).hexdigest() == plan["seedCommitment"]
-    assert bytes.fromhex(drawn["seed"]) not in bytes(sealed)
+    # What was sealed is the seed the draw revealed.
+    assert unseal(keys, SEED_PURPOSE, bytes(sealed), uuid.UUID(plan["id"]).bytes).hex() == drawn["seed"]
     assert (await _plan(client, plan["id"]))["seed"] == drawn["seed"]
     seed, sealed = (await connection.execute(text("SELECT seed, sealed_seed FROM inspection_plans"))).one()
     assert seed == drawn["seed"] and sealed is None
@@ -197,3 +203,16 @@ async def test_only_departments_commit_and_draw(client, actors):
         assert result["data"] is None and result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     result = await gql(client, DRAW, {"id": plan["id"]})
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_frozen_list_altered_after_the_commitment_is_not_drawn(client, actors, connection):
+    plan, _ = await standard_plan(client, actors)
+    await connection.execute(
+        text(
+            "UPDATE plan_candidate_lists SET canonical = canonical || convert_to('91230102MA0000999X,minor\n', 'UTF8')"
+        )
+    )
+    refused = await _draw(client, actors["department"], plan["id"])
+    assert refused["__typename"] == "ConflictProblem" and refused["code"] == "FROZEN_LIST_ALTERED"
+    assert (await _plan(client, plan["id"]))["status"] == "COMMITTED"
+    assert (await connection.execute(text("SELECT count(*) FROM plan_assignments"))).scalar_one() == 0
