@@ -45,3 +45,18 @@ async def test_supervision_batch_benchmark_runs_at_a_tiny_size() -> None:
     result = await supervision_batch.run(codes=40, requests=3)
     assert result["statements"][10] == result["statements"][40] > 0
     assert result["requests_per_second"] > 0
+
+
+async def test_inspection_draw_benchmark_runs_at_a_tiny_size() -> None:
+    from tests.bench import inspection_draw
+
+    database = f"hub_bench_draw_test_{os.getpid()}"
+    try:
+        result = await inspection_draw.run(300, database=database)
+    finally:
+        await support.drop_database(support.bench_settings(), database)
+    # 70/20/8/2 % of 300 at ratios 0.05, 0.2, 0.6 and all serious (the run itself checks that the
+    # publication verifies, was kept by the first public read and is served unchanged afterwards).
+    assert result["candidates"] == 300
+    assert result["drawn"] == {"trustworthy": 11, "minor": 12, "general": 15, "serious": 6}
+    assert result["total_seconds"] > 0 and all(line for line in inspection_draw.report(result))
