@@ -11,8 +11,11 @@ import hmac
 import itertools
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+import orjson
 
 from hub.inspections.draw import (
     ALGORITHM,
@@ -62,6 +65,26 @@ def to_json(publication: PlanPublication, names: Mapping[str, str | None]) -> di
             for a in publication.assignments
         ],
     }
+
+
+# A canonical list whose lines are all "USCC,category" in these plain characters can be written as
+# JSON by string replacement: nothing in it needs escaping.
+_PLAIN_CANONICAL = re.compile(r"(?:[0-9A-Z]{18},(?:trustworthy|minor|general|serious)\n)*")
+_EMPTY_CANDIDATES = b'"candidates":[]'
+
+
+def to_json_bytes(publication: PlanPublication, canonical: str, names: Mapping[str, str | None]) -> bytes:
+    """`to_json` serialised, its candidates taken from the frozen canonical text (the publication's
+    own `candidates` are ignored). For a million candidates this writes the list with a few string
+    replacements instead of building and encoding a million small lists, seconds less per build."""
+    head = orjson.dumps(to_json(replace(publication, candidates=()), names))
+    if not _PLAIN_CANONICAL.fullmatch(canonical):
+        pairs = [line.split(",", 1) for line in canonical.split("\n") if line]
+        return head.replace(_EMPTY_CANDIDATES, b'"candidates":' + orjson.dumps(pairs), 1)
+    body = canonical[:-1].replace(",", '","').replace("\n", '"],["')
+    listed = f'[["{body}"]]' if body else "[]"
+    # The key and its empty list occur once: inside a JSON string a quote would be escaped.
+    return head.replace(_EMPTY_CANDIDATES, b'"candidates":' + listed.encode(), 1)
 
 
 def _unwrap(document: Any) -> Any:

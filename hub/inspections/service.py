@@ -17,9 +17,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.auth.caller import Caller, Role
@@ -31,7 +29,7 @@ from hub.grading.schemes import CATEGORIES
 from hub.inspections import draw, ratios
 from hub.inspections import repository as repo
 from hub.inspections.pool import department_of
-from hub.inspections.publication import to_json
+from hub.inspections.publication import to_json_bytes
 from hub.models import InspectionPlan
 from hub.ports import KeyProvider
 from hub.records.policy import current_policy
@@ -202,11 +200,6 @@ async def draw_plan(session: AsyncSession, caller: Caller, keys: KeyProvider, pl
     return plan
 
 
-def _pair(line: str) -> tuple[str, str]:
-    uscc, _, category = line.partition(",")
-    return uscc, category
-
-
 def sees_names(caller: Caller, plan: InspectionPlan) -> bool:
     """The planning department and the credit office see inspectors' names; everyone else a mask."""
     if caller.role is Role.CREDIT_OFFICE:
@@ -224,14 +217,10 @@ async def plan_for(session: AsyncSession, plan_id: str) -> InspectionPlan:
     return await _plan(session, plan_id)
 
 
-async def publication(session: AsyncSession, caller: Caller, plan: InspectionPlan) -> dict[str, Any] | None:
-    """The published plan as JSON (format chub-plan-publication-v1); None before the draw."""
-    if plan.status != DRAWN or plan.seed is None:
-        return None
-    lines = await repo.candidate_list(session, plan.id)
-    with collector_paused():
-        # Frozen in USCC order; lines end with "\n" exactly (no other line break is one here).
-        candidates = [_pair(line) for line in lines.split("\n") if line]
+async def _publication(session: AsyncSession, caller: Caller, plan: InspectionPlan) -> bytes:
+    """The published plan as JSON bytes (format chub-plan-publication-v1) of a drawn plan."""
+    assert plan.seed is not None  # drawn plans have their seed revealed
+    canonical = await repo.candidate_list(session, plan.id)
     full = sees_names(caller, plan)
     pool = [
         (i, name if full else mask_name(name)) for i, name in await repo.plan_inspectors(session, plan.id)
@@ -244,7 +233,7 @@ async def publication(session: AsyncSession, caller: Caller, plan: InspectionPla
         candidates_hash=plan.candidates_hash,
         inspectors_hash=plan.inspectors_hash,
         ratios=plan.parameters["ratios"],
-        candidates=candidates,
+        candidates=(),  # written from `canonical` by to_json_bytes
         inspectors=_pool(pool, await repo.plan_conflicts(session, plan.id)),
         assignments=[draw.Assignment(u, c, (a, b)) for u, c, a, b, _ in rows],
         details={
@@ -255,7 +244,8 @@ async def publication(session: AsyncSession, caller: Caller, plan: InspectionPla
             "department": plan.department_code,
         },
     )
-    return to_json(published, {u: name for u, _, _, _, name in rows})
+    with collector_paused():
+        return to_json_bytes(published, canonical, {u: name for u, _, _, _, name in rows})
 
 
 async def publication_document(
@@ -277,10 +267,7 @@ async def publication_document(
         kept = await repo.public_document(session, plan.id)
         if kept is not None:
             return kept
-    built = await publication(session, caller, plan)
-    if built is None:
-        return None
-    document = orjson.dumps(built)
+    document = await _publication(session, caller, plan)
     if public and keep is not None:
         await keep(plan.id, document)
     return document

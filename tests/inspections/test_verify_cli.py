@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from hub.inspections.draw import PlanPublication
+from hub.inspections.publication import to_json, to_json_bytes
 from tests.conftest import gql
 from tests.inspections.support import DRAW, PLAN, POOL, add_pool, commit, declare, grade, own_domain
 
@@ -95,3 +99,26 @@ def test_a_file_that_is_no_publication_is_reported(tmp_path):
     assert result.returncode == 1 and "not JSON" in result.stdout
     result = verify(tmp_path / "missing.json")
     assert result.returncode == 1 and "cannot read" in result.stdout
+
+
+def test_the_fast_json_of_the_candidates_equals_the_plain_one() -> None:
+    def publication(candidates: list[tuple[str, str]]) -> PlanPublication:
+        return PlanPublication(
+            algorithm="chub-draw-v1",
+            seed="00" * 32,
+            seed_commitment="c",
+            candidates_hash="h",
+            inspectors_hash="i",
+            ratios={"minor": "0.2"},
+            candidates=candidates,
+            inspectors=[],
+            assignments=[],
+            details={"title": 'a "candidates":[] title'},
+        )
+
+    plain = [("91230102MA0000001X", "minor"), ("91230102MA0000002X", "serious")]
+    odd = [("P0123456789ABCDEF0", "minor"), ('91230102MA00000"2X', "trustworthy")]  # not plain: the slow path
+    for candidates in ([], plain, odd):
+        canonical = "".join(f"{u},{c}\n" for u, c in candidates)
+        expected = to_json(publication(candidates), {})
+        assert orjson.loads(to_json_bytes(publication([]), canonical, {})) == expected
