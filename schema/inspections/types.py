@@ -10,6 +10,7 @@ import orjson
 import strawberry
 from strawberry.scalars import JSON
 
+from hub.gc_pause import collector_paused
 from hub.inspections import service
 from hub.inspections.draw import CATEGORIES
 from hub.models import InspectionPlan as PlanRow
@@ -191,4 +192,7 @@ class InspectionPlan:
         context = info.context
         keep = None if context.sessions is None else service.keeper(context.sessions)
         document = await service.publication_document(context.session, context.caller, self.row, keep)
-        return None if document is None else cast(JSON, orjson.loads(document))
+        if document is None:
+            return None
+        with collector_paused():  # a million small lists: see hub/gc_pause.py
+            return cast(JSON, orjson.loads(document))
