@@ -77,14 +77,23 @@ def canonical_candidates(candidates: Iterable[tuple[str, str]]) -> str:
     return "".join(f"{uscc},{category}\n" for uscc, category in candidates)
 
 
-def candidates_of(canonical: str, categories: Iterable[str]) -> dict[str, list[str]]:
-    """The USCCs of each given category in a canonical list, in the list's (sorted) order."""
+def candidates_of(canonical: str, categories: Iterable[str], chunk: int = 1 << 20) -> dict[str, list[str]]:
+    """The USCCs of each given category in a canonical list, in the list's (sorted) order.
+
+    The text is split a chunk of whole lines at a time: splitting a million lines at once would hold
+    a million line strings beside the result (about 80 MiB more at the peak)."""
     found: dict[str, list[str]] = {c: [] for c in categories}
-    for line in canonical.split("\n"):
-        uscc, _, category = line.partition(",")
-        bucket = found.get(category)
-        if bucket is not None:
-            bucket.append(uscc)
+    start, size = 0, len(canonical)
+    while start < size:
+        end = canonical.rfind("\n", start, start + chunk) + 1
+        if end <= start:  # no line break in the window: a longer line, or the last one
+            end = canonical.find("\n", start + chunk) + 1 or size
+        for line in canonical[start:end].split("\n"):
+            uscc, _, category = line.partition(",")
+            bucket = found.get(category)
+            if bucket is not None:
+                bucket.append(uscc)
+        start = end
     return found
 
 

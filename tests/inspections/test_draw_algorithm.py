@@ -178,3 +178,14 @@ def test_too_few_eligible_inspectors_is_refused() -> None:
     with pytest.raises(draw.TooFewInspectors) as raised:
         draw.assign(SEED, [("U0", "minor"), ("U1", "serious")], inspectors)
     assert raised.value.uscc == "U1" and raised.value.eligible == 1
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 20, 21, 64, 1 << 20])
+def test_the_frozen_list_splits_the_same_whatever_the_chunk(chunk: int) -> None:
+    categories = ["trustworthy", "minor", "general", "serious"]
+    lines = [(f"91230102MA{i:07d}X", categories[(i * 7) % 4]) for i in range(50)]
+    canonical = "".join(f"{u},{c}\n" for u, c in lines)
+    expected = {c: [u for u, k in lines if k == c] for c in ("minor", "serious")}
+    assert draw.candidates_of(canonical, ["minor", "serious"], chunk) == expected
+    assert draw.candidates_of(canonical.rstrip("\n"), ["minor", "serious"], chunk) == expected
+    assert draw.candidates_of("", ["minor"], chunk) == {"minor": []}
