@@ -119,7 +119,8 @@ async def effective_for(
 
 def _population(whole_domain: bool) -> str:
     if not whole_domain:
-        return "SELECT DISTINCT unnest(CAST(:usccs AS text[])) AS uscc"
+        # In USCC order: `store` looks the entities up in that order (see there).
+        return "SELECT DISTINCT unnest(CAST(:usccs AS text[])) AS uscc ORDER BY 1"
     # A domain's population: its registered members, everyone it has graded, everyone classified before.
     return """
         SELECT uscc FROM domain_members WHERE domain = :domain
@@ -143,12 +144,17 @@ async def store(
     params = {**_params(domain, default_category, levels, today), "cause": cause[:200]}
     if usccs is not None:
         params["usccs"] = list(usccs)
+    # For listed entities, `computed` is kept whole (MATERIALIZED): their evaluations are then looked up
+    # in the population's USCC order, walking the records' indexes in key order, before the join with
+    # `classifications`; inlined, the planner probed them in that table's order, all over the indexes
+    # (a re-grade of 92,000 entities: 2.2 s instead of 1.3 s).
+    materialized = "MATERIALIZED" if usccs is not None else ""
     row = (
         await session.execute(
             text(
                 f"""
                 WITH pop AS ({_population(usccs is None)}),
-                computed AS ({_EFFECTIVE if usccs is not None else _EFFECTIVE_DOMAIN}),
+                computed AS {materialized} ({_EFFECTIVE if usccs is not None else _EFFECTIVE_DOMAIN}),
                 -- Only what differs from the stored row is written: a re-run that changes nothing
                 -- touches (and locks) nothing.
                 differing AS (

@@ -238,6 +238,22 @@ def _score_sql(indicators: Sequence[Indicator]) -> tuple[str, str, str, dict[str
     return ", ".join(extract), " AND ".join(checks), score, params
 
 
+def _grade_sql(bands: Sequence[tuple[str, Decimal | None, Decimal | None]], params: dict[str, Any]) -> str:
+    """The grade of `s.score`: the first band it lies in (lower bound inclusive, upper exclusive)."""
+    whens = []
+    for i, (code, low, high) in enumerate(bands):
+        tests = []
+        if low is not None:
+            tests.append(f"s.score >= CAST(:band_lo{i} AS numeric)")
+            params[f"band_lo{i}"] = low
+        if high is not None:
+            tests.append(f"s.score < CAST(:band_hi{i} AS numeric)")
+            params[f"band_hi{i}"] = high
+        params[f"band{i}"] = code
+        whens.append(f"WHEN {' AND '.join(tests) or 'true'} THEN CAST(:band{i} AS text)")
+    return f"CASE {' '.join(whens)} END" if whens else "CAST(NULL AS text)"
+
+
 async def stage_scores(
     session: AsyncSession,
     indicators: Sequence[Indicator],
@@ -254,12 +270,7 @@ async def stage_scores(
     statement. Returns (entities, incomplete, ungraded, unchanged, withdrawn).
     """
     extract, complete, score, params = _score_sql(indicators)
-    bands_json = orjson.dumps(
-        [
-            {"code": c, "lo": None if lo is None else str(lo), "hi": None if hi is None else str(hi)}
-            for c, lo, hi in bands
-        ]
-    ).decode()
+    grade = _grade_sql(bands, params)
     fixed = {
         "JGLY": run.domain,
         "PJMX": run.scheme,
@@ -270,61 +281,73 @@ async def stage_scores(
         "LYDWDM": run.department,
         "BZ": run.remark,
     }
-    # OFFSET 0 keeps each subquery whole, so every value is read, and every score and hash computed,
-    # once per entity (a flattened query would recompute them wherever they are referenced).
+    # Each level is a subquery kept whole by OFFSET 0 (never flattened into the one above), so every
+    # value, score, grade and hash is computed once per entity and read as a column above instead of
+    # being recomputed wherever it is referenced; nested subqueries, unlike LATERAL ones, are not
+    # rescanned for every row. `computed` keeps only what its outcome needs (the fields of a result to
+    # stage, the codes of one to withdraw), so the million-row CTE stays small; the content is built
+    # after the sort by USCC, which then sorts narrow rows.
     statement = f"""
-        WITH bands AS MATERIALIZED (
-            SELECT code, lo, hi
-            FROM jsonb_to_recordset(CAST(:bands AS jsonb)) AS b(code text, lo numeric, hi numeric)
-        ), computed AS MATERIALIZED (
-            SELECT s.uscc, s.id, o.outcome,
-                   CASE WHEN o.outcome = 'STAGE' THEN CAST(:fixed AS jsonb) || jsonb_build_object(
-                       'XDR_MC', h.name,
-                       'XDR_LB', CASE WHEN left(s.uscc, 2) = '92' THEN '个体工商户' ELSE '法人及非法人组织' END,
-                       'XDR_SHXYM', s.uscc, 'PJBH', s.id, 'PJDJ', g.code, 'PJFS', h.score) END AS content,
-                   CASE WHEN o.outcome = 'STAGE' THEN h.hash END AS hash
+        WITH computed AS MATERIALIZED (
+            SELECT o.outcome,
+                   CASE WHEN o.outcome IN ('STAGE', 'WITHDRAW') THEN o.uscc END AS uscc,
+                   CASE WHEN o.outcome IN ('STAGE', 'WITHDRAW') THEN o.id END AS id,
+                   CASE WHEN o.outcome = 'STAGE' THEN o.name END AS name,
+                   CASE WHEN o.outcome = 'STAGE' THEN o.grade END AS grade,
+                   CASE WHEN o.outcome = 'STAGE' THEN o.score_text END AS score_text,
+                   CASE WHEN o.outcome = 'STAGE' THEN o.hash END AS hash
             FROM (
-                SELECT x.uscc, CAST(:domain AS text) || ':' || CAST(:period AS text) || ':' || x.uscc AS id,
-                       CASE WHEN {complete} THEN {score} END AS score
+                SELECT h.*, CASE WHEN h.score IS NULL THEN 'INCOMPLETE'
+                                 WHEN h.grade IS NULL AND h.has_current THEN 'WITHDRAW'
+                                 WHEN h.grade IS NULL THEN 'UNGRADED'
+                                 WHEN h.hash = h.current_hash THEN 'UNCHANGED' ELSE 'STAGE' END AS outcome
                 FROM (
-                    SELECT v.uscc, {extract} FROM indicator_values v
-                    WHERE v.domain = :domain AND v.period = :period OFFSET 0
-                ) x
+                    SELECT g.*, CASE WHEN g.grade IS NOT NULL THEN decode(md5(concat_ws(chr(31),
+                               CAST(:fixed_text AS text), g.name, g.uscc, g.grade, g.score_text)), 'hex') END AS hash
+                    FROM (
+                        SELECT s.uscc, s.id, s.score, {grade} AS grade, trim_scale(s.score)::text AS score_text,
+                               coalesce(e.name, s.uscc) AS name, cur.uscc IS NOT NULL AS has_current,
+                               cur.content_hash AS current_hash
+                        FROM (
+                            SELECT x.uscc, CAST(:domain AS text) || ':' || CAST(:period AS text) || ':' || x.uscc AS id,
+                                   CASE WHEN {complete} THEN {score} END AS score
+                            FROM (
+                                SELECT v.uscc, {extract} FROM indicator_values v
+                                WHERE v.domain = :domain AND v.period = :period OFFSET 0
+                            ) x
+                            OFFSET 0
+                        ) s
+                        LEFT JOIN entities e ON e.uscc = s.uscc
+                        LEFT JOIN records cur ON cur.current AND cur.uscc = s.uscc AND cur.source_dept = :dept
+                             AND cur.source_record_id = s.id
+                        OFFSET 0
+                    ) g
+                    OFFSET 0
+                ) h
                 OFFSET 0
-            ) s
-            LEFT JOIN LATERAL (
-                SELECT b.code FROM bands b
-                WHERE (b.lo IS NULL OR s.score >= b.lo) AND (b.hi IS NULL OR s.score < b.hi) LIMIT 1
-            ) g ON true
-            LEFT JOIN entities e ON e.uscc = s.uscc
-            CROSS JOIN LATERAL (
-                SELECT n.name, n.score, decode(md5(concat_ws(chr(31), CAST(:fixed_text AS text), n.name, s.uscc,
-                       coalesce(g.code, ''), n.score)), 'hex') AS hash
-                FROM (SELECT coalesce(e.name, s.uscc) AS name, trim_scale(s.score)::text AS score) n
-                OFFSET 0
-            ) h
-            LEFT JOIN records cur ON cur.current AND cur.uscc = s.uscc AND cur.source_dept = :dept
-                 AND cur.source_record_id = s.id
-            CROSS JOIN LATERAL (
-                SELECT CASE WHEN s.score IS NULL THEN 'INCOMPLETE'
-                            WHEN g.code IS NULL AND cur.uscc IS NOT NULL THEN 'WITHDRAW'
-                            WHEN g.code IS NULL THEN 'UNGRADED'
-                            WHEN h.hash = cur.content_hash THEN 'UNCHANGED' ELSE 'STAGE' END AS outcome
             ) o
         ), staged AS (
+            -- In USCC order (line_no too): the merge writes the new results in that order, so the records
+            -- and their indexes are filled in key order (first grading of 1M: merge 8.5 s, not 15.5 s),
+            -- and a later run finds the versions it retires in that order.
             INSERT INTO bulk_stage (
                 line_no, uscc, source_dept, source_record_id, record_type, type_version, content,
                 content_hash, decision_date, publicity_rule, published, repair_from, publish_until,
                 scheme_version)
-            SELECT row_number() OVER (), c.uscc, :dept, c.id, 'industry_evaluation', :type_version, c.content,
+            SELECT row_number() OVER (ORDER BY c.uscc), c.uscc, :dept, c.id, 'industry_evaluation', :type_version,
+                   CAST(:fixed AS jsonb) || jsonb_build_object(
+                       'XDR_MC', c.name,
+                       'XDR_LB', CASE WHEN left(c.uscc, 2) = '92' THEN '个体工商户' ELSE '法人及非法人组织' END,
+                       'XDR_SHXYM', c.uscc, 'PJBH', c.id, 'PJDJ', c.grade, 'PJFS', c.score_text),
                    c.hash, :today, :rule, :published, :repair_from, :publish_until, :scheme_version
             FROM computed c WHERE c.outcome = 'STAGE'
+            ORDER BY c.uscc
             RETURNING 1
         ), withdrawn AS (
+            -- In USCC order too: the look-ups walk the index in key order.
             UPDATE records r SET current = false
-            FROM computed c
-            WHERE c.outcome = 'WITHDRAW' AND r.current AND r.uscc = c.uscc AND r.source_dept = :dept
-              AND r.source_record_id = c.id
+            FROM (SELECT uscc, id FROM computed WHERE outcome = 'WITHDRAW' ORDER BY uscc) c
+            WHERE r.current AND r.uscc = c.uscc AND r.source_dept = :dept AND r.source_record_id = c.id
             RETURNING r.uscc
         ), remembered AS (
             -- Entities whose result was withdrawn: they must be re-classified too.
@@ -338,7 +361,6 @@ async def stage_scores(
     """
     params.update(
         {
-            "bands": bands_json,
             "fixed": orjson.dumps({**fixed, "PJRQ": run.today.isoformat()}).decode(),
             "fixed_text": orjson.dumps(fixed, option=orjson.OPT_SORT_KEYS).decode(),
             "domain": run.domain,
