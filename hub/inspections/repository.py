@@ -177,18 +177,15 @@ async def plan_inspectors(session: AsyncSession, plan_id: uuid.UUID) -> list[tup
     return [(r[0], r[1]) for r in rows]
 
 
-async def plan_conflicts(session: AsyncSession, plan_id: uuid.UUID) -> dict[str, list[str]]:
-    """The frozen conflicts: inspector id → the USCCs it declared, sorted."""
+async def plan_conflicts(session: AsyncSession, plan_id: uuid.UUID) -> list[tuple[str, str]]:
+    """The frozen conflicts: (inspector id, USCC), sorted."""
     rows = await session.execute(
         text(
             "SELECT inspector_id, uscc FROM plan_conflicts WHERE plan_id = :plan ORDER BY inspector_id, uscc"
         ),
         {"plan": plan_id},
     )
-    conflicts: dict[str, list[str]] = {}
-    for inspector_id, uscc in rows:
-        conflicts.setdefault(inspector_id, []).append(uscc)
-    return conflicts
+    return [(r[0], r[1]) for r in rows]
 
 
 async def store_draw(
@@ -216,13 +213,6 @@ async def drawn(session: AsyncSession, plan_id: uuid.UUID) -> list[tuple[str, st
         {"plan": plan_id},
     )
     return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
-
-
-async def domain_has_candidates(session: AsyncSession, domain: str) -> bool:
-    row = await session.execute(
-        text("SELECT EXISTS (SELECT 1 FROM classifications WHERE domain = :d)"), {"d": domain}
-    )
-    return bool(row.scalar_one())
 
 
 async def candidate_conflicts(session: AsyncSession, department: str, domain: str) -> list[tuple[str, str]]:

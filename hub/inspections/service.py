@@ -57,9 +57,13 @@ def _text(value: str, path: str, limit: int) -> str:
 
 
 def _pool(
-    plan_inspectors: Sequence[tuple[str, str]], conflicts: dict[str, list[str]]
+    plan_inspectors: Sequence[tuple[str, str]], conflicts: Sequence[tuple[str, str]]
 ) -> list[draw.PoolInspector]:
-    return [draw.PoolInspector(i, name, tuple(conflicts.get(i, ()))) for i, name in plan_inspectors]
+    """The pool as the draw takes it: each inspector with the USCCs of its (inspector, USCC) conflicts."""
+    declared: dict[str, list[str]] = {}
+    for inspector_id, uscc in conflicts:
+        declared.setdefault(inspector_id, []).append(uscc)
+    return [draw.PoolInspector(i, name, tuple(declared.get(i, ()))) for i, name in plan_inspectors]
 
 
 async def commit_plan(
@@ -83,22 +87,12 @@ async def commit_plan(
             code="POOL_TOO_SMALL",
             path="domain",
         )
-    # The candidates are the domain's entities with their stored category: evaluation pushes and
-    # member registration keep it current at once, expiries the daily `credit-hub reclassify`.
-    # They are frozen and hashed inside PostgreSQL, so a million never travel through Python here.
-    if not await repo.domain_has_candidates(session, domain.code):
-        raise Invalid(
-            f"domain {domain.code} has no entities to draw from", code="NO_CANDIDATES", path="domain"
-        )
     members = {i for i, _ in pool}
     frozen_conflicts = [
         (inspector_id, uscc)
         for inspector_id, uscc in await repo.candidate_conflicts(session, department, domain.code)
         if inspector_id in members
     ]
-    conflicts: dict[str, list[str]] = {}
-    for inspector_id, uscc in frozen_conflicts:
-        conflicts.setdefault(inspector_id, []).append(uscc)
     seed = secrets.token_bytes(draw.SEED_BYTES)
     plan_id = uuid.uuid4()
     plan = InspectionPlan(
@@ -111,7 +105,7 @@ async def commit_plan(
         algorithm=draw.ALGORITHM,
         seed_commitment=draw.seed_commitment(seed),
         candidates_hash="",  # set once the list is frozen, below
-        inspectors_hash=draw.inspectors_hash(_pool(pool, conflicts)),
+        inspectors_hash=draw.inspectors_hash(_pool(pool, frozen_conflicts)),
         candidate_count=0,
         parameters={
             "ratios": ratios.published(chosen),
@@ -123,10 +117,17 @@ async def commit_plan(
         created_by=department,
     )
     await repo.add_plan(session, plan)
+    # The candidates are the domain's entities with their stored category: evaluation pushes and
+    # member registration keep it current at once, expiries the daily `credit-hub reclassify`.
+    # They are frozen and hashed inside PostgreSQL, so a million never travel through Python here.
     plan.candidates_hash, counts = await repo.freeze_candidates(
         session, plan.id, domain.code, [c.value for c in CATEGORIES]
     )
     plan.candidate_count = sum(counts.values())
+    if plan.candidate_count == 0:  # the caller's savepoint takes back the plan row written above
+        raise Invalid(
+            f"domain {domain.code} has no entities to draw from", code="NO_CANDIDATES", path="domain"
+        )
     plan.parameters = {**plan.parameters, "counts": counts}
     await repo.add_plan_inspectors(session, plan.id, pool)
     await repo.add_plan_conflicts(session, plan.id, frozen_conflicts)

@@ -90,3 +90,13 @@ async def test_unknown_domain_and_empty_title(client, actors, connection, ready)
     empty = await gql(client, COMMIT, {"domain": DOMAIN, "period": "2026", "title": "  "}, dept)
     assert empty["data"]["commitInspectionPlan"]["path"] == "title"
     await _nothing_written(connection)
+
+
+async def test_a_domain_without_entities_is_refused_and_nothing_is_written(client, actors, connection):
+    await own_domain(client, actors)
+    await add_pool(client, actors["department"], POOL)
+    refused = await commit(client, actors["department"])
+    assert refused["__typename"] == "InvalidInput", refused
+    assert (refused["code"], refused["path"]) == ("NO_CANDIDATES", "domain")
+    assert DOMAIN in refused["message"]
+    await _nothing_written(connection)
