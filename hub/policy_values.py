@@ -6,7 +6,7 @@ Each loader raises its own error with its own message; these only say whether a 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -29,3 +29,10 @@ def text_at(data: Mapping[str, Any], key: str) -> str | None:
     """The non-blank string under `key`, or None."""
     value = data.get(key)
     return value if isinstance(value, str) and value.strip() else None
+
+
+def unknown_key(data: Mapping[str, Any], allowed: Iterable[str]) -> str | None:
+    """The first key (in sorted order) of `data` that is not allowed, or None: a misspelt key in a
+    policy document is refused, never silently ignored."""
+    unknown = sorted(set(data) - set(allowed))
+    return unknown[0] if unknown else None

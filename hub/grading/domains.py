@@ -27,7 +27,7 @@ from typing import Any, Literal, cast
 import yaml
 
 from hub.grading.schemes import CATEGORIES, Category
-from hub.policy_values import text_at
+from hub.policy_values import text_at, unknown_key
 
 InspectionMode = Literal["paper", "on_site"]
 INSPECTION_MODES: tuple[InspectionMode, ...] = ("paper", "on_site")
@@ -125,9 +125,9 @@ class Measures:
     def from_mapping(cls, data: Any) -> Measures:
         if not isinstance(data, Mapping):
             raise DomainError("measures must be a mapping")
-        unknown = sorted(set(data) - set(_MEASURE_KEYS))
-        if unknown:
-            raise DomainError(f"unknown key {unknown[0]!r}")
+        unknown = unknown_key(data, _MEASURE_KEYS)
+        if unknown is not None:
+            raise DomainError(f"unknown key {unknown!r}")
         missing = [k for k in _MEASURE_KEYS if k not in data]
         if missing:
             raise DomainError(f"{missing[0]!r} is missing")
@@ -208,9 +208,9 @@ def resolve(data: Any, defaults: Any) -> dict[str, Any]:
     with the domain's fields laid over them, and `default_category` is inherited unless given."""
     if not isinstance(defaults, Mapping) or not isinstance(defaults.get("measures"), Mapping):
         raise DomainError("measures defaults: expected a mapping with 'default_category' and 'measures'")
-    unknown = sorted(set(defaults) - {"default_category", "measures"})
-    if unknown:
-        raise DomainError(f"measures defaults: unknown key {unknown[0]!r}")
+    unknown = unknown_key(defaults, {"default_category", "measures"})
+    if unknown is not None:
+        raise DomainError(f"measures defaults: unknown key {unknown!r}")
     if not isinstance(data, Mapping):
         raise DomainError("a supervision domain definition must be a mapping")
     where = f"domain {data.get('code')!r}"
@@ -364,9 +364,9 @@ def _parse_domain(data: Any, scheme_codes: Collection[str] | None) -> Supervisio
     if not isinstance(code, str) or not _CODE_RE.fullmatch(code):
         raise DomainError(f"domain code {code!r} must be lower-case letters, digits and _")
     where = f"domain {code!r}"
-    unknown = sorted(set(data) - _DOMAIN_KEYS)
-    if unknown:
-        raise DomainError(f"{where}: unknown key {unknown[0]!r}")
+    unknown = unknown_key(data, _DOMAIN_KEYS)
+    if unknown is not None:
+        raise DomainError(f"{where}: unknown key {unknown!r}")
     scheme = _text(where, data, "scheme")
     if scheme_codes is not None and scheme not in scheme_codes:
         raise DomainError(f"{where}: unknown scheme {scheme!r} (one of {', '.join(sorted(scheme_codes))})")

@@ -32,6 +32,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from hub.entities.codes import normalise, uscc_problem
+from hub.policy_values import unknown_key
 
 KIND_EVALUATION_MODEL = "evaluation_model"
 MAX_INDICATORS = 50
@@ -254,9 +255,9 @@ def _number(data: Mapping[str, Any], key: str, path: str) -> Decimal:
 def _parse_indicator(data: Any, path: str) -> Indicator:
     if not isinstance(data, Mapping):
         raise ModelError("INVALID", path, f"{path} must be an object")
-    unknown = sorted(set(data) - _INDICATOR_KEYS)
-    if unknown:
-        raise ModelError("UNKNOWN_KEY", f"{path}.{unknown[0]}", f"unknown key {unknown[0]!r}")
+    unknown = unknown_key(data, _INDICATOR_KEYS)
+    if unknown is not None:
+        raise ModelError("UNKNOWN_KEY", f"{path}.{unknown}", f"unknown key {unknown!r}")
     code = _text(data, "code", f"{path}.code")
     if not _CODE_RE.fullmatch(code):
         raise ModelError(
@@ -296,9 +297,9 @@ def _average(n: int) -> str:
 def _parse_model(data: Any) -> EvaluationModel:
     if not isinstance(data, Mapping):
         raise ModelError("INVALID", "model", "an evaluation model must be an object")
-    unknown = sorted(set(data) - _MODEL_KEYS)
-    if unknown:
-        raise ModelError("UNKNOWN_KEY", unknown[0], f"unknown key {unknown[0]!r}")
+    unknown = unknown_key(data, _MODEL_KEYS)
+    if unknown is not None:
+        raise ModelError("UNKNOWN_KEY", unknown, f"unknown key {unknown!r}")
     domain = _text(data, "domain", "domain")
     period = _text(data, "period", "period")
     period_end(period)

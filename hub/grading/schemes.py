@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from hub.policy_values import as_date, text_at
+from hub.policy_values import as_date, text_at, unknown_key
 
 
 class Category(StrEnum):
@@ -247,9 +247,9 @@ def _parse_level(where: str, data: Any) -> Level:
     if not isinstance(code, str) or not _LEVEL_CODE_RE.fullmatch(code):
         raise SchemeError(f"{where}: level code {code!r} must be letters, digits and _")
     where = f"{where} {code}"
-    unknown = sorted(set(data) - _LEVEL_KEYS)
-    if unknown:
-        raise SchemeError(f"{where}: unknown key {unknown[0]!r}")
+    unknown = unknown_key(data, _LEVEL_KEYS)
+    if unknown is not None:
+        raise SchemeError(f"{where}: unknown key {unknown!r}")
     category = data.get("category")
     if category not in CATEGORIES:
         raise SchemeError(f"{where}: unknown category {category!r} (one of {', '.join(CATEGORIES)})")
@@ -298,9 +298,9 @@ def _parse_scheme(data: Any) -> GradingScheme:
     if not isinstance(code, str) or not _SCHEME_CODE_RE.fullmatch(code):
         raise SchemeError(f"scheme code {code!r} must be lower-case letters, digits and _")
     where = f"scheme {code!r}"
-    unknown = sorted(set(data) - _SCHEME_KEYS)
-    if unknown:
-        raise SchemeError(f"{where}: unknown key {unknown[0]!r}")
+    unknown = unknown_key(data, _SCHEME_KEYS)
+    if unknown is not None:
+        raise SchemeError(f"{where}: unknown key {unknown!r}")
     valid_from, valid_to = _date(where, data, "valid_from"), _date(where, data, "valid_to")
     if valid_from is not None and valid_to is not None and valid_to < valid_from:
         raise SchemeError(f"{where}: valid_to {valid_to} is before valid_from {valid_from}")

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
-from hub.policy_values import text_at
+from hub.policy_values import text_at, unknown_key
 from hub.records.catalog import (
     CATEGORIES,
     FIELD_TYPES,
@@ -113,9 +113,9 @@ def _parse_field(where: str, data: Any) -> FieldDef:
     if not isinstance(name, str) or not _FIELD_NAME_RE.fullmatch(name):
         raise CatalogError(f"{where}: field name {name!r} must be upper-case letters, digits and _")
     where = f"{where} {name}"
-    unknown = sorted(set(data) - _FIELD_KEYS)
-    if unknown:
-        raise CatalogError(f"{where}: unknown key {unknown[0]!r}")
+    unknown = unknown_key(data, _FIELD_KEYS)
+    if unknown is not None:
+        raise CatalogError(f"{where}: unknown key {unknown!r}")
     ftype = data.get("type")
     if ftype not in FIELD_TYPES:
         raise CatalogError(f"{where}: unknown type {ftype!r} (one of {', '.join(FIELD_TYPES)})")
@@ -259,9 +259,9 @@ def parse_record_type(data: Mapping[str, Any]) -> RecordTypeDef:
     if not isinstance(code, str) or not _CODE_RE.fullmatch(code):
         raise CatalogError(f"record type code {code!r} must be lower-case letters, digits and _")
     where = f"record type {code!r}"
-    unknown = sorted(set(data) - _TYPE_KEYS)
-    if unknown:
-        raise CatalogError(f"{where}: unknown key {unknown[0]!r}")
+    unknown = unknown_key(data, _TYPE_KEYS)
+    if unknown is not None:
+        raise CatalogError(f"{where}: unknown key {unknown!r}")
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise CatalogError(f"{where}: 'version' must be a positive integer")
