@@ -40,7 +40,7 @@ def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from hub import migrate
-    from hub.records.policy import sync_bundled
+    from hub.catalog.policy import sync_bundled
 
     migrate.upgrade(database_url(settings))
     added = _in_session(settings, lambda s: sync_bundled(s, by="credit-hub migrate"))
@@ -58,7 +58,7 @@ def cmd_schema(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from hub.app import create_app
+    from hub.web.app import create_app
 
     logs.configure(settings.log_level)
     app = create_app(settings)
@@ -102,8 +102,8 @@ def cmd_reclassify(settings: Settings, args: argparse.Namespace) -> int:
     """Re-classify domains now: run daily, so expired evaluations stop counting (cron, a k8s CronJob)."""
     import datetime as dt
 
+    from hub.catalog.policy import current_policy
     from hub.grading.service import reclassify
-    from hub.records.policy import current_policy
 
     async def run(session: AsyncSession) -> list[tuple[str, int, int]]:
         policy = await current_policy(session)

@@ -19,7 +19,7 @@ from hub.auth.caller import Caller, Role
 from hub.crypto import StaticKeyProvider
 from hub.demo_grading import load_grading_demo
 from hub.entities.codes import make_resident_id, make_uscc
-from hub.records.service import RecordInput, push_records
+from hub.records.ingestion.service import RecordInput, push_records
 from hub.settings import get_settings
 
 DISTRICTS = {

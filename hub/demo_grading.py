@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth.caller import Caller, Role
 from hub.grading.admin import add_members, assign_domain
 from hub.ports import KeyProvider
-from hub.records.service import RecordInput, push_records
+from hub.records.ingestion.service import RecordInput, push_records
 
 # (demo department key, domains it answers for)
 ASSIGNMENTS = {

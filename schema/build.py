@@ -22,13 +22,13 @@ from schema.auth.operations import AuthMutations, AuthQueries
 from schema.entities.queries import EntityQueries
 from schema.extensions import UnitOfWork
 from schema.grading.operations import GradingMutations, GradingQueries
-from schema.grading.scoring import ScoringMutations, ScoringQueries
 from schema.grading.subscriptions import GradingSubscriptions
 from schema.inspections.operations import InspectionMutations, InspectionQueries
 from schema.permissions import assert_every_root_field_guarded
 from schema.records.bulk import BulkMutations, BulkQueries
 from schema.records.catalog import CatalogMutations, CatalogQueries
 from schema.records.mutations import RecordMutations
+from schema.scoring.operations import ScoringMutations, ScoringQueries
 
 
 @strawberry.type(description="Read the credit archive, the catalogue and who you are.")

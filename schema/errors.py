@@ -10,7 +10,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.errors import Conflict, Forbidden, HubError, Invalid, NotFound
-from hub.records.validation import FieldError
+from hub.records.validation.record import FieldError
 
 
 @strawberry.type(description="One problem with one input field: machine code, field path and explanation.")

@@ -13,8 +13,8 @@ from hub.auth.caller import Caller
 from hub.entities import service as entities
 from hub.entities.repository import EntityRow
 from hub.models import Organisation
-from hub.records import archive
-from hub.records.archive import PageRequest, RecordFilter, RecordView, SourceSummary
+from hub.records.archive import service as archive
+from hub.records.archive.service import PageRequest, RecordFilter, RecordView, SourceSummary
 
 
 class Loaders:

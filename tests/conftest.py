@@ -20,15 +20,15 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub import migrate
-from hub.app import create_app
 from hub.auth import service as auth
 from hub.auth.caller import Role
+from hub.catalog.policy import load_calendar_year, sync_bundled
+from hub.catalog.workdays import bundled_years
 from hub.crypto import StaticKeyProvider
 from hub.db import RequestSession, database_url, make_engine
 from hub.entities.codes import make_uscc
-from hub.records.policy import load_calendar_year, sync_bundled
-from hub.records.workdays import bundled_years
 from hub.settings import Settings
+from hub.web.app import create_app
 
 TEST_DATABASE = "hub_test"
 # The live server fixtures (a real second process on a database of its own).

@@ -19,8 +19,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from hub import migrate
+from hub.catalog.policy import sync_bundled
 from hub.db import database_url, make_engine
-from hub.records.policy import sync_bundled
 from hub.settings import Settings
 from tests.conftest import TEST_DATABASE
 

@@ -12,10 +12,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import migrate
+from hub.catalog.policy import sync_bundled
 from hub.crypto import unseal
 from hub.db import make_engine
 from hub.inspections.service import SEED_PURPOSE
-from hub.records.policy import sync_bundled
 
 
 async def _tables(url: URL) -> set[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.auth.caller import Caller, Role
-from hub.records.catalog import RecordTypeDef
+from hub.catalog.record_types import RecordTypeDef
 
 FULL_VIEW_ROLES = frozenset({Role.CREDIT_OFFICE, Role.PROVINCE})
 

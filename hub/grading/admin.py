@@ -13,20 +13,20 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.caller import Caller, Role
-from hub.entities.codes import normalise, uscc_problem
-from hub.errors import Forbidden, Invalid
-from hub.grading import repository as repo
-from hub.grading.domains import DomainError, Measures, SupervisionDomain
-from hub.grading.schemes import Category, GradingScheme, SchemeError
-from hub.grading.service import ReclassifyResult, domain_of, reclassify
-from hub.models import CatalogDocument
-from hub.records.policy import (
+from hub.catalog.grading_schemes import Category, GradingScheme, SchemeError
+from hub.catalog.policy import (
     KIND_DOMAIN,
     KIND_DOMAIN_DEPARTMENT,
     KIND_SCHEME,
     current_policy,
     store_document,
 )
+from hub.catalog.supervision_domains import DomainError, Measures, SupervisionDomain
+from hub.entities.codes import normalise, uscc_problem
+from hub.errors import Forbidden, Invalid
+from hub.grading import repository as repo
+from hub.grading.service import ReclassifyResult, domain_of, reclassify
+from hub.models import CatalogDocument
 
 MAX_MEMBERS = 10_000
 

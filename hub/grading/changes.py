@@ -10,10 +10,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.auth.caller import Caller, Role
+from hub.catalog.policy import current_policy
 from hub.errors import Forbidden, Invalid
 from hub.grading import repository as repo
 from hub.notifications import listening
-from hub.records.policy import current_policy
 
 CHANNEL = "classification_changes"
 BATCH = 500

@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.catalog.grading_schemes import Category
+from hub.catalog.policy import Policy, current_policy
+from hub.catalog.supervision_domains import Measures, SupervisionDomain
 from hub.errors import Invalid, NotFound
 from hub.grading import repository as repo
-from hub.grading.domains import Measures, SupervisionDomain
-from hub.grading.schemes import Category
-from hub.records.policy import Policy, current_policy
-from hub.records.repository import add_outbox
+from hub.sync.outbox import add_outbox
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+from hub.catalog.grading_schemes import CATEGORIES, Category
+from hub.catalog.supervision_domains import Measures, SupervisionDomain
 from hub.errors import Invalid
-from hub.grading.domains import Measures, SupervisionDomain
-from hub.grading.schemes import CATEGORIES, Category
 
 ONE = Decimal(1)
 ZERO = Decimal(0)

@@ -21,18 +21,18 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.auth.caller import Caller, Role
+from hub.catalog.grading_schemes import CATEGORIES
+from hub.catalog.policy import current_policy
 from hub.crypto import seal, unseal
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.gc_pause import collector_paused
 from hub.grading import service as grading
-from hub.grading.schemes import CATEGORIES
 from hub.inspections import draw, ratios
 from hub.inspections import repository as repo
 from hub.inspections.pool import department_of
 from hub.inspections.publication import to_json_bytes
 from hub.models import InspectionPlan
 from hub.ports import KeyProvider
-from hub.records.policy import current_policy
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import strawberry
 
 from hub import models
 from hub.entities.repository import EntityRow
-from hub.records.archive import PageRequest, RecordFilter, SourceSummary
+from hub.records.archive.service import PageRequest, RecordFilter, SourceSummary
 from schema.context import Info
 from schema.cursors import decode_record_cursor, page_size
 from schema.records.types import PageInfo, RecordConnection, record_page

@@ -8,11 +8,11 @@ import strawberry
 from strawberry.scalars import JSON
 
 from hub.auth.caller import Role
+from hub.catalog.grading_schemes import Category
+from hub.catalog.policy import current_policy
 from hub.entities.service import checked_uscc
 from hub.errors import Forbidden
 from hub.grading import admin, service
-from hub.grading.schemes import Category
-from hub.records.policy import current_policy
 from schema.context import Info
 from schema.errors import (
     ConflictProblem,

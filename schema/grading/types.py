@@ -7,9 +7,9 @@ from enum import Enum
 
 import strawberry
 
-from hub.grading.domains import Measures as MeasuresData
-from hub.grading.domains import SupervisionDomain
-from hub.grading.schemes import GradingScheme
+from hub.catalog.grading_schemes import GradingScheme
+from hub.catalog.supervision_domains import Measures as MeasuresData
+from hub.catalog.supervision_domains import SupervisionDomain
 from hub.grading.service import Effective
 
 

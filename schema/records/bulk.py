@@ -11,7 +11,8 @@ from strawberry.file_uploads import Upload
 
 from hub.auth.caller import Role
 from hub.errors import HubError
-from hub.records import bulk, bulk_service
+from hub.records.bulk import receipts as bulk_service
+from hub.records.bulk import service as bulk
 from schema.context import Info
 from schema.errors import (
     ConflictProblem,

@@ -9,9 +9,9 @@ import strawberry
 from strawberry.scalars import JSON
 
 from hub.auth.caller import Role
-from hub.records import catalog_admin
-from hub.records import policy as policy_service
-from hub.records.catalog import FieldDef, RecordTypeDef
+from hub.catalog import amendments as catalog_admin
+from hub.catalog import policy as policy_service
+from hub.catalog.record_types import FieldDef, RecordTypeDef
 from schema.context import Info
 from schema.errors import InvalidInput, expected_failures, json_object
 from schema.permissions import ALL_ROLES, allow

@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from hub.records import service
+from hub.records.ingestion import service
 from schema.context import Info
 from schema.errors import (
     ConflictProblem,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 import strawberry
 from strawberry.scalars import JSON
 
-from hub.records.archive import RecordView
+from hub.records.archive.service import RecordView
 from schema.context import Info
 from schema.cursors import record_cursor
 

@@ -23,10 +23,11 @@ import orjson
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.catalog.policy import current_policy
 from hub.crypto import StaticKeyProvider
 from hub.db import asyncpg_dsn, make_engine
-from hub.records.policy import current_policy
-from hub.records.prepare import RecordPreparer, RejectedRecord
+from hub.records.ingestion.prepare import RecordPreparer, RejectedRecord
+from hub.records.validation.record import validator_for
 from hub.settings import PROJECT_ROOT, Settings
 from tests.bench import support
 
@@ -72,7 +73,7 @@ async def prepared_rows(
         dt.date.today(),
         authority_domain="market_regulation",
     )
-    validate = policy.validator(RECORD_TYPE)
+    validate = validator_for(policy, RECORD_TYPE)
     receipt = uuid.uuid4()
     with path.open(encoding="utf-8", newline="") as source:
         reader = csv.reader(source)

@@ -23,9 +23,9 @@ import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import URL
 
-from hub.app import create_app
 from hub.db import count_statements, make_engine, make_sessionmaker
 from hub.settings import PROJECT_ROOT, Settings
+from hub.web.app import create_app
 from tests.bench import load, support
 from tests.bench.push_worker import push_once
 from tests.bench.serve import SAMPLE

@@ -30,10 +30,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from hub.app import create_app
 from hub.db import asyncpg_dsn, make_engine, make_sessionmaker
 from hub.grading import admin
 from hub.inspections.publication import parse, verify
+from hub.web.app import create_app
 from tests.bench import support
 
 DATABASE = "hub_bench_inspections"

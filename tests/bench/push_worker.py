@@ -19,8 +19,8 @@ import orjson
 import psutil
 from sqlalchemy.engine import make_url
 
-from hub.app import create_app
 from hub.db import make_engine, make_sessionmaker
+from hub.web.app import create_app
 from tests.bench.support import bench_settings
 
 UPLOAD = """

@@ -24,11 +24,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.app import create_app
 from hub.auth.caller import Caller, Role
 from hub.db import asyncpg_dsn, database_url, make_engine, make_sessionmaker
-from hub.grading import admin, scoring
+from hub.grading import admin
+from hub.scoring import service as scoring
 from hub.settings import Settings
+from hub.web.app import create_app
 from tests.bench import support
 
 DATABASE = "hub_bench_regrade"

@@ -1,6 +1,6 @@
 """The two servers of the entity lookup benchmark, each served by uvicorn exactly as `credit-hub serve` does.
 
-`python -m tests.bench.serve hub PORT`: the real app (hub.app.create_app, the database from HUB_DATABASE_URL).
+`python -m tests.bench.serve hub PORT`: the real app (hub.web.app.create_app, the database from HUB_DATABASE_URL).
 `python -m tests.bench.serve baseline PORT SCRIPT`: a bare Starlette route, POST /entity {"uscc": ...},
 that runs the SQL statements the GraphQL lookup runs (SCRIPT, captured by tests.bench.entity_lookup),
 with the same transactions on the same engine, and answers the rows as JSON.
@@ -23,9 +23,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hub import logs
-from hub.app import create_app
 from hub.db import database_url, make_engine
 from hub.settings import Settings
+from hub.web.app import create_app
 
 SAMPLE = "__USCC__"
 

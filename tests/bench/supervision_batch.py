@@ -14,13 +14,13 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.app import create_app
 from hub.auth import service as auth
 from hub.auth.caller import Caller, Role
 from hub.crypto import StaticKeyProvider
 from hub.db import count_statements, make_engine, make_sessionmaker
 from hub.entities.codes import make_uscc
-from hub.records.service import RecordInput, push_records
+from hub.records.ingestion.service import RecordInput, push_records
+from hub.web.app import create_app
 from tests.bench import support
 
 # Per process, so the small pytest run and `make bench` never share it.

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub import migrate
 from hub.auth import service as auth
 from hub.auth.caller import Role
+from hub.catalog.policy import sync_bundled
 from hub.db import database_url, make_engine
 from hub.entities.codes import make_uscc
-from hub.records.policy import sync_bundled
 from hub.settings import Settings
 
 BENCH_DATABASE = "hub_bench"

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from hub.grading.domains import (
+from hub.catalog.grading_schemes import Category, load_bundled_schemes
+from hub.catalog.supervision_domains import (
     DomainError,
     Incentive,
     Measures,
@@ -21,7 +22,6 @@ from hub.grading.domains import (
     load_bundled_domains,
     load_domains,
 )
-from hub.grading.schemes import Category, load_bundled_schemes
 
 SCHEMES = load_bundled_schemes()
 DOMAINS = load_bundled_domains(SCHEMES)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hub.grading.schemes import (
+from hub.catalog.grading_schemes import (
     Category,
     GradingScheme,
     SchemeError,

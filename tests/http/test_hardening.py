@@ -14,9 +14,9 @@ from graphql.language import Lexer, Source, TokenKind
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from hub.app import create_app
 from hub.logs import JsonFormatter, request_id
 from hub.settings import Settings
+from hub.web.app import create_app
 from schema.build import HubSchema
 from schema.extensions import UnitOfWork
 from schema.permissions import ALL_ROLES, allow

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hub.records.catalog import CatalogError, RecordTypeDef, load_bundled
+from hub.catalog.record_types import CatalogError, RecordTypeDef, load_bundled
 
 RECORD_TYPES = {
     "administrative_licence",

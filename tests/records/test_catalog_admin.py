@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 
-from hub.records.catalog import load_bundled
-from hub.records.policy import bundled_documents
+from hub.catalog.policy import bundled_documents
+from hub.catalog.record_types import load_bundled
 from tests.conftest import company_code, gql
 from tests.records.builders import valid_record
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hub.records.publicity import (
+from hub.catalog.publicity import (
     POLICY_FILE,
     NoPublicityRule,
     PublicityPolicy,

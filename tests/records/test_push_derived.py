@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.app import HubGraphQL
+from hub.web.app import HubGraphQL
 from schema.loaders import Loaders
 from tests.conftest import Actor, company_code, days_ago, gql
 from tests.records.builders import (

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from hub.catalog.record_types import FieldDef, RecordTypeDef, load_bundled
 from hub.entities.codes import (
     USCC_ALPHABET,
     make_uscc,
@@ -17,8 +18,7 @@ from hub.entities.codes import (
     uscc_check_char,
     uscc_problem,
 )
-from hub.records.catalog import FieldDef, RecordTypeDef, load_bundled
-from hub.records.validation import FieldError, ValidationResult, compile_validator
+from hub.records.validation.record import FieldError, ValidationResult, compile_validator
 
 CATALOG = load_bundled()
 PENALTY = CATALOG["administrative_penalty"]

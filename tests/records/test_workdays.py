@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.records.workdays import (
+from hub.catalog.workdays import (
     UnknownCalendarYear,
     WorkingCalendar,
     YearSchedule,

@@ -1,0 +1,54 @@
+"""The credit office amends the record catalogue and the publicity rules through the API.
+
+Each save is checked as the loader checks the shipped YAML, then stored as a new version; records
+pushed afterwards are validated against it and name its version (`typeVersion`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.catalog.policy import (
+    KIND_PUBLICITY,
+    KIND_RECORD_TYPE,
+    PUBLICITY_CODE,
+    current_policy,
+    store_document,
+)
+from hub.catalog.publicity import PublicityPolicy
+from hub.catalog.record_types import CatalogError, RecordTypeDef
+from hub.errors import Invalid
+from hub.models import CatalogDocument
+
+
+async def save_record_type(
+    session: AsyncSession, body: Mapping[str, Any], by: str
+) -> tuple[RecordTypeDef, int]:
+    try:
+        definition = RecordTypeDef.from_mapping(body)
+    except (CatalogError, KeyError, TypeError, ValueError) as exc:
+        raise Invalid(f"record type: {exc}", code="RECORD_TYPE_INVALID", path="definition") from exc
+    policy = await current_policy(session)
+    old = policy.record_types.get(definition.code)
+    if old is not None:
+        # Stored records hold these fields: a new version may add fields, not drop them.
+        dropped = sorted(set(old.field_names) - set(definition.field_names))
+        if dropped:
+            raise Invalid(
+                f"fields {', '.join(dropped)} of {definition.code} hold stored data; keep them (optional)",
+                code="FIELD_REMOVED",
+                path="definition.fields",
+            )
+    document = await store_document(session, KIND_RECORD_TYPE, definition.code, definition.to_mapping(), by)
+    return definition, document.version
+
+
+async def save_publicity_rules(session: AsyncSession, body: Mapping[str, Any], by: str) -> CatalogDocument:
+    try:
+        PublicityPolicy.from_mapping(dict(body))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Invalid(f"publicity rules: {exc}", code="PUBLICITY_INVALID", path="rules") from exc
+    return await store_document(session, KIND_PUBLICITY, PUBLICITY_CODE, body, by)

@@ -1,0 +1,184 @@
+"""Reading an entity's archive. Every record leaves through `disclosure`, which decides what shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.caller import Caller
+from hub.catalog.policy import record_type_versions
+from hub.disclosure.service import archive_visibility, sees_all_fields, visible_fields
+from hub.records.archive import repository as reads
+from hub.records.ingestion import repository as repo
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFilter:
+    record_types: tuple[str, ...] | None = None
+    sources: tuple[str, ...] | None = None
+    decided_from: dt.date | None = None
+    decided_to: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    uscc: str
+    filter: RecordFilter
+    after: tuple[dt.date, str, str] | None
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordView:
+    """A record version as this caller may see it."""
+
+    uscc: str
+    record_type: str
+    type_version: int
+    source_dept: str
+    source_record_id: str
+    version: int
+    current: bool
+    decision_date: dt.date
+    severity: str | None
+    publicity_rule: str | None
+    published: bool
+    repair_from: dt.date | None
+    publish_until: dt.date | None
+    late: bool | None
+    pushed_by: str
+    pushed_at: dt.datetime
+    changed_fields: tuple[str, ...] | None
+    fields: dict[str, Any]
+    withheld: tuple[str, ...]
+
+    @property
+    def cursor_key(self) -> tuple[dt.date, str, str]:
+        return (self.decision_date, self.source_dept, self.source_record_id)
+
+
+async def _view_factory(session: AsyncSession, caller: Caller, rows: Sequence[Any]) -> Any:
+    """Disclosure follows the catalogue version each record was validated against."""
+    definitions = await record_type_versions(session, {(r.record_type, r.type_version) for r in rows})
+
+    def view(record: Any) -> RecordView:  # an ORM Record or a row with the same columns
+        all_fields = sees_all_fields(caller, record.uscc, record.source_dept)
+        shown, withheld = visible_fields(
+            definitions.get((record.record_type, record.type_version)),
+            record.content,
+            all_fields=all_fields,
+            restricted_too=False,
+        )
+        return RecordView(
+            uscc=record.uscc,
+            record_type=record.record_type,
+            type_version=record.type_version,
+            source_dept=record.source_dept,
+            source_record_id=record.source_record_id,
+            version=record.version,
+            current=record.current,
+            decision_date=record.decision_date,
+            severity=record.severity,
+            publicity_rule=record.publicity_rule,
+            published=record.published,
+            repair_from=record.repair_from,
+            publish_until=record.publish_until,
+            late=record.late,
+            pushed_by=record.pushed_by,
+            pushed_at=record.pushed_at,
+            changed_fields=tuple(record.changed_fields) if record.changed_fields is not None else None,
+            fields=shown,
+            withheld=tuple(withheld),
+        )
+
+    return view
+
+
+async def record_pages(
+    session: AsyncSession, caller: Caller, today: dt.date, requests: Sequence[PageRequest]
+) -> list[list[RecordView]]:
+    """Answer many page requests with one statement per distinct (filter, cursor, size, visibility)."""
+    groups: dict[tuple[RecordFilter, Any, int, dt.date | None], list[str]] = defaultdict(list)
+    for request in requests:
+        public_on = archive_visibility(caller, request.uscc, today).public_on
+        groups[(request.filter, request.after, request.limit, public_on)].append(request.uscc)
+    pages: list[tuple[RecordFilter, Any, int, list[Any]]] = []
+    for (flt, after, limit, public_on), usccs in groups.items():
+        rows = await reads.page_of_records(
+            session,
+            usccs,
+            record_types=flt.record_types,
+            sources=flt.sources,
+            decided_from=flt.decided_from,
+            decided_to=flt.decided_to,
+            public_on=public_on,
+            after=after,
+            limit=limit,
+        )
+        pages.append((flt, after, limit, rows))
+    view = await _view_factory(session, caller, [row for *_, rows in pages for row in rows])
+    found: dict[tuple[str, RecordFilter, Any, int], list[RecordView]] = {}
+    for flt, after, limit, rows in pages:
+        for row in rows:
+            found.setdefault((row.uscc, flt, after, limit), []).append(view(row))
+    return [found.get((r.uscc, r.filter, r.after, r.limit), []) for r in requests]
+
+
+async def record_counts(
+    session: AsyncSession, caller: Caller, today: dt.date, keys: Sequence[tuple[str, RecordFilter]]
+) -> list[int]:
+    groups: dict[tuple[RecordFilter, dt.date | None], list[str]] = defaultdict(list)
+    for uscc, flt in keys:
+        groups[(flt, archive_visibility(caller, uscc, today).public_on)].append(uscc)
+    counts: dict[tuple[str, RecordFilter], int] = {}
+    for (flt, public_on), usccs in groups.items():
+        found = await reads.count_records(
+            session,
+            usccs,
+            record_types=flt.record_types,
+            sources=flt.sources,
+            decided_from=flt.decided_from,
+            decided_to=flt.decided_to,
+            public_on=public_on,
+        )
+        for uscc in usccs:
+            counts[(uscc, flt)] = found.get(uscc, 0)
+    return [counts[key] for key in keys]
+
+
+async def histories(
+    session: AsyncSession, caller: Caller, keys: Sequence[tuple[str, str, str]]
+) -> list[list[RecordView]]:
+    """Every version of each record, newest first (who pushed it, when, which fields changed)."""
+    rows = await repo.history_for(session, keys)
+    view = await _view_factory(session, caller, rows)
+    grouped: dict[tuple[str, str, str], list[RecordView]] = defaultdict(list)
+    for row in rows:
+        grouped[(row.uscc, row.source_dept, row.source_record_id)].append(view(row))
+    return [grouped.get(key, []) for key in keys]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSummary:
+    source_dept: str
+    records: int
+    latest_decision: dt.date
+
+
+async def sources(
+    session: AsyncSession, caller: Caller, today: dt.date, usccs: Sequence[str]
+) -> list[list[SourceSummary]]:
+    """Who contributed to each archive, counting only the records this caller may see."""
+    grouped: dict[str, list[SourceSummary]] = defaultdict(list)
+    by_visibility: dict[dt.date | None, list[str]] = defaultdict(list)
+    for uscc in usccs:
+        by_visibility[archive_visibility(caller, uscc, today).public_on].append(uscc)
+    for public_on, group in by_visibility.items():
+        for uscc, dept, count, latest in await reads.sources_for(session, group, public_on):
+            grouped[uscc].append(SourceSummary(dept, count, latest))
+    return [grouped.get(u, []) for u in usccs]

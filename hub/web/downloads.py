@@ -1,0 +1,87 @@
+"""Files the hub serves beside GraphQL: a bulk push's rejected rows and a drawn plan's publication."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from hub.errors import HubError
+from hub.inspections import service as inspections
+from hub.logs import request_id
+from hub.records.bulk import receipts as bulk_service
+from hub.web.caller import caller_of, problem
+
+
+def rejections_download(sessions: async_sessionmaker[AsyncSession]) -> Any:
+    """GET /bulk/{id}/rejections.csv: every rejected row of a bulk push, streamed as CSV."""
+
+    async def endpoint(request: Request) -> Response:
+        session = sessions()
+        caller = await caller_of(session, request.headers.get("authorization"))
+        if isinstance(caller, Response):
+            await session.close()
+            return caller
+        receipt_id = request.path_params["receipt_id"]
+        try:
+            await bulk_service.receipt(session, caller, receipt_id)
+        except HubError as error:
+            await session.close()
+            status = {"NOT_FOUND": 404, "FORBIDDEN": 403}.get(error.code, 400)
+            return problem(status, error.code, error.message, request_id.get())
+
+        async def rows() -> AsyncIterator[str]:
+            try:
+                yield "line,source_record_id,code,path,message\r\n"
+                async for line, record_id, errors in bulk_service.stream_rejections(
+                    session, caller, receipt_id
+                ):
+                    for error in errors:
+                        yield _csv_line(
+                            [line, record_id or "", error["code"], error["path"], error["message"]]
+                        )
+            finally:
+                await session.close()
+
+        filename = f"rejections-{receipt_id}.csv"
+        headers = {"content-disposition": f'attachment; filename="{filename}"'}
+        return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers=headers)
+
+    return endpoint
+
+
+def _csv_line(values: list[Any]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(values)
+    return out.getvalue()
+
+
+def publication_download(sessions: async_sessionmaker[AsyncSession]) -> Any:
+    """GET /plans/{id}/publication.json: a drawn plan's publication (一公开), the file anyone saves
+    and checks with `credit-hub plan verify`. Anonymous callers get it desensitised; the planning
+    department and the credit office (with their token) get inspectors' names in full."""
+
+    async def endpoint(request: Request) -> Response:
+        async with sessions() as session:
+            caller = await caller_of(session, request.headers.get("authorization"))
+            if isinstance(caller, Response):
+                return caller
+            try:
+                plan = await inspections.plan_for(session, request.path_params["plan_id"])
+            except HubError as error:
+                return problem(404, error.code, error.message, request_id.get())
+            keep = inspections.keeper_in(session)
+            document = await inspections.publication_document(session, caller, plan, keep)
+            await session.commit()  # the public copy, when this request built it
+        if document is None:
+            message = "the plan is not drawn yet; its publication follows the draw"
+            return problem(409, "NOT_DRAWN", message, request_id.get())
+        headers = {"content-disposition": f'attachment; filename="plan-{plan.id}.json"'}
+        return Response(document, media_type="application/json", headers=headers)
+
+    return endpoint
