@@ -19,6 +19,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from hub.settings import Settings
 from schema.auth.operations import AuthMutations, AuthQueries
+from schema.disclosure import DisclosureReport
 from schema.entities.queries import EntityQueries
 from schema.extensions import UnitOfWork
 from schema.grading.operations import GradingMutations, GradingQueries
@@ -74,6 +75,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories, so each request gets fresh extension instances.
     extensions: list[object] = [
         UnitOfWork,
+        DisclosureReport,
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         ParserCache,

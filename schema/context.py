@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.types import Info as _Info
 
 from hub.auth.caller import Caller
+from hub.disclosure.gate import Disclosure
+from hub.disclosure.policy import ROLE_POLICY, DisclosurePolicy
 from hub.ports import KeyProvider
 from hub.settings import Settings
 from schema.loaders import Loaders
@@ -17,7 +19,8 @@ from schema.loaders import Loaders
 
 @dataclass
 class HubContext:
-    """Everything a resolver may use. The session is committed once, by the UnitOfWork extension."""
+    """Everything a resolver may use. The session is committed once, by the UnitOfWork extension;
+    entity data leaves through `disclosure`, the request's gate."""
 
     caller: Caller
     session: AsyncSession
@@ -30,15 +33,19 @@ class HubContext:
     listen_url: URL | None = None
     # graphql-transport-ws: the connection_init payload (carries the bearer token).
     connection_params: dict[str, object] | None = None
+    # What may leave, and to whom: the gate below asks it (tests install one that withholds all).
+    disclosure_policy: DisclosurePolicy = ROLE_POLICY
+    disclosure: Disclosure = field(init=False)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.session, self.caller, self.today)
+        self.become(self.caller)
 
     def become(self, caller: Caller) -> None:
-        """Switch to the caller a WebSocket connection authenticated as."""
+        """Set (or switch to, for a WebSocket connection once authenticated) the caller: its gate and loaders."""
         self.caller = caller
-        self.loaders = Loaders(self.session, caller, self.today)
+        self.disclosure = Disclosure(caller, self.disclosure_policy)
+        self.loaders = Loaders(self.session, self.disclosure, self.today)
 
     async def authority_domain(self) -> str | None:
         """The calling organisation's authority domain (it selects publicity rules, e.g. SAMR Order 107)."""

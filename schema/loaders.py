@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from hub.auth import service as auth
-from hub.auth.caller import Caller
+from hub.disclosure.gate import Disclosure
 from hub.entities import service as entities
 from hub.entities.repository import EntityRow
 from hub.models import Organisation
@@ -18,8 +18,8 @@ from hub.records.archive.service import PageRequest, RecordFilter, RecordView, S
 
 
 class Loaders:
-    def __init__(self, session: AsyncSession, caller: Caller, today: dt.date) -> None:
-        self.session, self.caller, self.today = session, caller, today
+    def __init__(self, session: AsyncSession, gate: Disclosure, today: dt.date) -> None:
+        self.session, self.gate, self.today = session, gate, today
         self.entity = DataLoader[str, EntityRow | None](self._entities)
         self.organisation = DataLoader[str, Organisation | None](self._organisations)
         self.records = DataLoader[PageRequest, list[RecordView]](self._records)
@@ -34,13 +34,13 @@ class Loaders:
         return await auth.organisations(self.session, keys)
 
     async def _records(self, keys: Sequence[PageRequest]) -> list[list[RecordView]]:
-        return await archive.record_pages(self.session, self.caller, self.today, keys)
+        return await archive.record_pages(self.session, self.gate, self.today, keys)
 
     async def _counts(self, keys: Sequence[tuple[str, RecordFilter]]) -> list[int]:
-        return await archive.record_counts(self.session, self.caller, self.today, keys)
+        return await archive.record_counts(self.session, self.gate, self.today, keys)
 
     async def _history(self, keys: Sequence[tuple[str, str, str]]) -> list[list[RecordView]]:
-        return await archive.histories(self.session, self.caller, keys)
+        return await archive.histories(self.session, self.gate, keys)
 
     async def _sources(self, keys: Sequence[str]) -> list[list[SourceSummary]]:
-        return await archive.sources(self.session, self.caller, self.today, keys)
+        return await archive.sources(self.session, self.gate, self.today, keys)

@@ -33,6 +33,7 @@ from hub.auth.caller import PUBLIC
 from hub.catalog.policy import current_policy
 from hub.crypto import StaticKeyProvider
 from hub.db import database_url, make_engine, make_sessionmaker
+from hub.disclosure.policy import ROLE_POLICY, DisclosurePolicy
 from hub.logs import request_id
 from hub.ports import KeyProvider
 from hub.settings import Settings
@@ -116,6 +117,7 @@ class HubGraphQL(GraphQL[HubContext, None]):
     settings: Settings
     keys: KeyProvider
     listen_url: URL | None = None
+    disclosure_policy: DisclosurePolicy = ROLE_POLICY
 
     async def get_context(self, request: Any, response: Any) -> HubContext:
         state = request.scope.get("hub")
@@ -128,6 +130,7 @@ class HubGraphQL(GraphQL[HubContext, None]):
                 request_id=request_id.get(),
                 sessions=self.sessions,
                 listen_url=self.listen_url,
+                disclosure_policy=self.disclosure_policy,
             )
         return HubContext(
             caller=state["caller"],
@@ -137,6 +140,7 @@ class HubGraphQL(GraphQL[HubContext, None]):
             request_id=state["request_id"],
             sessions=self.sessions,
             listen_url=self.listen_url,
+            disclosure_policy=self.disclosure_policy,
         )
 
     async def on_ws_connect(self, context: HubContext) -> UnsetType | dict[str, object] | None:
@@ -280,9 +284,11 @@ def create_app(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession] | None = None,
     schema: strawberry.Schema | None = None,
+    disclosure_policy: DisclosurePolicy = ROLE_POLICY,
 ) -> Starlette:
-    """The app. Tests pass `sessions` bound to a connection whose transaction they roll back, and may
-    pass a `schema` of their own to exercise the HTTP layer with resolvers that fail for real."""
+    """The app. Tests pass `sessions` bound to a connection whose transaction they roll back, may
+    pass a `schema` of their own to exercise the HTTP layer with resolvers that fail for real, and a
+    `disclosure_policy` (one that withholds everything proves that every answer goes through the gate)."""
     engine = None
     listen_url = None
     if sessions is None:
@@ -298,6 +304,7 @@ def create_app(
     )
     graphql.sessions, graphql.settings, graphql.keys = sessions, settings, keys
     graphql.listen_url = listen_url
+    graphql.disclosure_policy = disclosure_policy
     gate = GraphQLGate(graphql, sessions, settings, keys)
 
     async def healthz(request: Request) -> Response:

@@ -10,9 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth.caller import Caller
 from hub.catalog.policy import record_type_versions
-from hub.disclosure.service import archive_visibility, sees_all_fields, visible_fields
+from hub.disclosure.gate import Disclosure
 from hub.records.archive import repository as reads
 from hub.records.ingestion import repository as repo
 
@@ -62,17 +61,22 @@ class RecordView:
         return (self.decision_date, self.source_dept, self.source_record_id)
 
 
-async def _view_factory(session: AsyncSession, caller: Caller, rows: Sequence[Any]) -> Any:
+def _public_on(gate: Disclosure, uscc: str, today: dt.date) -> dt.date | None:
+    """The SQL filter of the caller's archive scope: records under publicity on `today`, or all."""
+    return today if gate.archive_scope(uscc) == "public" else None
+
+
+async def _view_factory(session: AsyncSession, gate: Disclosure, rows: Sequence[Any]) -> Any:
     """Disclosure follows the catalogue version each record was validated against."""
     definitions = await record_type_versions(session, {(r.record_type, r.type_version) for r in rows})
 
     def view(record: Any) -> RecordView:  # an ORM Record or a row with the same columns
-        all_fields = sees_all_fields(caller, record.uscc, record.source_dept)
-        shown, withheld = visible_fields(
+        shown, withheld = gate.record_fields(
             definitions.get((record.record_type, record.type_version)),
+            record.record_type,
             record.content,
-            all_fields=all_fields,
-            restricted_too=False,
+            uscc=record.uscc,
+            owner=record.source_dept,
         )
         return RecordView(
             uscc=record.uscc,
@@ -93,19 +97,21 @@ async def _view_factory(session: AsyncSession, caller: Caller, rows: Sequence[An
             pushed_at=record.pushed_at,
             changed_fields=tuple(record.changed_fields) if record.changed_fields is not None else None,
             fields=shown,
-            withheld=tuple(withheld),
+            withheld=withheld,
         )
 
     return view
 
 
 async def record_pages(
-    session: AsyncSession, caller: Caller, today: dt.date, requests: Sequence[PageRequest]
+    session: AsyncSession, gate: Disclosure, today: dt.date, requests: Sequence[PageRequest]
 ) -> list[list[RecordView]]:
     """Answer many page requests with one statement per distinct (filter, cursor, size, visibility)."""
     groups: dict[tuple[RecordFilter, Any, int, dt.date | None], list[str]] = defaultdict(list)
     for request in requests:
-        public_on = archive_visibility(caller, request.uscc, today).public_on
+        if gate.archive_scope(request.uscc) is None:
+            continue
+        public_on = _public_on(gate, request.uscc, today)
         groups[(request.filter, request.after, request.limit, public_on)].append(request.uscc)
     pages: list[tuple[RecordFilter, Any, int, list[Any]]] = []
     for (flt, after, limit, public_on), usccs in groups.items():
@@ -121,7 +127,7 @@ async def record_pages(
             limit=limit,
         )
         pages.append((flt, after, limit, rows))
-    view = await _view_factory(session, caller, [row for *_, rows in pages for row in rows])
+    view = await _view_factory(session, gate, [row for *_, rows in pages for row in rows])
     found: dict[tuple[str, RecordFilter, Any, int], list[RecordView]] = {}
     for flt, after, limit, rows in pages:
         for row in rows:
@@ -130,11 +136,12 @@ async def record_pages(
 
 
 async def record_counts(
-    session: AsyncSession, caller: Caller, today: dt.date, keys: Sequence[tuple[str, RecordFilter]]
+    session: AsyncSession, gate: Disclosure, today: dt.date, keys: Sequence[tuple[str, RecordFilter]]
 ) -> list[int]:
     groups: dict[tuple[RecordFilter, dt.date | None], list[str]] = defaultdict(list)
     for uscc, flt in keys:
-        groups[(flt, archive_visibility(caller, uscc, today).public_on)].append(uscc)
+        if gate.archive_scope(uscc) is not None:
+            groups[(flt, _public_on(gate, uscc, today))].append(uscc)
     counts: dict[tuple[str, RecordFilter], int] = {}
     for (flt, public_on), usccs in groups.items():
         found = await reads.count_records(
@@ -148,15 +155,15 @@ async def record_counts(
         )
         for uscc in usccs:
             counts[(uscc, flt)] = found.get(uscc, 0)
-    return [counts[key] for key in keys]
+    return [counts.get(key, 0) for key in keys]
 
 
 async def histories(
-    session: AsyncSession, caller: Caller, keys: Sequence[tuple[str, str, str]]
+    session: AsyncSession, gate: Disclosure, keys: Sequence[tuple[str, str, str]]
 ) -> list[list[RecordView]]:
     """Every version of each record, newest first (who pushed it, when, which fields changed)."""
-    rows = await repo.history_for(session, keys)
-    view = await _view_factory(session, caller, rows)
+    rows = await repo.history_for(session, [k for k in keys if gate.archive_scope(k[0]) is not None])
+    view = await _view_factory(session, gate, rows)
     grouped: dict[tuple[str, str, str], list[RecordView]] = defaultdict(list)
     for row in rows:
         grouped[(row.uscc, row.source_dept, row.source_record_id)].append(view(row))
@@ -171,13 +178,14 @@ class SourceSummary:
 
 
 async def sources(
-    session: AsyncSession, caller: Caller, today: dt.date, usccs: Sequence[str]
+    session: AsyncSession, gate: Disclosure, today: dt.date, usccs: Sequence[str]
 ) -> list[list[SourceSummary]]:
     """Who contributed to each archive, counting only the records this caller may see."""
     grouped: dict[str, list[SourceSummary]] = defaultdict(list)
     by_visibility: dict[dt.date | None, list[str]] = defaultdict(list)
     for uscc in usccs:
-        by_visibility[archive_visibility(caller, uscc, today).public_on].append(uscc)
+        if gate.archive_scope(uscc) is not None:
+            by_visibility[_public_on(gate, uscc, today)].append(uscc)
     for public_on, group in by_visibility.items():
         for uscc, dept, count, latest in await reads.sources_for(session, group, public_on):
             grouped[uscc].append(SourceSummary(dept, count, latest))

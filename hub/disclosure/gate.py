@@ -1,0 +1,179 @@
+"""The disclosure gate: one per request, made from the caller; every piece of entity data leaves through it.
+
+Services and the schema hand it what they are about to answer; it asks its policy (rules by role
+today, authorisation scopes and masking policies later) field by field, returns what may leave —
+shown, masked by a named rule, or withheld — and remembers what it withheld or masked and why, so
+that the response can say so in `extensions` instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from hub.auth.caller import Caller
+from hub.catalog.record_types import RecordTypeDef
+from hub.disclosure import masks
+from hub.disclosure.policy import (
+    ARCHIVE_CURRENT,
+    ARCHIVE_PUBLIC,
+    ROLE_POLICY,
+    Decision,
+    DisclosurePolicy,
+    Item,
+    Ruling,
+    Subject,
+)
+
+T = TypeVar("T")
+# (item, record type or "", field, decision, rule, reason): one line of the response's report.
+_Note = tuple[str, str, str, str, str, str]
+# A record's shown fields, withheld fields, and the report lines the withheld ones add.
+_FieldRulings = tuple[tuple[str, ...], tuple[str, ...], tuple[_Note, ...]]
+
+
+def _note_key(item: Item, kind: str, field: str, ruling: Ruling) -> _Note:
+    return (item.value, kind, field, ruling.decision.value, ruling.rule or "", ruling.reason)
+
+
+WITHHELD_MESSAGE = "details withheld by the disclosure policy; the code says what is wrong"
+
+
+class Disclosure:
+    """What this caller may see. Made per request (house rule 4), never shared between requests."""
+
+    def __init__(self, caller: Caller, policy: DisclosurePolicy = ROLE_POLICY) -> None:
+        self.caller = caller
+        self.policy = policy
+        # Each report line → how many values it concerned.
+        self._report: Counter[_Note] = Counter()
+        self._record_rulings: dict[tuple[Any, ...], _FieldRulings] = {}
+        self._archive_scopes: dict[str, str | None] = {}
+
+    # --- the one question, asked of the policy -------------------------------------------------
+
+    def ruling(self, item: Item, field: str, subject: Subject, *, kind: str = "") -> Ruling:
+        ruling = self.policy.rule(self.caller, item, field, subject)
+        if ruling.decision is not Decision.SHOWN:
+            self._note(item, kind, field, ruling)
+        return ruling
+
+    def _note(self, item: Item, kind: str, field: str, ruling: Ruling) -> None:
+        self._report[_note_key(item, kind, field, ruling)] += 1
+
+    # --- objects and single values -------------------------------------------------------------
+
+    def admits(self, item: Item, subject: Subject, *, kind: str = "") -> bool:
+        """May the object as a whole leave (field "*")? When not, the answer leaves it out or null."""
+        return self.ruling(item, "*", subject, kind=kind).decision is not Decision.WITHHELD
+
+    def admit(self, item: Item, subject: Subject, value: T, *, kind: str = "") -> T | None:
+        return value if self.admits(item, subject, kind=kind) else None
+
+    def text(
+        self, item: Item, field: str, value: str | None, subject: Subject, *, kind: str = ""
+    ) -> str | None:
+        """A text field: itself, masked by the ruling's rule, or None (withheld)."""
+        if value is None:
+            return None
+        ruling = self.ruling(item, field, subject, kind=kind)
+        if ruling.decision is Decision.SHOWN:
+            return value
+        if ruling.decision is Decision.MASKED:
+            return masks.apply(ruling.rule or "", value)
+        return None
+
+    def message(self, message: str, subject: Subject, *, kind: str = "") -> str:
+        """The text of a problem: it may echo the input it is about (names, numbers), so it is entity data."""
+        return self.text(Item.MESSAGE, "message", message, subject, kind=kind) or WITHHELD_MESSAGE
+
+    # --- archives --------------------------------------------------------------------------------
+
+    def archive_scope(self, uscc: str) -> str | None:
+        """Which of the entity's records this caller may list: "full", "current" (every record in
+        force), "public" (those under publicity), or None (none)."""
+        if uscc in self._archive_scopes:
+            return self._archive_scopes[uscc]
+        ruling = self.ruling(Item.ARCHIVE, "*", Subject(uscc=uscc))
+        scope = self._archive_scopes[uscc] = self._scope_of(ruling)
+        return scope
+
+    @staticmethod
+    def _scope_of(ruling: Ruling) -> str | None:
+        if ruling.decision is Decision.WITHHELD:
+            return None
+        if ruling.decision is Decision.SHOWN:
+            return "full"
+        return ARCHIVE_CURRENT if ruling.rule == ARCHIVE_CURRENT else ARCHIVE_PUBLIC
+
+    def record_fields(
+        self,
+        definition: RecordTypeDef | None,
+        record_type: str,
+        content: Mapping[str, Any],
+        *,
+        uscc: str,
+        owner: str,
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """The fields of one record this caller may see, and the names of those withheld.
+
+        Rulings are kept per request for each combination of record type version, entity, source and
+        the sensitivities the content gives its fields (conditional sensitivity), so a page of records
+        asks the policy once per distinct combination, not once per field of every record."""
+        names = tuple(content)
+        sensitivities = tuple(
+            definition.field(n).sensitivity_for(content)
+            if definition is not None and definition.has_field(n)
+            else None
+            for n in names
+        )
+        key = (record_type, id(definition), uscc, owner, names, sensitivities)
+        decided = self._record_rulings.get(key)
+        if decided is None:
+            decided = self._record_rulings[key] = self._rule_record_fields(
+                record_type, names, sensitivities, uscc, owner
+            )
+        shown_names, withheld_names, notes = decided
+        for note in notes:
+            self._report[note] += 1
+        return {n: content[n] for n in shown_names}, withheld_names
+
+    def _rule_record_fields(
+        self,
+        record_type: str,
+        names: tuple[str, ...],
+        sensitivities: tuple[str | None, ...],
+        uscc: str,
+        owner: str,
+    ) -> _FieldRulings:
+        shown: list[str] = []
+        withheld: list[str] = []
+        notes: list[_Note] = []
+        for name, sensitivity in zip(names, sensitivities, strict=True):
+            subject = Subject(uscc=uscc, owner=owner, sensitivity=sensitivity)
+            ruling = self.policy.rule(self.caller, Item.RECORD, name, subject)
+            if ruling.decision is Decision.SHOWN:
+                shown.append(name)
+            else:
+                # Masking record fields arrives with masking policies; until then a masked field is withheld.
+                withheld.append(name)
+                notes.append(_note_key(Item.RECORD, record_type, name, ruling))
+        return tuple(shown), tuple(sorted(withheld)), tuple(notes)
+
+    # --- what the response says ------------------------------------------------------------------
+
+    def report(self) -> list[dict[str, Any]]:
+        """What was withheld or masked and why, for the response's `extensions.disclosure`."""
+        return [
+            {
+                "item": item,
+                **({"recordType": kind} if kind else {}),
+                "field": field,
+                "decision": decision,
+                **({"rule": rule} if rule else {}),
+                "reason": reason,
+                "count": count,
+            }
+            for (item, kind, field, decision, rule, reason), count in sorted(self._report.items())
+        ]
