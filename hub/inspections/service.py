@@ -20,10 +20,12 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.auth.caller import Caller, Role
+from hub.auth.caller import Caller
 from hub.catalog.grading_schemes import CATEGORIES
 from hub.catalog.policy import current_policy
 from hub.crypto import seal, unseal
+from hub.disclosure.gate import Disclosure
+from hub.disclosure.policy import Decision, Item, Subject
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.gc_pause import collector_paused
 from hub.grading import service as grading
@@ -201,16 +203,11 @@ async def draw_plan(session: AsyncSession, caller: Caller, keys: KeyProvider, pl
     return plan
 
 
-def sees_names(caller: Caller, plan: InspectionPlan) -> bool:
-    """The planning department and the credit office see inspectors' names; everyone else a mask."""
-    if caller.role is Role.CREDIT_OFFICE:
-        return True
-    return caller.role is Role.DEPARTMENT and caller.organisation_code == plan.department_code
-
-
-def mask_name(name: str) -> str:
-    """First character and "*" (张三 → 张*)."""
-    return f"{name[:1]}*" if name else ""
+def _names_shown(gate: Disclosure, plan: InspectionPlan) -> bool:
+    """Whether this caller gets inspectors' names as they are (the gate's rule: the planning
+    department and the credit office), or the public copy, which the gate masks."""
+    ruling = gate.policy.rule(gate.caller, Item.INSPECTOR, "name", Subject(owner=plan.department_code))
+    return ruling.decision is Decision.SHOWN
 
 
 async def plan_for(session: AsyncSession, plan_id: str) -> InspectionPlan:
@@ -218,13 +215,14 @@ async def plan_for(session: AsyncSession, plan_id: str) -> InspectionPlan:
     return await _plan(session, plan_id)
 
 
-async def _publication(session: AsyncSession, caller: Caller, plan: InspectionPlan) -> bytes:
+async def _publication(session: AsyncSession, gate: Disclosure, plan: InspectionPlan) -> bytes:
     """The published plan as JSON bytes (format chub-plan-publication-v1) of a drawn plan."""
     assert plan.seed is not None  # drawn plans have their seed revealed
     canonical = await repo.candidate_list(session, plan.id)
-    full = sees_names(caller, plan)
+    owner = Subject(owner=plan.department_code)
     pool = [
-        (i, name if full else mask_name(name)) for i, name in await repo.plan_inspectors(session, plan.id)
+        (i, gate.text(Item.INSPECTOR, "name", name, owner) or "")
+        for i, name in await repo.plan_inspectors(session, plan.id)
     ]
     rows = await repo.drawn(session, plan.id)
     published = draw.PlanPublication(
@@ -246,12 +244,13 @@ async def _publication(session: AsyncSession, caller: Caller, plan: InspectionPl
         },
     )
     with collector_paused():
-        return to_json_bytes(published, canonical, {u: name for u, _, _, _, name in rows})
+        names = {u: gate.text(Item.ENTITY, "name", name, Subject(uscc=u)) for u, _, _, _, name in rows}
+        return to_json_bytes(published, canonical, names)
 
 
 async def publication_document(
     session: AsyncSession,
-    caller: Caller,
+    gate: Disclosure,
     plan: InspectionPlan,
     keep: Callable[[uuid.UUID, bytes], Awaitable[None]] | None = None,
 ) -> bytes | None:
@@ -263,12 +262,14 @@ async def publication_document(
     built afresh, with names in full."""
     if plan.status != DRAWN:
         return None
-    public = not sees_names(caller, plan)
+    if not gate.admits(Item.PUBLICATION, Subject(owner=plan.department_code), kind=plan.domain):
+        return None
+    public = not _names_shown(gate, plan)
     if public:
         kept = await repo.public_document(session, plan.id)
         if kept is not None:
             return kept
-    document = await _publication(session, caller, plan)
+    document = await _publication(session, gate, plan)
     if public and keep is not None:
         await keep(plan.id, document)
     return document

@@ -332,8 +332,16 @@ def create_app(
             Route("/readyz", readyz),
             Route("/graphql", gate),
             WebSocketRoute("/graphql", graphql),
-            Route("/bulk/{receipt_id}/rejections.csv", rejections_download(sessions), methods=["GET"]),
-            Route("/plans/{plan_id}/publication.json", publication_download(sessions), methods=["GET"]),
+            Route(
+                "/bulk/{receipt_id}/rejections.csv",
+                rejections_download(sessions, disclosure_policy),
+                methods=["GET"],
+            ),
+            Route(
+                "/plans/{plan_id}/publication.json",
+                publication_download(sessions, disclosure_policy),
+                methods=["GET"],
+            ),
         ],
         middleware=[Middleware(RequestLog)],
         lifespan=lifespan,

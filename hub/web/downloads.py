@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from hub.disclosure.gate import Disclosure
+from hub.disclosure.policy import DisclosurePolicy, Item, Subject
 from hub.errors import HubError
 from hub.inspections import service as inspections
 from hub.logs import request_id
@@ -18,7 +20,7 @@ from hub.records.bulk import receipts as bulk_service
 from hub.web.caller import caller_of, problem
 
 
-def rejections_download(sessions: async_sessionmaker[AsyncSession]) -> Any:
+def rejections_download(sessions: async_sessionmaker[AsyncSession], policy: DisclosurePolicy) -> Any:
     """GET /bulk/{id}/rejections.csv: every rejected row of a bulk push, streamed as CSV."""
 
     async def endpoint(request: Request) -> Response:
@@ -29,11 +31,13 @@ def rejections_download(sessions: async_sessionmaker[AsyncSession]) -> Any:
             return caller
         receipt_id = request.path_params["receipt_id"]
         try:
-            await bulk_service.receipt(session, caller, receipt_id)
+            receipt = await bulk_service.receipt(session, caller, receipt_id)
         except HubError as error:
             await session.close()
             status = {"NOT_FOUND": 404, "FORBIDDEN": 403}.get(error.code, 400)
             return problem(status, error.code, error.message, request_id.get())
+
+        gate, subject = Disclosure(caller, policy), Subject(owner=receipt.organisation_code)
 
         async def rows() -> AsyncIterator[str]:
             try:
@@ -41,10 +45,10 @@ def rejections_download(sessions: async_sessionmaker[AsyncSession]) -> Any:
                 async for line, record_id, errors in bulk_service.stream_rejections(
                     session, caller, receipt_id
                 ):
+                    shown_id = gate.text(Item.PUSH_ANSWER, "sourceRecordId", record_id, subject) or ""
                     for error in errors:
-                        yield _csv_line(
-                            [line, record_id or "", error["code"], error["path"], error["message"]]
-                        )
+                        message = gate.message(str(error["message"]), subject)
+                        yield _csv_line([line, shown_id, error["code"], error["path"], message])
             finally:
                 await session.close()
 
@@ -61,7 +65,7 @@ def _csv_line(values: list[Any]) -> str:
     return out.getvalue()
 
 
-def publication_download(sessions: async_sessionmaker[AsyncSession]) -> Any:
+def publication_download(sessions: async_sessionmaker[AsyncSession], policy: DisclosurePolicy) -> Any:
     """GET /plans/{id}/publication.json: a drawn plan's publication (一公开), the file anyone saves
     and checks with `credit-hub plan verify`. Anonymous callers get it desensitised; the planning
     department and the credit office (with their token) get inspectors' names in full."""
@@ -76,8 +80,12 @@ def publication_download(sessions: async_sessionmaker[AsyncSession]) -> Any:
             except HubError as error:
                 return problem(404, error.code, error.message, request_id.get())
             keep = inspections.keeper_in(session)
-            document = await inspections.publication_document(session, caller, plan, keep)
+            gate = Disclosure(caller, policy)
+            document = await inspections.publication_document(session, gate, plan, keep)
             await session.commit()  # the public copy, when this request built it
+        if document is None and plan.status == inspections.DRAWN:
+            message = "the disclosure policy withholds this publication from you"
+            return problem(403, "WITHHELD", message, request_id.get())
         if document is None:
             message = "the plan is not drawn yet; its publication follows the draw"
             return problem(409, "NOT_DRAWN", message, request_id.get())

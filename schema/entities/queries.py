@@ -6,6 +6,7 @@ from typing import Annotated
 
 import strawberry
 
+from hub.disclosure.policy import Item, Subject
 from hub.entities import service
 from schema.context import Info
 from schema.cursors import decode, encode, page_size
@@ -28,7 +29,9 @@ class EntityQueries:
     ) -> Entity | None:
         code = service.checked_uscc(uscc)
         row = await info.context.loaders.entity.load(code)
-        return Entity(row=row) if row else None
+        if row is None or not info.context.disclosure.admits(Item.ENTITY, Subject(uscc=row.uscc)):
+            return None
+        return Entity(row=row)
 
     @strawberry.field(
         description="Search entities by name fragment (名称), district prefix (行政区划) and kind; paginated.",
@@ -54,7 +57,12 @@ class EntityQueries:
         page = await service.search(
             info.context.session, name=name, district=district, kind=kind, after=start, first=size
         )
-        edges = [EntityEdge(node=Entity(row=e), cursor=encode(e.uscc)) for e in page.entities]
+        gate = info.context.disclosure
+        edges = [
+            EntityEdge(node=Entity(row=e), cursor=encode(e.uscc))
+            for e in page.entities
+            if gate.admits(Item.ENTITY, Subject(uscc=e.uscc))
+        ]
         return EntityConnection(
             edges=edges,
             page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),

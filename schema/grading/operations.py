@@ -61,14 +61,14 @@ class GradingQueries:
         info: Info,
         uscc: Annotated[str, strawberry.argument(description="The entity's USCC.")],
         domain: Annotated[str, strawberry.argument(description="Supervision domain code.")],
-    ) -> Supervision:
+    ) -> Supervision | None:
         code = checked_uscc(uscc)
         [found] = await service.supervision(info.context.session, [code], domain, info.context.today)
-        return Supervision.of(found)
+        return Supervision.disclosed(info.context.disclosure, found)
 
     @strawberry.field(
         description="The same for up to 1,000 codes in one call, for approval systems checking many applicants "
-        "(批量查询); answers in the order asked.",
+        "(批量查询); answers in the order asked (null where withheld).",
         extensions=allow(*ORGANISATIONS),
     )
     async def supervision_batch(
@@ -76,11 +76,12 @@ class GradingQueries:
         info: Info,
         usccs: Annotated[list[str], strawberry.argument(description="1 to 1,000 USCCs.")],
         domain: Annotated[str, strawberry.argument(description="Supervision domain code.")],
-    ) -> list[Supervision]:
+    ) -> list[Supervision | None]:
         service.check_usccs(usccs, SUPERVISION_BATCH)
         codes = [checked_uscc(u, path=f"usccs.{i}") for i, u in enumerate(usccs)]
         found = await service.supervision(info.context.session, codes, domain, info.context.today)
-        return [Supervision.of(e) for e in found]
+        gate = info.context.disclosure
+        return [Supervision.disclosed(gate, e) for e in found]
 
     @strawberry.field(description="Grading schemes in force (评价标准).", extensions=allow(*ALL_ROLES))
     async def grading_schemes(self, info: Info) -> list[Scheme]:
@@ -113,7 +114,8 @@ class GradingQueries:
         if caller.role is Role.ENTITY and caller.organisation_code != code:
             raise Forbidden("an entity sees its own classification history only", path="uscc")
         rows = await service.history(info.context.session, code, domain)
-        return [ClassificationChange.of(r) for r in rows]
+        gate = info.context.disclosure
+        return [change for r in rows if (change := ClassificationChange.disclosed(gate, r)) is not None]
 
 
 @strawberry.type

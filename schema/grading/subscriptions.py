@@ -46,4 +46,6 @@ class GradingSubscriptions:
             # Subscriptions bypass the unit of work that maps errors for queries: say it here.
             raise GraphQLError(error.message, extensions={"code": error.code, "path": error.path}) from None
         async for row in changes.stream(context.sessions, context.listen_url, followed, after_id):
-            yield ClassificationChange.of(row)
+            change = ClassificationChange.disclosed(context.disclosure, row)
+            if change is not None:
+                yield change

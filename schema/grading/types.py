@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
+from typing import Any
 
 import strawberry
+from sqlalchemy import Row
 
 from hub.catalog.grading_schemes import GradingScheme
 from hub.catalog.supervision_domains import Measures as MeasuresData
 from hub.catalog.supervision_domains import SupervisionDomain
+from hub.disclosure.gate import Disclosure
+from hub.disclosure.policy import Item, Subject
 from hub.grading.service import Effective
 
 
@@ -175,6 +179,13 @@ class Supervision:
     measures: Measures = strawberry.field(description="Measures that apply (激励与约束).")
 
     @classmethod
+    def disclosed(cls, gate: Disclosure, e: Effective) -> Supervision | None:
+        """The classification as the gate lets it leave (null when withheld)."""
+        if not gate.admits(Item.SUPERVISION, Subject(uscc=e.uscc, owner=e.source_dept), kind=e.domain):
+            return None
+        return cls.of(e)
+
+    @classmethod
     def of(cls, e: Effective) -> Supervision:
         return cls(
             uscc=e.uscc,
@@ -208,8 +219,16 @@ class ClassificationChange:
     changed_at: dt.datetime = strawberry.field(description="When.")
 
     @classmethod
-    def of(cls, row: object) -> ClassificationChange:
-        r = row._mapping  # type: ignore[attr-defined]
+    def disclosed(cls, gate: Disclosure, row: Row[Any]) -> ClassificationChange | None:
+        """The change as the gate lets it leave (None when withheld)."""
+        r = row._mapping
+        if not gate.admits(Item.CLASSIFICATION, Subject(uscc=r["uscc"]), kind=r["domain"]):
+            return None
+        return cls.of(row)
+
+    @classmethod
+    def of(cls, row: Row[Any]) -> ClassificationChange:
+        r = row._mapping
         return cls(
             id=r["id"],
             uscc=r["uscc"],

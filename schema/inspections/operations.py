@@ -71,7 +71,7 @@ class InspectionMutations:
             rows = await pool.add_inspectors(info.context.session, info.context.caller, items)
         if failed.problem is not None:
             return failed.problem  # type: ignore[return-value]
-        return InspectorPool(inspectors=[Inspector.of(r) for r in rows])
+        return InspectorPool(inspectors=[Inspector.of(info.context.disclosure, r) for r in rows])
 
     @strawberry.mutation(
         description="Declare that an inspector of your pool must never inspect an entity (回避). Applies to plans "
@@ -91,7 +91,8 @@ class InspectionMutations:
             )
         if failed.problem is not None:
             return failed.problem  # type: ignore[return-value]
-        return DeclaredConflict(inspector_id=who, uscc=code, reason=why)
+        context = info.context
+        return DeclaredConflict.of(context.disclosure, context.caller.organisation_code, who, code, why)
 
     @strawberry.mutation(
         description="Commit a double-random plan (双随机抽查) for one of your domains: freezes the candidates (the "

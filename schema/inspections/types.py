@@ -10,6 +10,8 @@ import orjson
 import strawberry
 from strawberry.scalars import JSON
 
+from hub.disclosure.gate import Disclosure
+from hub.disclosure.policy import Item, Subject
 from hub.gc_pause import collector_paused
 from hub.inspections import service
 from hub.inspections.draw import CATEGORIES
@@ -42,12 +44,15 @@ class PlanStatus(Enum):
 @strawberry.type(description="An inspector of a department's pool (执法检查人员).")
 class Inspector:
     id: str = strawberry.field(description="The department's id of the inspector (执法证号 or staff number).")
-    name: str = strawberry.field(description="Name (姓名).")
+    name: str | None = strawberry.field(
+        description="Name (姓名), masked or null as the disclosure policy says (`extensions.disclosure`)."
+    )
     active: bool = strawberry.field(description="Whether the inspector takes part in draws (在岗).")
 
     @classmethod
-    def of(cls, row: InspectorRow) -> Inspector:
-        return cls(id=row.inspector_id, name=row.name, active=row.active)
+    def of(cls, gate: Disclosure, row: InspectorRow) -> Inspector:
+        name = gate.text(Item.INSPECTOR, "name", row.name, Subject(owner=row.department_code))
+        return cls(id=row.inspector_id, name=name, active=row.active)
 
 
 @strawberry.type(description="The calling department's inspector pool (执法检查人员名录库).")
@@ -60,8 +65,21 @@ class InspectorPool:
 )
 class DeclaredConflict:
     inspector_id: str = strawberry.field(description="The inspector's id.")
-    uscc: str = strawberry.field(description="The entity's USCC (统一社会信用代码).")
-    reason: str = strawberry.field(description="Why (回避事由); never published.")
+    uscc: str | None = strawberry.field(
+        description="The entity's USCC (统一社会信用代码); null when withheld."
+    )
+    reason: str | None = strawberry.field(description="Why (回避事由); never published; null when withheld.")
+
+    @classmethod
+    def of(
+        cls, gate: Disclosure, department: str | None, inspector_id: str, uscc: str, reason: str
+    ) -> DeclaredConflict:
+        subject = Subject(uscc=uscc, owner=department)
+        return cls(
+            inspector_id=inspector_id,
+            uscc=gate.text(Item.CONFLICT, "uscc", uscc, subject),
+            reason=gate.text(Item.CONFLICT, "reason", reason, subject),
+        )
 
 
 @strawberry.input(description="An inspector to register or update in your pool.")
@@ -191,7 +209,7 @@ class InspectionPlan:
     async def publication(self, info: Info) -> JSON | None:
         context = info.context
         keep = None if context.sessions is None else service.keeper(context.sessions)
-        document = await service.publication_document(context.session, context.caller, self.row, keep)
+        document = await service.publication_document(context.session, context.disclosure, self.row, keep)
         if document is None:
             return None
         with collector_paused():  # a million small lists: see hub/gc_pause.py

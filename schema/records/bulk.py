@@ -10,10 +10,12 @@ import strawberry
 from strawberry.file_uploads import Upload
 
 from hub.auth.caller import Role
+from hub.disclosure.policy import Subject
 from hub.errors import HubError
 from hub.records.bulk import receipts as bulk_service
 from hub.records.bulk import service as bulk
 from schema.context import Info
+from schema.disclosure import answered_id, problems
 from schema.errors import (
     ConflictProblem,
     FieldProblem,
@@ -56,6 +58,7 @@ class BulkReceipt:
     rejections_url: str = strawberry.field(
         description="Path of the CSV of all rejected rows with reasons (GET with the same bearer token)."
     )
+    pushed_by: strawberry.Private[str | None] = None
 
     @strawberry.field(description="The first rejected rows with their reasons (at most 100).")
     async def rejections(
@@ -65,17 +68,20 @@ class BulkReceipt:
         rows = await bulk_service.rejections(
             info.context.session, info.context.caller, uuid.UUID(self.id), size
         )
+        gate, subject = info.context.disclosure, Subject(owner=self.pushed_by)
         return [
             RejectedRow(
                 line=line,
-                source_record_id=rid,
-                errors=[FieldProblem(code=e["code"], path=e["path"], message=e["message"]) for e in errors],
+                source_record_id=answered_id(gate, rid, subject),
+                errors=problems(gate, errors, subject),
             )
             for line, rid, errors in rows
         ]
 
 
-def receipt_of(counts: bulk.BulkCounts, record_type: str, filename: str) -> BulkReceipt:
+def receipt_of(
+    counts: bulk.BulkCounts, record_type: str, filename: str, pushed_by: str | None
+) -> BulkReceipt:
     return BulkReceipt(
         id=strawberry.ID(str(counts.receipt_id)),
         record_type=record_type,
@@ -88,6 +94,7 @@ def receipt_of(counts: bulk.BulkCounts, record_type: str, filename: str) -> Bulk
         late=counts.late,
         replayed=counts.replayed,
         rejections_url=f"/bulk/{counts.receipt_id}/rejections.csv",
+        pushed_by=pushed_by,
     )
 
 
@@ -148,7 +155,7 @@ class BulkMutations:
             )
         if failed.problem is not None:
             return failed.problem  # type: ignore[return-value]
-        return receipt_of(counts, record_type, filename)
+        return receipt_of(counts, record_type, filename, context.caller.organisation_code)
 
 
 @strawberry.type
@@ -173,4 +180,4 @@ class BulkQueries:
             rejected=row.rejected,
             late=row.late,
         )
-        return receipt_of(counts, row.record_type, row.filename)
+        return receipt_of(counts, row.record_type, row.filename, row.organisation_code)

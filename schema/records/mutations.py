@@ -8,8 +8,11 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
+from hub.disclosure.gate import Disclosure
+from hub.disclosure.policy import Subject
 from hub.records.ingestion import service
 from schema.context import Info
+from schema.disclosure import answered_id, problems
 from schema.errors import (
     ConflictProblem,
     FieldProblem,
@@ -74,17 +77,19 @@ PushRecordsResult = Annotated[
 ]
 
 
-def receipt_of(answer: service.PushAnswer) -> PushReceipt:
+def receipt_of(gate: Disclosure, answer: service.PushAnswer, pusher: str | None) -> PushReceipt:
+    """The answer (or its replay) as it leaves: ids and messages are the pushed records' data."""
+    subject = Subject(owner=pusher)
     return PushReceipt(
         results=[
             RecordResult(
                 index=o.index,
-                source_record_id=o.source_record_id,
+                source_record_id=answered_id(gate, o.source_record_id, subject),
                 outcome=PushOutcome(o.outcome.value),
                 version=o.version,
                 late=o.late,
-                errors=[FieldProblem.of(e) for e in o.errors],
-                warnings=[FieldProblem.of(e) for e in o.warnings],
+                errors=problems(gate, o.errors, subject),
+                warnings=problems(gate, o.warnings, subject),
             )
             for o in answer.outcomes
         ],
@@ -136,4 +141,4 @@ class RecordMutations:
             )
         if failed.problem is not None:
             return failed.problem  # type: ignore[return-value]
-        return receipt_of(answer)
+        return receipt_of(info.context.disclosure, answer, info.context.caller.organisation_code)

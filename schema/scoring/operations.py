@@ -14,10 +14,12 @@ from strawberry.file_uploads import Upload
 from hub.auth.caller import Role
 from hub.catalog.evaluation_models import EvaluationModel as ModelData
 from hub.catalog.evaluation_models import plain
+from hub.disclosure.policy import Item, Subject
 from hub.records.bulk import receipts as bulk_service
 from hub.records.bulk.service import ByteSource
 from hub.scoring import service as scoring
 from schema.context import Info
+from schema.disclosure import problems
 from schema.errors import (
     FieldProblem,
     InvalidInput,
@@ -166,6 +168,8 @@ class IndicatorValuesLoaded:
         description="Path of the CSV of every rejected line with reasons (GET with the same bearer token)."
     )
 
+    loaded_by: strawberry.Private[str | None] = None
+
     @strawberry.field(description="The first rejected lines with their reasons (at most 1,000).")
     async def rejections(
         self, info: Info, first: Annotated[int, strawberry.argument(description="How many, 1-1000.")] = 100
@@ -174,18 +178,20 @@ class IndicatorValuesLoaded:
         rows = await bulk_service.rejections(
             info.context.session, info.context.caller, uuid.UUID(self.receipt_id), size
         )
+        gate = info.context.disclosure
         return [
             RejectedIndicatorRow(
                 line=line,
-                uscc=uscc,
-                errors=[FieldProblem(code=e["code"], path=e["path"], message=e["message"]) for e in errors],
+                uscc=gate.text(Item.PUSH_ANSWER, "uscc", uscc, Subject(uscc=uscc, owner=self.loaded_by)),
+                errors=problems(gate, errors, Subject(uscc=uscc, owner=self.loaded_by)),
             )
             for line, uscc, errors in rows
         ]
 
     @classmethod
-    def of(cls, loaded: scoring.ValuesLoaded) -> IndicatorValuesLoaded:
+    def of(cls, loaded: scoring.ValuesLoaded, loaded_by: str | None) -> IndicatorValuesLoaded:
         return cls(
+            loaded_by=loaded_by,
             receipt_id=strawberry.ID(str(loaded.receipt_id)),
             domain=loaded.domain,
             period=loaded.period,
@@ -327,7 +333,7 @@ class ScoringMutations:
             )
         if failed.problem is not None:
             return failed.problem  # type: ignore[return-value]
-        return IndicatorValuesLoaded.of(loaded)
+        return IndicatorValuesLoaded.of(loaded, info.context.caller.organisation_code)
 
     @strawberry.mutation(
         description="Load indicator values from a CSV file (GraphQL multipart upload) with the header "
@@ -357,7 +363,7 @@ class ScoringMutations:
             )
         if failed.problem is not None:
             return failed.problem  # type: ignore[return-value]
-        return IndicatorValuesLoaded.of(loaded)
+        return IndicatorValuesLoaded.of(loaded, info.context.caller.organisation_code)
 
     @strawberry.mutation(
         description="Grade every entity of one of your domains with values for the period (行业信用评价): "
