@@ -23,7 +23,7 @@ from hub.disclosure.policy import WithholdAll
 from hub.settings import Settings
 from hub.web.app import create_app
 from schema.build import build_schema
-from tests.conftest import Actor, company_code, days_ago, gql
+from tests.conftest import Actor, company_code, gql
 from tests.inspections.support import DRAW, POOL, declare, evaluation, own_domain, standard_plan
 from tests.records.builders import PERSON_ID, PUSH, person_record, valid_record
 
