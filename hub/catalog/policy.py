@@ -1,4 +1,4 @@
-"""Policy documents (record catalogue, publicity rules, working-day calendar) loaded from the database.
+"""The policy in force: every policy document's newest version, loaded from the database.
 
 The YAML under hub/catalog/ is the shipped default: `sync_bundled` stores each document as a new
 version when its content changed, and everything the hub decides uses the versions in the
@@ -10,69 +10,39 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.catalog import registry
 from hub.catalog import store as repo
-from hub.catalog.grading_schemes import GradingScheme, load_bundled_schemes
+from hub.catalog.grading_schemes import GradingScheme
 from hub.catalog.publicity import PublicityPolicy
-from hub.catalog.record_types import RecordTypeDef, load_bundled
-from hub.catalog.supervision_domains import SupervisionDomain, load_bundled_domains
-from hub.catalog.workdays import WorkingCalendar, YearSchedule, bundled_years, schedule_from_mapping
+from hub.catalog.record_types import RecordTypeDef
+from hub.catalog.supervision_domains import SupervisionDomain
+from hub.catalog.workdays import WorkingCalendar, YearSchedule, schedule_from_mapping
 from hub.errors import Invalid
 from hub.models import CatalogDocument
 
-CATALOG_DIR = Path(__file__).resolve().parent
-
-KIND_RECORD_TYPE = "record_type"
-KIND_PUBLICITY = "publicity"
-KIND_CALENDAR = "calendar"
-KIND_SCHEME = "grading_scheme"
-KIND_DOMAIN = "supervision_domain"
-# Which department answers for a domain: assigned by the credit office, versioned like the rest.
-KIND_DOMAIN_DEPARTMENT = "domain_department"
-PUBLICITY_CODE = "rules"
+KIND_RECORD_TYPE = registry.RECORD_TYPE.name
+KIND_PUBLICITY = registry.PUBLICITY.name
+KIND_CALENDAR = registry.CALENDAR.name
+KIND_SCHEME = registry.GRADING_SCHEME.name
+KIND_DOMAIN = registry.SUPERVISION_DOMAIN.name
+KIND_DOMAIN_DEPARTMENT = registry.DOMAIN_DEPARTMENT.name
+PUBLICITY_CODE = registry.PUBLICITY_CODE
 
 
 def checksum(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def schedule_to_mapping(schedule: YearSchedule) -> dict[str, Any]:
-    return {
-        "year": schedule.year,
-        "source": schedule.source,
-        "holidays": sorted(d.isoformat() for d in schedule.holidays),
-        "workdays": sorted(d.isoformat() for d in schedule.workdays),
-    }
-
-
-def bundled_documents() -> list[tuple[str, str, dict[str, Any]]]:
-    """(kind, code, body) of every policy document shipped with the hub."""
-    documents: list[tuple[str, str, dict[str, Any]]] = [
-        (KIND_RECORD_TYPE, code, definition.to_mapping()) for code, definition in load_bundled().items()
-    ]
-    # JSON round trip: YAML dates become ISO strings, as they will be in the database.
-    publicity = orjson.loads(
-        orjson.dumps(yaml.safe_load((CATALOG_DIR / "publicity.yaml").read_text(encoding="utf-8")))
-    )
-    documents.append((KIND_PUBLICITY, PUBLICITY_CODE, publicity))
-    documents.extend((KIND_CALENDAR, str(s.year), schedule_to_mapping(s)) for s in bundled_years())
-    schemes = load_bundled_schemes()
-    documents.extend((KIND_SCHEME, code, scheme.to_mapping()) for code, scheme in schemes.items())
-    documents.extend((KIND_DOMAIN, code, d.to_mapping()) for code, d in load_bundled_domains(schemes).items())
-    return documents
-
-
 async def sync_bundled(session: AsyncSession, by: str = "bundled catalogue") -> list[CatalogDocument]:
     """Store each shipped document whose content differs from its newest stored version."""
     latest = {(kind, code): digest for kind, code, _, digest in await repo.latest_versions(session)}
     added = []
-    for kind, code, body in bundled_documents():
+    for kind, code, body in registry.shipped_documents():
         digest = checksum(body)
         if latest.get((kind, code)) != digest:
             added.append(await repo.add_document(session, kind, code, body, digest, by))
@@ -118,54 +88,38 @@ async def current_policy(session: AsyncSession) -> Policy:
 
 
 def _build(documents: list[CatalogDocument]) -> Policy:
-    record_types: dict[str, RecordTypeDef] = {}
-    type_versions: dict[str, int] = {}
-    schedules: list[YearSchedule] = []
-    calendar_versions: dict[int, int] = {}
-    publicity: PublicityPolicy | None = None
-    publicity_version = 0
-    schemes: dict[str, GradingScheme] = {}
-    scheme_versions: dict[str, int] = {}
-    domain_bodies: dict[str, tuple[dict[str, Any], int]] = {}
-    domain_departments: dict[str, str] = {}
+    """The policy in force from the newest version of every document, each parsed by its kind."""
+    by_kind: dict[str, list[CatalogDocument]] = {}
     for document in documents:
-        if document.kind == KIND_RECORD_TYPE:
-            record_types[document.code] = RecordTypeDef.from_mapping(document.body)
-            type_versions[document.code] = document.version
-        elif document.kind == KIND_PUBLICITY:
-            publicity = PublicityPolicy.from_mapping(document.body)
-            publicity_version = document.version
-        elif document.kind == KIND_CALENDAR:
-            schedule = schedule_from_mapping(document.body)
-            schedules.append(schedule)
-            calendar_versions[schedule.year] = document.version
-        elif document.kind == KIND_SCHEME:
-            schemes[document.code] = GradingScheme.from_mapping(document.body)
-            scheme_versions[document.code] = document.version
-        elif document.kind == KIND_DOMAIN:
-            domain_bodies[document.code] = (document.body, document.version)
-        elif document.kind == KIND_DOMAIN_DEPARTMENT:
-            domain_departments[document.code] = str(document.body["department_code"])
-    # Domains name schemes: parse them once every scheme is known.
-    domains = {
-        code: SupervisionDomain.from_mapping(body, schemes) for code, (body, _) in domain_bodies.items()
-    }
+        by_kind.setdefault(document.kind, []).append(document)
+    parsed: dict[str, dict[str, Any]] = {}
+    versions: dict[str, dict[str, int]] = {}
+    for kind in registry.KINDS.values():  # dependency order: domains after the schemes they name
+        if not kind.in_policy:
+            continue
+        parsed[kind.name] = {d.code: kind.parse(d.body, parsed) for d in by_kind.get(kind.name, [])}
+        versions[kind.name] = {d.code: d.version for d in by_kind.get(kind.name, [])}
+    record_types = parsed[KIND_RECORD_TYPE]
+    publicity = parsed[KIND_PUBLICITY].get(PUBLICITY_CODE)
     if publicity is None or not record_types:
         raise Invalid(
             "the policy catalogue is not loaded; run `credit-hub migrate`", code="CATALOG_NOT_LOADED"
         )
+    schedules: list[YearSchedule] = list(parsed[KIND_CALENDAR].values())
     return Policy(
         record_types=record_types,
-        type_versions=type_versions,
+        type_versions=versions[KIND_RECORD_TYPE],
         publicity=publicity,
-        publicity_version=publicity_version,
+        publicity_version=versions[KIND_PUBLICITY][PUBLICITY_CODE],
         calendar=WorkingCalendar(schedules),
-        calendar_versions=calendar_versions,
-        schemes=schemes,
-        scheme_versions=scheme_versions,
-        domains=domains,
-        domain_versions={code: version for code, (_, version) in domain_bodies.items()},
-        domain_departments=domain_departments,
+        calendar_versions={
+            s.year: versions[KIND_CALENDAR][code] for code, s in parsed[KIND_CALENDAR].items()
+        },
+        schemes=parsed[KIND_SCHEME],
+        scheme_versions=versions[KIND_SCHEME],
+        domains=parsed[KIND_DOMAIN],
+        domain_versions=versions[KIND_DOMAIN],
+        domain_departments=parsed[KIND_DOMAIN_DEPARTMENT],
     )
 
 
@@ -175,13 +129,17 @@ async def load_calendar_year(session: AsyncSession, body: Mapping[str, Any], by:
         schedule = schedule_from_mapping(body, origin="calendar")
     except (KeyError, ValueError) as exc:
         raise Invalid(f"calendar: {exc}", code="CALENDAR_INVALID") from exc
-    return await store_document(session, KIND_CALENDAR, str(schedule.year), schedule_to_mapping(schedule), by)
+    return await store_document(
+        session, KIND_CALENDAR, str(schedule.year), registry.schedule_to_mapping(schedule), by
+    )
 
 
 async def store_document(
     session: AsyncSession, kind: str, code: str, body: Mapping[str, Any], by: str
 ) -> CatalogDocument:
     """Store a new version of a policy document (after the caller has checked it)."""
+    if kind not in registry.KINDS:
+        raise ValueError(f"unknown policy document kind {kind!r}")  # a programming error, not input
     mapping = orjson.loads(orjson.dumps(body))
     document = await repo.add_document(session, kind, code, mapping, checksum(mapping), by)
     _cache.clear()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 
-from hub.catalog.policy import bundled_documents
 from hub.catalog.record_types import load_bundled
+from hub.catalog.registry import shipped_documents
 from tests.conftest import company_code, gql
 from tests.records.builders import valid_record
 
@@ -66,7 +66,7 @@ async def test_record_type_amendments_are_checked(client, actors):
 
 async def test_publicity_rules_are_replaced_as_a_new_version(client, actors):
     office = actors["credit_office"]
-    rules = next(body for kind, _, body in bundled_documents() if kind == "publicity")
+    rules = next(body for kind, _, body in shipped_documents() if kind == "publicity")
     saved = await gql(client, SAVE_RULES, {"r": rules}, office)
     assert saved["data"]["saveRecordTypeRules"] == {"__typename": "PublicityRules", "version": 2}
     broken = await gql(client, SAVE_RULES, {"r": {"version": 1}}, office)
