@@ -171,6 +171,8 @@ class RecordTypeDef:
     identity_field: str
     validity_end_field: str | None
     fields: tuple[FieldDef, ...]
+    # The roles that may push records of this type (their source code must still be their own).
+    pushers: tuple[str, ...] = ("department",)
     _by_name: Mapping[str, FieldDef] = dc_field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -211,6 +213,7 @@ class RecordTypeDef:
             "source_code_field": self.source_code_field,
             "identity_field": self.identity_field,
             "validity_end_field": self.validity_end_field,
+            "pushers": list(self.pushers),
             "fields": [f.to_mapping() for f in self.fields],
         }
 
@@ -297,9 +300,22 @@ _TYPE_KEYS = frozenset(
         "source_code_field",
         "identity_field",
         "validity_end_field",
+        "pushers",
         "fields",
     }
 )
+# The roles a record type may name as its pushers. Versions stored before `pushers` was data name
+# none; they keep the rule they were written under (by record type code, else by category): public
+# evaluations from the province, industry evaluations from departments, market evaluations from
+# associations and the credit office, list entries from departments and the province, the rest
+# from departments.
+PUSHER_ROLES = ("department", "province", "association", "credit_office")
+_DEFAULT_PUSHERS: dict[str, tuple[str, ...]] = {
+    "public_evaluation": ("province",),
+    "industry_evaluation": ("department",),
+    "market_evaluation": ("association", "credit_office"),
+    "list": ("department", "province"),
+}
 
 
 def _text(where: str, data: Mapping[str, Any], key: str) -> str:
@@ -536,4 +552,18 @@ def parse_record_type(data: Mapping[str, Any]) -> RecordTypeDef:
         identity_field=named("identity_field"),
         validity_end_field=named("validity_end_field", "date") if data.get("validity_end_field") else None,
         fields=fields,
+        pushers=_pushers(where, data, str(category)),
     )
+
+
+def _pushers(where: str, data: Mapping[str, Any], category: str) -> tuple[str, ...]:
+    if "pushers" not in data:
+        code = str(data.get("code"))
+        return _DEFAULT_PUSHERS.get(code) or _DEFAULT_PUSHERS.get(category, ("department",))
+    roles = _strings(where, data["pushers"], "pushers")
+    if not roles:
+        raise CatalogError(f"{where}: 'pushers' must name at least one role")
+    for role in roles:
+        if role not in PUSHER_ROLES:
+            raise CatalogError(f"{where}: 'pushers' names {role!r}, not one of {', '.join(PUSHER_ROLES)}")
+    return tuple(dict.fromkeys(roles))

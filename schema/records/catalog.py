@@ -103,6 +103,13 @@ class RecordType:
     def identity_field(self) -> str:
         return self.definition.identity_field
 
+    @strawberry.field(
+        description="Roles that may push records of this type (department, province, association, "
+        "credit_office); a record's source unit code must still be the pusher's own."
+    )
+    def pushers(self) -> list[str]:
+        return list(self.definition.pushers)
+
     @strawberry.field(description="The fields.")
     def fields(self) -> list[CatalogField]:
         return [CatalogField(definition=f) for f in self.definition.fields]

@@ -71,3 +71,48 @@ async def test_publicity_rules_are_replaced_as_a_new_version(client, actors):
     assert saved["data"]["saveRecordTypeRules"] == {"__typename": "PublicityRules", "version": 2}
     broken = await gql(client, SAVE_RULES, {"r": {"version": 1}}, office)
     assert broken["data"]["saveRecordTypeRules"]["code"] == "PUBLICITY_INVALID"
+
+
+PUSH_AS = """mutation($r: [RecordInput!]!, $k: String!) { pushRecords(records: $r, idempotencyKey: $k) {
+  __typename ... on PushReceipt { results { outcome errors { code path message } } } ... on Problem { code } } }"""
+
+
+async def test_who_pushes_a_record_type_is_data_of_the_catalogue(client, actors):
+    """Honours come from departments as shipped; once the office names associations too, they may push
+    them (with their own code as the source), and taking a role out refuses it again."""
+    office, association = actors["credit_office"], actors["association"]
+    shipped = {d.code: d.pushers for d in load_bundled().values()}
+    assert shipped["honour"] == ("department",) and shipped["public_evaluation"] == ("province",)
+    assert shipped["serious_dishonesty_list"] == ("department", "province")
+    record = valid_record("honour", association.code, company_code(552))
+    refused = await gql(client, PUSH_AS, {"r": [record], "k": "a1"}, association)
+    [error] = refused["data"]["pushRecords"]["results"][0]["errors"]
+    assert (error["code"], error["path"]) == ("NOT_PUSHER", "recordType"), refused
+
+    definition = copy.deepcopy(load_bundled()["honour"].to_mapping())
+    definition["pushers"] = ["department", "association"]
+    saved = await gql(client, SAVE_TYPE, {"d": definition}, office)
+    assert saved["data"]["saveRecordType"]["__typename"] == "RecordType", saved
+    accepted = await gql(client, PUSH_AS, {"r": [record], "k": "a2"}, association)
+    assert accepted["data"]["pushRecords"]["results"][0]["outcome"] == "CREATED", accepted
+
+    definition["pushers"] = ["department"]
+    await gql(client, SAVE_TYPE, {"d": definition}, office)
+    again = valid_record("honour", association.code, company_code(553))
+    refused = await gql(client, PUSH_AS, {"r": [again], "k": "a3"}, association)
+    assert refused["data"]["pushRecords"]["results"][0]["errors"][0]["code"] == "NOT_PUSHER", refused
+
+
+async def test_pushers_must_be_known_roles(client, actors):
+    office = actors["credit_office"]
+    for pushers, fragment in (
+        (["bank"], "'bank'"),
+        ([], "non-empty"),
+        ("department", "list"),
+        (["province", "province"], "twice"),
+    ):
+        definition = copy.deepcopy(load_bundled()["honour"].to_mapping())
+        definition["pushers"] = pushers
+        answer = await gql(client, SAVE_TYPE, {"d": definition}, office)
+        result = answer["data"]["saveRecordType"]
+        assert result["__typename"] == "InvalidInput" and fragment in result["message"], (pushers, result)

@@ -13,25 +13,17 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from hub.auth.caller import Role
 from hub.catalog.policy import Policy
 from hub.records.validation.record import FieldError
 
 EVALUATION_TYPES = frozenset({"public_evaluation", "industry_evaluation", "market_evaluation"})
-PUSHERS: dict[str, frozenset[Role]] = {
-    "public_evaluation": frozenset({Role.PROVINCE}),
-    "industry_evaluation": frozenset({Role.DEPARTMENT}),
-    "market_evaluation": frozenset({Role.ASSOCIATION, Role.CREDIT_OFFICE}),
-}
 
 
 def check_evaluation(
-    policy: Policy, record_type: str, values: Mapping[str, Any], pusher_code: str, pusher_role: Role
+    policy: Policy, record_type: str, values: Mapping[str, Any], pusher_code: str
 ) -> tuple[list[FieldError], int | None]:
-    """Errors of an evaluation result, and the version of the scheme it was checked against."""
-    if pusher_role not in PUSHERS[record_type]:
-        allowed = ", ".join(sorted(r.value for r in PUSHERS[record_type]))
-        return [FieldError("NOT_EVALUATOR", "recordType", f"{record_type} is pushed by: {allowed}")], None
+    """Errors of an evaluation result, and the version of the scheme it was checked against
+    (who may push each kind is the record catalogue's `pushers`, checked before)."""
     scheme_code = str(values.get("PJMX", ""))
     scheme = policy.schemes.get(scheme_code)
     if scheme is None:

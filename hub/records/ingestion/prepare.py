@@ -33,8 +33,6 @@ _DERIVED_LIMIT = 65_536
 
 # (decision date, severity, publicity window, publication end, late, lateness warning)
 _Derived = tuple[dt.date, str | None, PublicityWindow, dt.date | None, bool | None, FieldError | None]
-RECORD_PUSHERS = frozenset({Role.DEPARTMENT})
-LIST_PUSHERS = frozenset({Role.DEPARTMENT, Role.PROVINCE})
 
 
 @dataclass(slots=True)
@@ -143,18 +141,18 @@ class RecordPreparer:
                     )
                 ],
             )
+        if self.pusher_role.value not in definition.pushers:
+            # Who pushes each type is data of the record catalogue (its `pushers`).
+            code = "NOT_EVALUATOR" if definition.category == "evaluation" else "NOT_PUSHER"
+            allowed = ", ".join(sorted(definition.pushers))
+            return RejectedRecord(
+                record_id, [FieldError(code, "recordType", f"{record_type} is pushed by: {allowed}")]
+            )
         scheme_version = None
         if record_type in EVALUATION_TYPES:
-            problems, scheme_version = check_evaluation(
-                self.policy, record_type, values, self.pusher_code, self.pusher_role
-            )
+            problems, scheme_version = check_evaluation(self.policy, record_type, values, self.pusher_code)
             if problems:
                 return RejectedRecord(record_id, problems)
-        elif self.pusher_role not in pushers_of(definition.category):
-            allowed = ", ".join(sorted(r.value for r in pushers_of(definition.category)))
-            return RejectedRecord(
-                record_id, [FieldError("NOT_PUSHER", "recordType", f"{record_type} is pushed by: {allowed}")]
-            )
         derived = self._derive(record_type, definition, values)
         if isinstance(derived, FieldError):
             return RejectedRecord(record_id, [derived])
@@ -273,11 +271,6 @@ class RecordPreparer:
 
 def _date_or_none(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(value) if isinstance(value, str) and value else None
-
-
-def pushers_of(category: str) -> frozenset[Role]:
-    """Who may push records of a category: their producing departments; list entries also the province."""
-    return LIST_PUSHERS if category == "list" else RECORD_PUSHERS
 
 
 def _publication_end(category: str, values: Mapping[str, Any], rule_end: dt.date | None) -> dt.date | None:
