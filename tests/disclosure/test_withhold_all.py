@@ -57,7 +57,7 @@ COVERED = {
     "Mutation.declareConflict": "test_inspections",
     "Mutation.commitInspectionPlan": "test_inspections (no entity data before the draw)",
     "Mutation.drawInspectionPlan": "test_inspections",
-    "Subscription.classificationChanged": "ClassificationChange.disclosed, as classificationHistory",
+    "Subscription.classificationChanged": "tests/disclosure/test_subscription_gate.py",
 }
 
 PARTY = "哈尔滨守门测试有限公司"
