@@ -29,7 +29,7 @@ from hub.sync.events import decode
 from tests.conftest import Actor, company_code, gov_code, gql
 from tests.grading.evaluations import assign, evaluation
 from tests.inspections import support as inspections
-from tests.records.builders import PUSH, count, person_record, valid_record
+from tests.records.builders import PERSON_ID, PUSH, count, person_record, valid_record
 from tests.records.test_bulk_smoke import csv_file
 from tests.scoring import test_scoring as scoring
 
@@ -616,6 +616,8 @@ async def test_each_operation_writes_exactly_its_events(name, client, actors, co
         # Readable as its type and version, and written by the request's transaction.
         assert decode(kind, version, key, payload).type == kind
         assert writer == xact
+        # A person is named by the archive key only.
+        assert PERSON_ID not in (key or "") + orjson.dumps(payload).decode()
 
 
 # --- what the payloads say -----------------------------------------------------------------------
