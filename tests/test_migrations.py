@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import uuid
 
 import pytest
@@ -169,4 +170,91 @@ async def test_0003_stops_when_a_frozen_list_no_longer_matches_its_published_has
         assert await _run(test_url, "SELECT version_num FROM alembic_version") == [[("0002",)]]
     finally:
         await _drop_old_plans(test_url)
+        await asyncio.to_thread(migrate.upgrade, test_url, "head")
+
+
+U = "91230102MA00000001"
+D = "11230100000000027J"
+R = "6f1c2a9e-0b7d-4c1e-9a55-3f0e8d2b7c41"
+
+
+def _record(record_type: str, version: int) -> dict[str, object]:
+    return {
+        "source_dept": D,
+        "source_record_id": f"r-{version}",
+        "record_type": record_type,
+        "version": version,
+    }
+
+
+def _bulk(record_type: str, **withdrawn: int) -> dict[str, object]:
+    counts = {"created": 2, "updated": 1, **withdrawn}
+    return {"receipt_id": R, "source_dept": D, "record_type": record_type, **counts}
+
+
+def _literal(value: str | None) -> str:
+    return "NULL" if value is None else f"'{value}'"
+
+
+# Outbox rows as 0001-0003 wrote them (topic, uscc, payload), and the type 0004 gives each, by hand.
+OLD_OUTBOX = [
+    ("record.created", U, _record("administrative_penalty", 1), "record.created"),
+    ("record.updated", U, _record("administrative_penalty", 2), "record.updated"),
+    ("record.created", U, _record("industry_evaluation", 1), "evaluation.stored"),
+    ("record.updated", U, _record("public_evaluation", 2), "evaluation.stored"),
+    ("records.bulk", None, _bulk("administrative_penalty"), "records.loaded"),
+    ("records.bulk", None, _bulk("market_evaluation"), "evaluations.loaded"),
+    ("records.bulk", None, _bulk("industry_evaluation", withdrawn=0), "evaluations.graded"),
+    (
+        "classification.changed",
+        None,
+        {"domain": "catering_services", "first_change_id": 1, "last_change_id": 4},
+        "classification.changed",
+    ),
+]
+
+
+async def test_0004_types_the_outbox_events_and_back(test_url: URL, engine) -> None:
+    """Rows written before 0004 get their event type and version 1, and read back as events; the
+    downgrade gives them their topics again."""
+    from hub.sync.events import decode
+
+    await asyncio.to_thread(migrate.downgrade, test_url, "0003")
+    try:
+        values = ", ".join(
+            f"('{topic}', {_literal(uscc)}, '{json.dumps(payload)}')"
+            for topic, uscc, payload, _ in OLD_OUTBOX
+        )
+        await _run(test_url, f"INSERT INTO outbox (topic, uscc, payload) VALUES {values}")
+        await asyncio.to_thread(migrate.upgrade, test_url, "0004")
+        [rows, columns] = await _run(
+            test_url,
+            "SELECT event_type, payload_version, uscc, payload, xact_id FROM outbox ORDER BY id",
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'outbox'",
+        )
+        assert [(r[0], r[1]) for r in rows] == [(new, 1) for *_, new in OLD_OUTBOX]
+        assert all(r[4] > 0 for r in rows) and "topic" not in {c for (c,) in columns}
+        for kind, version, uscc, payload, _ in rows:
+            assert decode(kind, version, uscc, payload).type == kind
+        # A type that had no topic keeps its name on the way down.
+        withdrawn = {
+            "source_dept": D,
+            "source_record_id": "x",
+            "record_type": "industry_evaluation",
+            "receipt_id": R,
+        }
+        await _run(
+            test_url,
+            "INSERT INTO outbox (event_type, payload_version, uscc, payload) "
+            f"VALUES ('evaluation.withdrawn', 1, '{U}', '{json.dumps(withdrawn)}')",
+        )
+
+        await asyncio.to_thread(migrate.downgrade, test_url, "0003")
+        [old] = await _run(test_url, "SELECT topic, uscc, payload FROM outbox ORDER BY id")
+        assert [r[0] for r in old] == [topic for topic, *_ in OLD_OUTBOX] + ["evaluation.withdrawn"]
+        assert [(r[1], r[2]) for r in old] == [(uscc, payload) for _, uscc, payload, _ in OLD_OUTBOX] + [
+            (U, withdrawn)
+        ]
+    finally:
+        await _run(test_url, "DELETE FROM outbox")
         await asyncio.to_thread(migrate.upgrade, test_url, "head")

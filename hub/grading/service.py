@@ -20,7 +20,8 @@ from hub.catalog.policy import Policy, current_policy
 from hub.catalog.supervision_domains import Measures, SupervisionDomain
 from hub.errors import Invalid, NotFound
 from hub.grading import repository as repo
-from hub.sync.outbox import add_outbox
+from hub.sync.events import ClassificationChanged
+from hub.sync.outbox import emit
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,15 +127,10 @@ async def reclassify(
         cause=cause,
     )
     if changed and first is not None and last is not None:
-        await add_outbox(
+        one = usccs[0] if usccs and len(usccs) == 1 else None
+        await emit(
             session,
-            [
-                {
-                    "topic": "classification.changed",
-                    "uscc": usccs[0] if usccs and len(usccs) == 1 else None,
-                    "payload": {"domain": domain.code, "first_change_id": first, "last_change_id": last},
-                }
-            ],
+            [ClassificationChanged(domain=domain.code, first_change_id=first, last_change_id=last, uscc=one)],
         )
         await repo.notify(session, domain.code, first, last)
     return ReclassifyResult(domain.code, population, changed, first, last)

@@ -384,6 +384,12 @@ async def prepare_withdrawn(session: AsyncSession) -> None:
     await session.execute(text("CREATE TEMP TABLE grading_withdrawn (uscc text NOT NULL) ON COMMIT DROP"))
 
 
+async def withdrawn_entities(session: AsyncSession) -> list[str]:
+    """Entities whose result in force this run withdrew, in USCC order."""
+    rows = await session.execute(text("SELECT uscc FROM grading_withdrawn ORDER BY uscc"))
+    return [r[0] for r in rows]
+
+
 async def affected_entities(session: AsyncSession) -> list[str]:
     """Entities whose industry evaluation this run created, changed or withdrew."""
     rows = await session.execute(

@@ -46,7 +46,8 @@ from hub.records.bulk import receipt_repository as receipts
 from hub.records.bulk import repository as bulk_repository
 from hub.records.bulk.service import ByteSource
 from hub.scoring import repository as repo
-from hub.sync.outbox import add_outbox
+from hub.sync.events import EvaluationsGraded, EvaluationWithdrawn, Event
+from hub.sync.outbox import emit
 
 MAX_LIST = 1000
 CHUNK_BYTES = 1 << 20
@@ -377,11 +378,31 @@ async def grade_domain(
     await bulk_repository.classify(session)
     staged, created, updated, _ = await bulk_repository.merge(session, run_id, caller.organisation_code)
     unchanged += staged - created - updated
-    if created or updated or withdrawn:
-        # One event for the run, as for a bulk push: the relay reads the new versions by the run's id.
-        counts = {"created": created, "updated": updated, "withdrawn": withdrawn}
-        payload = {"receipt_id": str(run_id), "source_dept": department, "record_type": RECORD_TYPE, **counts}
-        await add_outbox(session, [{"topic": "records.bulk", "uscc": None, "payload": payload}])
+    # One event for the new versions, as for a bulk push (the relay reads them by the run's id), and one
+    # per withdrawn result, which has no new version to find.
+    events: list[Event] = []
+    if created or updated:
+        events.append(
+            EvaluationsGraded(
+                receipt_id=str(run_id),
+                source_dept=department,
+                record_type=RECORD_TYPE,
+                created=created,
+                updated=updated,
+                withdrawn=withdrawn,
+            )
+        )
+    for uscc in await repo.withdrawn_entities(session) if withdrawn else ():
+        events.append(
+            EvaluationWithdrawn(
+                uscc=uscc,
+                source_dept=department,
+                source_record_id=f"{domain.code}:{period}:{uscc}",
+                record_type=RECORD_TYPE,
+                receipt_id=str(run_id),
+            )
+        )
+    await emit(session, events)
     cause = f"industry evaluation {domain.code} {period} (model v{version}) graded by {caller.label}"
     # Only entities whose result changed can change category: a re-run that changes nothing re-classifies nothing.
     affected = await repo.affected_entities(session)

@@ -97,7 +97,9 @@ async def test_industry_evaluation_wins_and_is_recorded_with_its_cause(client, a
         "cause": f"evaluation pushed by {actors['department'].code}",
     }
     outbox = (
-        await connection.execute(text("SELECT payload FROM outbox WHERE topic = 'classification.changed'"))
+        await connection.execute(
+            text("SELECT payload FROM outbox WHERE event_type = 'classification.changed'")
+        )
     ).all()
     assert [p[0]["domain"] for p in outbox] == [DOMAIN]
 

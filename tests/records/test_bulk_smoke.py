@@ -137,12 +137,14 @@ async def test_bulk_writes_one_outbox_event_per_file(client, actors, connection)
     result = await upload(client, dept, csv_file(dept.code, 4), key="o1")
     receipt_id = result["data"]["pushRecordsFile"]["id"]
     rows = (
-        await connection.execute(text("SELECT topic, payload FROM outbox WHERE topic = 'records.bulk'"))
+        await connection.execute(
+            text("SELECT event_type, payload FROM outbox WHERE event_type = 'records.loaded'")
+        )
     ).all()
-    assert [(t, p["receipt_id"], p["created"]) for t, p in rows] == [("records.bulk", receipt_id, 4)]
+    assert [(t, p["receipt_id"], p["created"]) for t, p in rows] == [("records.loaded", receipt_id, 4)]
     await upload(client, dept, csv_file(dept.code, 4), key="o2")  # unchanged: nothing to tell
     assert (
-        await connection.execute(text("SELECT count(*) FROM outbox WHERE topic = 'records.bulk'"))
+        await connection.execute(text("SELECT count(*) FROM outbox WHERE event_type = 'records.loaded'"))
     ).scalar() == 1
 
 

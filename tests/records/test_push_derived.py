@@ -280,7 +280,7 @@ async def test_publicity_of_a_penalty_under_samr_order_107_and_ndrc_order_36(
 
 
 async def outbox(connection: AsyncConnection) -> list[tuple[str, str | None, dict[str, Any]]]:
-    rows = await connection.execute(text("SELECT topic, uscc, payload FROM outbox ORDER BY id"))
+    rows = await connection.execute(text("SELECT event_type, uscc, payload FROM outbox ORDER BY id"))
     return [(r[0], r[1], r[2]) for r in rows]
 
 

@@ -33,7 +33,8 @@ from hub.records.bulk import receipt_repository as receipts
 from hub.records.bulk import repository as repo
 from hub.records.ingestion.evaluations import EVALUATION_TYPES
 from hub.records.ingestion.prepare import RecordPreparer, RejectedRecord
-from hub.sync.outbox import add_outbox
+from hub.sync.events import EvaluationsLoaded, RecordsLoaded
+from hub.sync.outbox import emit
 
 RECORD_ID_COLUMN = "RECORD_ID"
 CHUNK_BYTES = 1 << 20
@@ -341,6 +342,22 @@ async def push_file(
         "late": result.late,
     }
     await receipts.close_receipt(session, receipt_id, counts_stored, request.idempotency_key, body_hash)
+    if created or updated:
+        # One event for the whole file: the relay reads the changed versions by their receipt id. Written
+        # before the re-classification, so that the evaluations come before the changes they cause.
+        kind = EvaluationsLoaded if request.record_type in EVALUATION_TYPES else RecordsLoaded
+        await emit(
+            session,
+            [
+                kind(
+                    receipt_id=str(receipt_id),
+                    source_dept=organisation,
+                    record_type=request.record_type,
+                    created=created,
+                    updated=updated,
+                )
+            ],
+        )
     if (created or updated) and request.record_type in EVALUATION_TYPES:
         subjects = await repo.staged_subjects(session)
         await reclassify_after_evaluations(
@@ -348,24 +365,6 @@ async def push_file(
             [(request.record_type, uscc, domain) for uscc, domain in subjects],
             today or dt.date.today(),
             cause=f"evaluations uploaded by {organisation} (receipt {receipt_id})",
-        )
-    if created or updated:
-        # One event for the whole file: the relay reads the changed versions by their receipt id.
-        await add_outbox(
-            session,
-            [
-                {
-                    "topic": "records.bulk",
-                    "uscc": None,
-                    "payload": {
-                        "receipt_id": str(receipt_id),
-                        "source_dept": organisation,
-                        "record_type": request.record_type,
-                        "created": created,
-                        "updated": updated,
-                    },
-                }
-            ],
         )
     return result
 

@@ -22,7 +22,8 @@ from hub.records.ingestion import repository as repo
 from hub.records.ingestion.evaluations import EVALUATION_TYPES
 from hub.records.ingestion.prepare import PreparedRecord, RecordPreparer, RejectedRecord
 from hub.records.validation.record import FieldError
-from hub.sync.outbox import add_outbox
+from hub.sync.events import EvaluationStored, Event, RecordCreated, RecordUpdated
+from hub.sync.outbox import emit
 
 
 class Outcome(StrEnum):
@@ -200,7 +201,7 @@ async def _store(
     )
     new_rows: list[dict[str, Any]] = []
     retired: list[tuple[str, str, str]] = []
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     entities: dict[str, dict[str, str]] = {}
     for index, record in prepared.items():
         existing = current.get((record.source_dept, record.source_record_id))
@@ -244,17 +245,18 @@ async def _store(
         outcomes[index] = RecordOutcome(
             index, record.source_record_id, outcome, version, record.late, warnings=record.warnings
         )
+        if record.record_type in EVALUATION_TYPES:
+            kind: type[EvaluationStored | RecordCreated | RecordUpdated] = EvaluationStored
+        else:
+            kind = RecordCreated if outcome is Outcome.CREATED else RecordUpdated
         events.append(
-            {
-                "topic": f"record.{outcome.value}",
-                "uscc": record.uscc,
-                "payload": {
-                    "source_dept": record.source_dept,
-                    "source_record_id": record.source_record_id,
-                    "version": version,
-                    "record_type": record.record_type,
-                },
-            }
+            kind(
+                uscc=record.uscc,
+                source_dept=record.source_dept,
+                source_record_id=record.source_record_id,
+                record_type=record.record_type,
+                version=version,
+            )
         )
         if not record.is_person:
             entities[record.uscc] = {
@@ -266,4 +268,4 @@ async def _store(
     await repo.retire_versions(session, retired)
     await repo.insert_versions(session, new_rows)
     await repo.upsert_entities(session, list(entities.values()))
-    await add_outbox(session, events)
+    await emit(session, events)

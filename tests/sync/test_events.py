@@ -1,0 +1,826 @@
+"""Which change events each mutation and bulk path writes (house rule 13), through the real HTTP app.
+
+EMITS is the hand-kept table: per operation and case, the events it must write, in order, as
+(event type, ordering key). Each case sets up what it needs (its events are not counted), runs the
+operation once and checks that it succeeded; the outbox must then hold exactly the listed events,
+each readable as its type. Every mutation of the schema has at least one row, so a new mutation
+must say what it emits. The last tests prove that a refused or failed change writes no event, and
+that a change cannot survive without its event.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import graphql
+import httpx
+import orjson
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.catalog.policy import bundled_documents
+from hub.catalog.record_types import load_bundled
+from hub.sync.events import decode
+from tests.conftest import Actor, company_code, gov_code, gql
+from tests.grading.evaluations import assign, evaluation
+from tests.inspections import support as inspections
+from tests.records.builders import PERSON_ID, PUSH, count, person_record, valid_record
+from tests.records.test_bulk_smoke import csv_file
+from tests.scoring import test_scoring as scoring
+
+SDL = Path(__file__).resolve().parents[2] / "schema" / "hub.graphql"
+TODAY = dt.date.today()
+LAST_MONTH = (TODAY - dt.timedelta(days=30)).isoformat()
+NEXT_YEAR = (TODAY + dt.timedelta(days=365)).isoformat()
+DRUGS = "drug_manufacturing"  # samr_risk: D is serious, the default is trustworthy
+E1, E2, E3 = company_code(901), company_code(902), company_code(903)
+PERSON = "<the person's archive key>"  # the key the archive stores for person_record(), never the ID number
+
+# (event type, ordering key) per operation, in the order written. Kept by hand: never derived from the code.
+EMITS: dict[str, list[tuple[str, str | None]]] = {
+    "pushRecords: two new records": [("record.created", E1), ("record.created", E2)],
+    "pushRecords: a changed record": [("record.updated", E1)],
+    "pushRecords: an unchanged record": [],
+    "pushRecords: a rejected record": [],
+    "pushRecords: the same push replayed": [],
+    "pushRecords: a natural person's record": [("record.created", PERSON)],
+    "pushRecords: an industry evaluation of a domain": [
+        ("evaluation.stored", E1),
+        ("classification.changed", E1),
+    ],
+    "pushRecords: a changed industry evaluation": [("evaluation.stored", E1), ("classification.changed", E1)],
+    "pushRecords: a public evaluation of an entity in no domain": [("evaluation.stored", E1)],
+    "pushRecords: a market evaluation (never decides a category)": [("evaluation.stored", E1)],
+    "pushRecordsFile: a file of penalties": [("records.loaded", None)],
+    "pushRecordsFile: the same file again": [],
+    "pushRecordsFile: a file of rejected rows only": [],
+    "pushRecordsFile: a file of industry evaluations": [
+        ("evaluations.loaded", None),
+        ("classification.changed", None),
+    ],
+    "addDomainMembers: two entities": [("classification.changed", None)],
+    "addDomainMembers: one entity": [("classification.changed", E1)],
+    "addDomainMembers: members already classified": [],
+    "reclassifyDomain: a member never classified": [("classification.changed", None)],
+    "reclassifyDomain: nothing changed": [],
+    "gradeDomain: the first run": [("evaluations.graded", None), ("classification.changed", None)],
+    "gradeDomain: the same values again": [],
+    "gradeDomain: one result withdrawn": [("evaluation.withdrawn", E3), ("classification.changed", E3)],
+    "gradeDomain: one result changed, one withdrawn": [
+        ("evaluations.graded", None),
+        ("evaluation.withdrawn", E3),
+        ("classification.changed", None),
+    ],
+    # Policy, set-up and access: nothing another platform must learn of (hub/sync/EVENTS.md says why).
+    "saveGradingScheme": [],
+    "assignDomain": [],
+    "amendMeasures": [],
+    "saveEvaluationModel": [],
+    "loadIndicatorValues": [],
+    "uploadIndicatorValues": [],
+    "addInspectors": [],
+    "declareConflict": [],
+    "commitInspectionPlan": [],
+    "drawInspectionPlan": [],
+    "saveRecordType": [],
+    "savePublicityRules": [],
+    "loadCalendarYear": [],
+    "registerOrganisation": [],
+    "issueToken": [],
+    "revokeToken": [],
+}
+
+MEMBERS = """mutation($d: String!, $u: [String!]!) { addDomainMembers(domain: $d, usccs: $u) {
+  __typename ... on Reclassified { changed } ... on Problem { code message } } }"""
+RECLASSIFY = """mutation($d: String!) { reclassifyDomain(domain: $d) {
+  __typename ... on Reclassified { changed } ... on Problem { code message } } }"""
+UPLOAD = """mutation($file: Upload!, $type: String!, $format: BulkFormat!, $key: String) {
+  pushRecordsFile(file: $file, recordType: $type, format: $format, idempotencyKey: $key) {
+  __typename ... on BulkReceipt { created updated unchanged rejected } ... on Problem { code message } } }"""
+UPLOAD_VALUES = """mutation($d: String!, $p: String!, $file: Upload!) { uploadIndicatorValues(domain: $d, period: $p, file: $file) {
+  __typename ... on IndicatorValuesLoaded { created } ... on Problem { code message } } }"""
+SCHEME = (
+    """mutation($s: JSON!) { saveGradingScheme(scheme: $s) { __typename ... on Problem { code message } } }"""
+)
+AMEND = """mutation($d: String!, $c: CreditCategory!, $m: JSON!) { amendMeasures(domain: $d, category: $c, measures: $m) {
+  __typename ... on Problem { code message } } }"""
+SAVE_TYPE = """mutation($d: JSON!) { saveRecordType(definition: $d) { __typename ... on Problem { code message } } }"""
+SAVE_RULES = (
+    """mutation($r: JSON!) { savePublicityRules(rules: $r) { __typename ... on Problem { code message } } }"""
+)
+CALENDAR = """mutation($s: CalendarYearInput!) { loadCalendarYear(schedule: $s) { __typename ... on Problem { code message } } }"""
+REGISTER = """mutation($c: String!) { registerOrganisation(code: $c, name: "市测试局", role: DEPARTMENT) {
+  __typename ... on Problem { code message } } }"""
+ISSUE = """mutation($o: String!) { issueToken(organisationCode: $o, label: "events", days: 30) {
+  __typename ... on IssuedToken { id } ... on Problem { code message } } }"""
+REVOKE = """mutation($i: Int!) { revokeToken(tokenId: $i) { __typename ... on Problem { code message } } }"""
+MEASURES = {
+    "sampling_ratio_min": "0.1",
+    "sampling_ratio_max": "0.3",
+    "yearly_frequency_min": "1",
+    "yearly_frequency_max": "2",
+    "inspection_mode": "on_site",
+    "may_exclude": False,
+    "always_inspect": False,
+    "incentives": [],
+    "restrictions": ["key_attention_target"],
+    "notes": "raised for 2027",
+}
+GRADING_SCHEME = {
+    "code": "harbin_events",
+    "title": "Harbin events",
+    "title_zh": "哈尔滨测试",
+    "issuer": "市信用办",
+    "valid_from": None,
+    "valid_to": None,
+    "levels": [
+        {
+            "code": "A",
+            "label_zh": "A级",
+            "category": "trustworthy",
+            "min_score": "80",
+            "max_score": None,
+            "description": "good",
+        },
+        {
+            "code": "B",
+            "label_zh": "B级",
+            "category": "general",
+            "min_score": "0",
+            "max_score": "80",
+            "description": "weak",
+        },
+    ],
+}
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+async def mutate(client: httpx.AsyncClient, actor: Actor, query: str, variables: dict[str, Any]) -> Any:
+    """Run one mutation; it must answer with its success type, not a Problem or an error."""
+    answer = await gql(client, query, variables, actor)
+    assert "errors" not in answer, answer
+    [result] = answer["data"].values()
+    assert "code" not in result, result
+    return result
+
+
+async def upload(
+    client: httpx.AsyncClient, actor: Actor, query: str, variables: dict[str, Any], data: bytes
+) -> Any:
+    operations = {"query": query, "variables": {**variables, "file": None}}
+    response = await client.post(
+        "/graphql",
+        data={
+            "operations": orjson.dumps(operations).decode(),
+            "map": orjson.dumps({"0": ["variables.file"]}).decode(),
+        },
+        files={"0": ("upload", data, "application/octet-stream")},
+        headers=actor.headers,
+    )
+    answer = response.json()
+    assert "errors" not in answer, answer
+    [result] = answer["data"].values()
+    return result
+
+
+async def push_records(
+    client: httpx.AsyncClient, actor: Actor, records: list[dict[str, Any]], key: str
+) -> Any:
+    return await mutate(client, actor, PUSH, {"records": records, "key": key})
+
+
+def penalty(dept: Actor, uscc: str, **fields: Any) -> dict[str, Any]:
+    return valid_record("administrative_penalty", dept.code, uscc, record_id=f"罚-{uscc}", **fields)
+
+
+def industry(actors: dict[str, Actor], uscc: str, grade: str, record_id: str = "E-1") -> dict[str, Any]:
+    return evaluation(
+        "industry_evaluation",
+        actors["department"],
+        uscc,
+        grade,
+        scheme="samr_risk",
+        evaluated=LAST_MONTH,
+        valid_until=NEXT_YEAR,
+        domain=DRUGS,
+        record_id=record_id,
+    )
+
+
+def evaluations_file(actors: dict[str, Actor], usccs: list[str]) -> bytes:
+    lines = [orjson.dumps(industry(actors, u, "D", record_id=f"F-{u}")["fields"]) for u in usccs]
+    return b"\n".join(lines) + b"\n"
+
+
+async def outbox_since(connection: AsyncConnection, mark: int) -> list[tuple[Any, ...]]:
+    rows = await connection.execute(
+        text(
+            "SELECT event_type, payload_version, uscc, payload, xact_id FROM outbox WHERE id > :m ORDER BY id"
+        ),
+        {"m": mark},
+    )
+    return [tuple(r) for r in rows]
+
+
+async def last_event_id(connection: AsyncConnection) -> int:
+    return int(await connection.scalar(text("SELECT coalesce(max(id), 0) FROM outbox")) or 0)
+
+
+# --- the cases: each sets up, then returns the one operation to watch ----------------------------
+
+Operation = Callable[[], Awaitable[Any]]
+Case = Callable[[httpx.AsyncClient, dict[str, Actor], AsyncConnection], Awaitable[Operation]]
+CASES: dict[str, Case] = {}
+
+
+def case(name: str) -> Callable[[Case], Case]:
+    def register(fn: Case) -> Case:
+        CASES[name] = fn
+        return fn
+
+    return register
+
+
+@case("pushRecords: two new records")
+async def _new_records(client, actors, connection):
+    dept = actors["department"]
+    return lambda: push_records(client, dept, [penalty(dept, E1), penalty(dept, E2)], "k1")
+
+
+@case("pushRecords: a changed record")
+async def _changed_record(client, actors, connection):
+    dept = actors["department"]
+    await push_records(client, dept, [penalty(dept, E1)], "k1")
+    return lambda: push_records(client, dept, [penalty(dept, E1, NR_FK="0.7")], "k2")
+
+
+@case("pushRecords: an unchanged record")
+async def _unchanged_record(client, actors, connection):
+    dept = actors["department"]
+    await push_records(client, dept, [penalty(dept, E1)], "k1")
+    return lambda: push_records(client, dept, [penalty(dept, E1)], "k2")
+
+
+@case("pushRecords: a rejected record")
+async def _rejected_record(client, actors, connection):
+    dept = actors["department"]
+
+    async def run() -> None:
+        answer = await push_records(client, dept, [penalty(dept, E1, NR_FK="-1")], "k1")
+        assert answer["rejected"] == 1, answer
+
+    return run
+
+
+@case("pushRecords: the same push replayed")
+async def _replayed(client, actors, connection):
+    dept = actors["department"]
+    await push_records(client, dept, [penalty(dept, E1)], "k1")
+
+    async def run() -> None:
+        assert (await push_records(client, dept, [penalty(dept, E1)], "k1"))["replayed"] is True
+
+    return run
+
+
+@case("pushRecords: a natural person's record")
+async def _person(client, actors, connection):
+    dept = actors["department"]
+    return lambda: push_records(client, dept, [person_record("administrative_penalty", dept.code)], "k1")
+
+
+@case("pushRecords: an industry evaluation of a domain")
+async def _industry(client, actors, connection):
+    await assign(client, actors["credit_office"], actors["department"], DRUGS)
+    return lambda: push_records(client, actors["department"], [industry(actors, E1, "D")], "k1")
+
+
+@case("pushRecords: a changed industry evaluation")
+async def _industry_changed(client, actors, connection):
+    await assign(client, actors["credit_office"], actors["department"], DRUGS)
+    await push_records(client, actors["department"], [industry(actors, E1, "D")], "k1")
+    return lambda: push_records(client, actors["department"], [industry(actors, E1, "A")], "k2")
+
+
+@case("pushRecords: a public evaluation of an entity in no domain")
+async def _public(client, actors, connection):
+    record = evaluation(
+        "public_evaluation",
+        actors["province"],
+        E1,
+        "B",
+        scheme="heilongjiang",
+        evaluated=LAST_MONTH,
+        valid_until=NEXT_YEAR,
+    )
+    return lambda: push_records(client, actors["province"], [record], "k1")
+
+
+@case("pushRecords: a market evaluation (never decides a category)")
+async def _market(client, actors, connection):
+    await assign(client, actors["credit_office"], actors["department"], DRUGS)
+    await mutate(client, actors["department"], MEMBERS, {"d": DRUGS, "u": [E1]})
+    record = evaluation(
+        "market_evaluation",
+        actors["association"],
+        E1,
+        "A",
+        scheme="samr_risk",
+        evaluated=LAST_MONTH,
+        valid_until=NEXT_YEAR,
+        domain=DRUGS,
+    )
+    return lambda: push_records(client, actors["association"], [record], "k1")
+
+
+def _penalties(
+    client: httpx.AsyncClient, dept: Actor, data: bytes, key: str, counts: tuple[int, int, int]
+) -> Operation:
+    """Upload a CSV of penalties; the receipt must count (created, unchanged, rejected)."""
+    variables = {"type": "administrative_penalty", "format": "CSV", "key": key}
+
+    async def run() -> None:
+        receipt = await upload(client, dept, UPLOAD, variables, data)
+        assert (receipt["created"], receipt["unchanged"], receipt["rejected"]) == counts, receipt
+
+    return run
+
+
+@case("pushRecordsFile: a file of penalties")
+async def _file(client, actors, connection):
+    dept = actors["department"]
+    return _penalties(client, dept, csv_file(dept.code, 3), "f1", (3, 0, 0))
+
+
+@case("pushRecordsFile: the same file again")
+async def _file_again(client, actors, connection):
+    dept = actors["department"]
+    await _penalties(client, dept, csv_file(dept.code, 3), "f1", (3, 0, 0))()
+    return _penalties(client, dept, csv_file(dept.code, 3), "f2", (0, 3, 0))
+
+
+@case("pushRecordsFile: a file of rejected rows only")
+async def _file_rejected(client, actors, connection):
+    dept = actors["department"]
+    return _penalties(client, dept, csv_file(dept.code, 0, bad=2), "f1", (0, 0, 2))
+
+
+@case("pushRecordsFile: a file of industry evaluations")
+async def _file_evaluations(client, actors, connection):
+    await assign(client, actors["credit_office"], actors["department"], DRUGS)
+    variables = {"type": "industry_evaluation", "format": "NDJSON", "key": "f1"}
+    data = evaluations_file(actors, [E1, E2])
+
+    async def run() -> None:
+        receipt = await upload(client, actors["department"], UPLOAD, variables, data)
+        assert (receipt["created"], receipt["rejected"]) == (2, 0), receipt
+
+    return run
+
+
+@case("addDomainMembers: two entities")
+async def _members(client, actors, connection):
+    await assign(client, actors["credit_office"], actors["department"], DRUGS)
+    return lambda: mutate(client, actors["department"], MEMBERS, {"d": DRUGS, "u": [E1, E2]})
+
+
+@case("addDomainMembers: one entity")
+async def _member(client, actors, connection):
+    await assign(client, actors["credit_office"], actors["department"], DRUGS)
+    return lambda: mutate(client, actors["department"], MEMBERS, {"d": DRUGS, "u": [E1]})
+
+
+@case("addDomainMembers: members already classified")
+async def _members_again(client, actors, connection):
+    await assign(client, actors["credit_office"], actors["department"], DRUGS)
+    await mutate(client, actors["department"], MEMBERS, {"d": DRUGS, "u": [E1, E2]})
+    return lambda: mutate(client, actors["department"], MEMBERS, {"d": DRUGS, "u": [E1, E2]})
+
+
+@case("reclassifyDomain: a member never classified")
+async def _reclassify(client, actors, connection):
+    await assign(client, actors["credit_office"], actors["department"], DRUGS)
+    await mutate(client, actors["department"], MEMBERS, {"d": DRUGS, "u": [E1]})
+    # A member whose classification is gone (as after an import of members alone): re-classifying finds it.
+    await connection.execute(text("DELETE FROM classifications WHERE uscc = :u"), {"u": E1})
+
+    async def run() -> None:
+        assert (await mutate(client, actors["department"], RECLASSIFY, {"d": DRUGS}))["changed"] == 1
+
+    return run
+
+
+@case("reclassifyDomain: nothing changed")
+async def _reclassify_nothing(client, actors, connection):
+    await assign(client, actors["credit_office"], actors["department"], DRUGS)
+    await mutate(client, actors["department"], MEMBERS, {"d": DRUGS, "u": [E1]})
+
+    async def run() -> None:
+        assert (await mutate(client, actors["department"], RECLASSIFY, {"d": DRUGS}))["changed"] == 0
+
+    return run
+
+
+# catering_food_safety: A >= 90, B 75-<90, C 60-<75, no grade below 60.
+GRADED = [
+    scoring.entity(E1, PUB="95", INS="9", CMP="5", HON="1"),  # 95, A
+    scoring.entity(E2, PUB="80", INS="7", CMP="4"),  # 76.67, B
+    scoring.entity(E3, PUB="70", INS="8", CMP="4", HON="0"),  # 68, C
+]
+E1_LOWER = scoring.entity(E1, PUB="95", INS="5", CMP="5", HON="1")  # 83, B
+E3_BELOW_EVERY_BAND = scoring.entity(E3, PUB="50", INS="5", CMP="2", HON="0")  # 43
+
+
+async def _graded(client: httpx.AsyncClient, actors: dict[str, Actor], *, runs: int) -> Operation:
+    await scoring.setup(client, actors)
+    assert (await scoring.load(client, actors["department"], GRADED))["created"] == 3
+    for _ in range(runs):
+        await scoring.grade(client, actors["department"])
+    return lambda: scoring.grade(client, actors["department"])
+
+
+@case("gradeDomain: the first run")
+async def _first_grading(client, actors, connection):
+    return await _graded(client, actors, runs=0)
+
+
+@case("gradeDomain: the same values again")
+async def _regrade_same(client, actors, connection):
+    return await _graded(client, actors, runs=1)
+
+
+@case("gradeDomain: one result withdrawn")
+async def _regrade_withdrawn(client, actors, connection):
+    run = await _graded(client, actors, runs=1)
+    await scoring.load(client, actors["department"], [E3_BELOW_EVERY_BAND])
+    return run
+
+
+@case("gradeDomain: one result changed, one withdrawn")
+async def _regrade_changed_and_withdrawn(client, actors, connection):
+    run = await _graded(client, actors, runs=1)
+    await scoring.load(client, actors["department"], [E1_LOWER, E3_BELOW_EVERY_BAND])
+    return run
+
+
+@case("saveGradingScheme")
+async def _scheme(client, actors, connection):
+    return lambda: mutate(client, actors["credit_office"], SCHEME, {"s": GRADING_SCHEME})
+
+
+@case("assignDomain")
+async def _assign(client, actors, connection):
+    return lambda: assign(client, actors["credit_office"], actors["department"], DRUGS)
+
+
+@case("amendMeasures")
+async def _amend(client, actors, connection):
+    await assign(client, actors["credit_office"], actors["department"], DRUGS)
+    variables = {"d": DRUGS, "c": "MINOR", "m": MEASURES}
+    return lambda: mutate(client, actors["department"], AMEND, variables)
+
+
+@case("saveEvaluationModel")
+async def _model(client, actors, connection):
+    await assign(client, actors["credit_office"], actors["department"], scoring.DOMAIN)
+    return lambda: scoring.save(client, actors["department"], scoring.MODEL)
+
+
+@case("loadIndicatorValues")
+async def _values(client, actors, connection):
+    await scoring.setup(client, actors)
+    return lambda: scoring.load(client, actors["department"], GRADED)
+
+
+@case("uploadIndicatorValues")
+async def _values_file(client, actors, connection):
+    await scoring.setup(client, actors)
+    variables = {"d": scoring.DOMAIN, "p": scoring.PERIOD}
+    data = f"USCC,PUB,INS,CMP,HON\n{E1},95,9,5,1\n".encode()
+
+    async def run() -> None:
+        assert (await upload(client, actors["department"], UPLOAD_VALUES, variables, data))["created"] == 1
+
+    return run
+
+
+@case("addInspectors")
+async def _inspectors(client, actors, connection):
+    return lambda: inspections.add_pool(client, actors["department"], inspections.POOL)
+
+
+@case("declareConflict")
+async def _conflict(client, actors, connection):
+    await inspections.add_pool(client, actors["department"], inspections.POOL)
+    return lambda: inspections.declare(client, actors["department"], "ZF001", E1)
+
+
+async def _population(client: httpx.AsyncClient, actors: dict[str, Actor]) -> None:
+    await inspections.own_domain(client, actors)
+    await inspections.grade(client, actors["department"], {"trustworthy": 4, "minor": 2, "serious": 1})
+    await inspections.add_pool(client, actors["department"], inspections.POOL)
+
+
+@case("commitInspectionPlan")
+async def _commit(client, actors, connection):
+    await _population(client, actors)
+
+    async def run() -> None:
+        assert (await inspections.commit(client, actors["department"]))["__typename"] == "InspectionPlan"
+
+    return run
+
+
+@case("drawInspectionPlan")
+async def _draw(client, actors, connection):
+    await _population(client, actors)
+    plan = await inspections.commit(client, actors["department"])
+    return lambda: mutate(client, actors["department"], inspections.DRAW, {"id": plan["id"]})
+
+
+@case("saveRecordType")
+async def _record_type(client, actors, connection):
+    definition = copy.deepcopy(load_bundled()["honour"].to_mapping())
+    definition["fields"].append(
+        {
+            "name": "JLJE",
+            "label_zh": "奖励金额",
+            "label": "Award amount",
+            "description": "Award amount (奖励金额), 万元",
+            "type": "decimal",
+            "required": False,
+            "sensitivity": "public",
+            "unit": "万元",
+            "min": 0,
+        }
+    )
+    return lambda: mutate(client, actors["credit_office"], SAVE_TYPE, {"d": definition})
+
+
+@case("savePublicityRules")
+async def _publicity(client, actors, connection):
+    rules = next(body for kind, _, body in bundled_documents() if kind == "publicity")
+    return lambda: mutate(client, actors["credit_office"], SAVE_RULES, {"r": rules})
+
+
+@case("loadCalendarYear")
+async def _calendar(client, actors, connection):
+    schedule = {"year": 2041, "source": "test calendar", "holidays": ["2041-01-01"], "workdays": []}
+    return lambda: mutate(client, actors["credit_office"], CALENDAR, {"s": schedule})
+
+
+@case("registerOrganisation")
+async def _register(client, actors, connection):
+    return lambda: mutate(client, actors["credit_office"], REGISTER, {"c": gov_code(90)})
+
+
+@case("issueToken")
+async def _issue(client, actors, connection):
+    return lambda: mutate(client, actors["credit_office"], ISSUE, {"o": actors["bank"].code})
+
+
+@case("revokeToken")
+async def _revoke(client, actors, connection):
+    issued = await mutate(client, actors["credit_office"], ISSUE, {"o": actors["bank"].code})
+    return lambda: mutate(client, actors["credit_office"], REVOKE, {"i": int(issued["id"])})
+
+
+# --- the table against the outbox ----------------------------------------------------------------
+
+
+def test_every_case_has_its_row_and_every_mutation_its_cases() -> None:
+    assert set(CASES) == set(EMITS)
+    mutations = set(graphql.build_schema(SDL.read_text()).mutation_type.fields)
+    assert {name.split(":")[0] for name in EMITS} == mutations
+
+
+@pytest.mark.parametrize("name", list(EMITS))
+async def test_each_operation_writes_exactly_its_events(name, client, actors, connection) -> None:
+    operation = await CASES[name](client, actors, connection)
+    mark = await last_event_id(connection)
+    await operation()
+    events = await outbox_since(connection, mark)
+
+    person = await connection.scalar(text("SELECT min(uscc) FROM records WHERE uscc LIKE 'P%'"))
+    expected = [(kind, person if key == PERSON else key) for kind, key in EMITS[name]]
+    assert [(kind, key) for kind, _, key, _, _ in events] == expected
+    xact = int(await connection.scalar(text("SELECT pg_current_xact_id()::text::bigint")) or 0)
+    for kind, version, key, payload, writer in events:
+        # Readable as its type and version, and written by the request's transaction.
+        assert decode(kind, version, key, payload).type == kind
+        assert writer == xact
+        # A person is named by the archive key only.
+        assert PERSON_ID not in (key or "") + orjson.dumps(payload).decode()
+
+
+# --- what the payloads say -----------------------------------------------------------------------
+
+
+async def test_payloads_name_what_changed_and_never_its_content(client, actors, connection) -> None:
+    dept = actors["department"]
+    await assign(client, actors["credit_office"], dept, DRUGS)
+    await push_records(client, dept, [penalty(dept, E1)], "k1")
+    await push_records(client, dept, [penalty(dept, E1, NR_FK="0.7"), industry(actors, E2, "D")], "k2")
+    receipt = await upload(
+        client,
+        dept,
+        """mutation($file: Upload!, $type: String!) { pushRecordsFile(file: $file, recordType: $type) {
+        ... on BulkReceipt { id } } }""",
+        {"type": "administrative_penalty"},
+        csv_file(dept.code, 2),
+    )
+    [change] = (
+        await connection.execute(text("SELECT id FROM classification_changes WHERE uscc = :u"), {"u": E2})
+    ).all()
+    rows = await outbox_since(connection, 0)
+    assert [(kind, version, key, payload) for kind, version, key, payload, _ in rows] == [
+        (
+            "record.created",
+            1,
+            E1,
+            {
+                "source_dept": dept.code,
+                "source_record_id": f"罚-{E1}",
+                "record_type": "administrative_penalty",
+                "version": 1,
+            },
+        ),
+        (
+            "record.updated",
+            1,
+            E1,
+            {
+                "source_dept": dept.code,
+                "source_record_id": f"罚-{E1}",
+                "record_type": "administrative_penalty",
+                "version": 2,
+            },
+        ),
+        (
+            "evaluation.stored",
+            1,
+            E2,
+            {
+                "source_dept": dept.code,
+                "source_record_id": "E-1",
+                "record_type": "industry_evaluation",
+                "version": 1,
+            },
+        ),
+        (
+            "classification.changed",
+            1,
+            E2,
+            {"domain": DRUGS, "first_change_id": change.id, "last_change_id": change.id},
+        ),
+        (
+            "records.loaded",
+            1,
+            None,
+            {
+                "receipt_id": receipt["id"],
+                "source_dept": dept.code,
+                "record_type": "administrative_penalty",
+                "created": 2,
+                "updated": 0,
+            },
+        ),
+    ]
+
+
+async def test_a_grading_run_names_its_new_versions_and_each_withdrawn_result(
+    client, actors, connection
+) -> None:
+    dept = actors["department"]
+    await _graded(client, actors, runs=1)
+    await scoring.load(client, dept, [E1_LOWER, E3_BELOW_EVERY_BAND])
+    mark = await last_event_id(connection)
+    graded = await scoring.grade(client, dept)
+    assert (graded["created"], graded["updated"]) == (0, 1)
+    rows = await outbox_since(connection, mark)
+    # The run's id is the receipt id its new versions carry: the relay finds them by it.
+    run = await connection.scalar(
+        text(
+            "SELECT receipt_id::text FROM records WHERE current AND uscc = :u AND record_type = 'industry_evaluation'"
+        ),
+        {"u": E1},
+    )
+    assert [(kind, key, payload) for kind, _, key, payload, _ in rows[:2]] == [
+        (
+            "evaluations.graded",
+            None,
+            {
+                "receipt_id": run,
+                "source_dept": dept.code,
+                "record_type": "industry_evaluation",
+                "created": 0,
+                "updated": 1,
+                "withdrawn": 1,
+            },
+        ),
+        (
+            "evaluation.withdrawn",
+            E3,
+            {
+                "source_dept": dept.code,
+                "source_record_id": f"{scoring.DOMAIN}:{scoring.PERIOD}:{E3}",
+                "record_type": "industry_evaluation",
+                "receipt_id": run,
+            },
+        ),
+    ]
+    assert await count(connection, "records", "uscc = :u AND current", u=E3) == 0
+
+
+async def test_the_relay_reads_through_its_indexes(client, actors, connection) -> None:
+    """Unsent events in order, one entity's events, the records of a bulk load: each by an index."""
+    dept = actors["department"]
+    await _penalties(client, dept, csv_file(dept.code, 3), "f1", (3, 0, 0))()
+    await connection.execute(text("SET LOCAL enable_seqscan = off"))
+    queries = {
+        "ix_outbox_unsent": "SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 100",
+        "ix_outbox_uscc": f"SELECT * FROM outbox WHERE uscc = '{E1}' ORDER BY id",
+        "ix_records_receipt": "SELECT * FROM records WHERE receipt_id = '00000000-0000-0000-0000-000000000001'",
+    }
+    for index, query in queries.items():
+        plan = "\n".join(r[0] for r in await connection.execute(text(f"EXPLAIN {query}")))
+        assert index in plan, plan
+
+
+# --- no change, no event; no event, no change ----------------------------------------------------
+
+
+async def test_a_refused_push_writes_no_event(client, actors, connection) -> None:
+    dept = actors["department"]
+    await push_records(client, dept, [penalty(dept, E1)], "same")
+    mark = await last_event_id(connection)
+    # Same key, other body: refused whole.
+    answer = await gql(client, PUSH, {"records": [penalty(dept, E1, NR_FK="2")], "key": "same"}, dept)
+    assert answer["data"]["pushRecords"]["code"] == "IDEMPOTENCY_KEY_REUSED", answer
+    assert await outbox_since(connection, mark) == []
+
+
+async def test_a_file_that_fails_half_way_writes_no_event(client, actors, connection) -> None:
+    dept = actors["department"]
+    broken = csv_file(dept.code, 300) + "某公司".encode("gb18030") + b"\n"  # not UTF-8, at the very end
+    variables = {"type": "administrative_penalty", "format": "CSV", "key": None}
+    assert (await upload(client, dept, UPLOAD, variables, broken))["code"] == "BAD_ENCODING"
+    assert await count(connection, "outbox") == await count(connection, "records") == 0
+
+
+FAULT = """CREATE FUNCTION injected_fault() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$"""
+
+
+async def inject_fault(connection: AsyncConnection, table: str) -> None:
+    """Every later insert into `table` fails, as a full disk or a lost connection would (rolled back with
+    the test)."""
+    await connection.execute(text(FAULT))
+    await connection.execute(
+        text(f"CREATE TRIGGER injected_fault BEFORE INSERT ON {table} EXECUTE FUNCTION injected_fault()")
+    )
+
+
+async def failed(client: httpx.AsyncClient, actor: Actor, query: str, variables: dict[str, Any]) -> None:
+    answer = await gql(client, query, variables, actor)
+    assert answer["errors"][0]["extensions"]["code"] == "INTERNAL", answer
+    assert "injected" not in orjson.dumps(answer).decode()
+
+
+async def test_an_event_is_undone_with_the_change_that_failed_after_it(client, actors, connection) -> None:
+    """The evaluation's event is written, then its re-classification fails: neither stays."""
+    await assign(client, actors["credit_office"], actors["department"], DRUGS)
+    await _graded(client, actors, runs=0)
+    await inject_fault(connection, "classification_changes")
+    await failed(client, actors["department"], PUSH, {"records": [industry(actors, E1, "D")], "key": "k1"})
+    await failed(client, actors["department"], scoring.GRADE, {"d": scoring.DOMAIN, "p": scoring.PERIOD})
+    assert await count(connection, "outbox") == 0
+    assert await count(connection, "records", "record_type = 'industry_evaluation'") == 0
+
+
+async def test_a_change_is_undone_when_its_event_cannot_be_written(client, actors, connection) -> None:
+    dept = actors["department"]
+    await inject_fault(connection, "outbox")
+    await failed(client, dept, PUSH, {"records": [penalty(dept, E1)], "key": "k1"})
+    operations = {
+        "query": UPLOAD,
+        "variables": {"type": "administrative_penalty", "format": "CSV", "key": "f1", "file": None},
+    }
+    response = await client.post(
+        "/graphql",
+        data={
+            "operations": orjson.dumps(operations).decode(),
+            "map": orjson.dumps({"0": ["variables.file"]}).decode(),
+        },
+        files={"0": ("upload", csv_file(dept.code, 3), "text/csv")},
+        headers=dept.headers,
+    )
+    assert response.json()["errors"][0]["extensions"]["code"] == "INTERNAL"
+    assert await count(connection, "records") == await count(connection, "bulk_receipts") == 0
