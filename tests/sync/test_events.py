@@ -23,8 +23,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.catalog.policy import bundled_documents
 from hub.catalog.record_types import load_bundled
+from hub.catalog.registry import shipped_documents
 from hub.sync.events import decode
 from tests.conftest import Actor, company_code, gov_code, gql
 from tests.grading.evaluations import assign, evaluation
@@ -566,7 +566,7 @@ async def _record_type(client, actors, connection):
 
 @case("savePublicityRules")
 async def _publicity(client, actors, connection):
-    rules = next(body for kind, _, body in bundled_documents() if kind == "publicity")
+    rules = next(body for kind, _, body in shipped_documents() if kind == "publicity")
     return lambda: mutate(client, actors["credit_office"], SAVE_RULES, {"r": rules})
 
 
