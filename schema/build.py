@@ -20,6 +20,7 @@ from strawberry.schema.config import StrawberryConfig
 from hub.settings import Settings
 from schema.auth.operations import AuthMutations, AuthQueries
 from schema.entities.queries import EntityQueries
+from schema.errors import answer_expected_failures
 from schema.extensions import UnitOfWork
 from schema.grading.operations import GradingMutations, GradingQueries
 from schema.grading.subscriptions import GradingSubscriptions
@@ -79,6 +80,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         ParserCache,
         ValidationCache,
     ]
+    answer_expected_failures(Query, Mutation)
     schema = HubSchema(
         query=Query,
         mutation=Mutation,
