@@ -93,7 +93,7 @@ BulkPushResult = Annotated[
     strawberry.union("BulkPushResult", description="The receipt, or why the whole file was refused."),
 ]
 BulkReceiptResult = Annotated[
-    BulkReceipt | NotFoundProblem | NotPermitted,
+    BulkReceipt | InvalidInput | NotFoundProblem | NotPermitted,
     strawberry.union("BulkReceiptResult", description="The receipt, or why it cannot be shown."),
 ]
 
