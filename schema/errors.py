@@ -101,9 +101,9 @@ def problem_members(field: StrawberryField) -> frozenset[type[Problem]]:
 class ExpectedFailures(FieldExtension):
     """Turns a HubError into the member of the field's result union for its kind.
 
-    With `savepoint`, the field's work runs in a savepoint first, so that a failure writes nothing while
-    the request's other mutations keep their work. Mutation fields run one after another, so their
-    savepoints never interleave; query fields run concurrently and take none (they write nothing).
+    With `savepoint`, the field's work runs in a savepoint, so that a failure writes nothing while the
+    request's other mutations keep their work. Mutation fields run one after another, so their
+    savepoints never interleave; query fields run concurrently on one session and take none.
     """
 
     def __init__(self, *, savepoint: bool) -> None:
@@ -134,9 +134,12 @@ class ExpectedFailures(FieldExtension):
         except HubError as error:
             member = member_for(error)
             if member is None or member not in self.members:
-                # The union does not declare this kind (tests/test_error_codes.py guards against it):
-                # the error goes up with its code, the answer is null and nothing is kept.
-                log.error("undeclared expected failure", extra={"field": self.field_name, "code": error.code})
+                # The union lacks this kind (tests/test_error_codes.py guards against it): the error goes
+                # up with its code in errors[]; a mutation's answer is then null and nothing is kept.
+                log.error(
+                    "undeclared expected failure",
+                    extra={"field_name": self.field_name, "error_code": error.code},
+                )
                 raise
             return member(code=error.code, message=error.message, path=error.path)
 
