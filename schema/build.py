@@ -21,6 +21,7 @@ from hub.settings import Settings
 from schema.auth.operations import AuthMutations, AuthQueries
 from schema.disclosure import DisclosureReport
 from schema.entities.queries import EntityQueries
+from schema.errors import answer_expected_failures
 from schema.extensions import UnitOfWork
 from schema.grading.operations import GradingMutations, GradingQueries
 from schema.grading.subscriptions import GradingSubscriptions
@@ -81,6 +82,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         ParserCache,
         ValidationCache,
     ]
+    answer_expected_failures(Query, Mutation)
     schema = HubSchema(
         query=Query,
         mutation=Mutation,

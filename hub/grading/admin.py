@@ -72,7 +72,7 @@ async def own_domain(session: AsyncSession, caller: Caller, domain_code: str) ->
     if caller.role is Role.CREDIT_OFFICE:
         return domain
     if policy.domain_departments.get(domain.code) != caller.organisation_code:
-        raise Forbidden(f"{domain.code} is not one of your domains", path="domain")
+        raise Forbidden(f"{domain.code} is not one of your domains", code="NOT_YOUR_DOMAIN", path="domain")
     return domain
 
 

@@ -35,7 +35,7 @@ async def subscribable_domains(
         raise Invalid(f"no supervision domain {unknown[0]!r}", code="UNKNOWN_DOMAIN", path="domains")
     foreign = [d for d in requested if d not in allowed]
     if foreign:
-        raise Forbidden(f"{foreign[0]} is not one of your domains", path="domains")
+        raise Forbidden(f"{foreign[0]} is not one of your domains", code="NOT_YOUR_DOMAIN", path="domains")
     return sorted(set(requested))
 
 

@@ -11,7 +11,7 @@ from hub.auth import service
 from hub.auth.caller import Role
 from schema.context import Info
 from schema.entities.types import Organisation, RoleName
-from schema.errors import ConflictProblem, InvalidInput, NotFoundProblem, expected_failures
+from schema.errors import ConflictProblem, InvalidInput, NotFoundProblem
 from schema.permissions import ALL_ROLES, allow
 
 
@@ -92,12 +92,9 @@ class AuthMutations:
             strawberry.argument(description="e.g. market_regulation (selects SAMR publicity rules)."),
         ] = None,
     ) -> RegisterOrganisationResult:
-        async with expected_failures(info.context.session) as failed:
-            row = await service.register_organisation(
-                info.context.session, code, name, Role(str(role.value)), authority_domain
-            )
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        row = await service.register_organisation(
+            info.context.session, code, name, Role(str(role.value)), authority_domain
+        )
         return Organisation.of(row)
 
     @strawberry.mutation(
@@ -112,13 +109,10 @@ class AuthMutations:
         days: Annotated[int, strawberry.argument(description="Lifetime in days, 1 to 366.")] = 90,
     ) -> IssueTokenResult:
         context = info.context
-        async with expected_failures(context.session) as failed:
-            issued = await service.issue_token(
-                context.session, organisation_code, label, days, by=context.caller.label
-            )
-            organisation = await service.organisations(context.session, [issued.token.organisation_code])
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        issued = await service.issue_token(
+            context.session, organisation_code, label, days, by=context.caller.label
+        )
+        organisation = await service.organisations(context.session, [issued.token.organisation_code])
         assert organisation[0] is not None
         return IssuedToken(
             id=issued.token.id,
@@ -133,9 +127,6 @@ class AuthMutations:
     async def revoke_token(
         self, info: Info, token_id: Annotated[int, strawberry.argument(description="The token's id.")]
     ) -> RevokeTokenResult:
-        async with expected_failures(info.context.session) as failed:
-            token = await service.revoke_token(info.context.session, token_id)
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        token = await service.revoke_token(info.context.session, token_id)
         assert token.revoked_at is not None
         return RevokedToken(id=token.id, revoked_at=token.revoked_at)

@@ -19,7 +19,6 @@ from schema.errors import (
     InvalidInput,
     NotFoundProblem,
     NotPermitted,
-    expected_failures,
     json_object,
 )
 from schema.grading.types import ClassificationChange, CreditCategory, Domain, Scheme, Supervision
@@ -130,12 +129,9 @@ class GradingMutations:
         info: Info,
         scheme: Annotated[JSON, strawberry.argument(description="The scheme, as `gradingSchemes` shows it.")],
     ) -> SchemeResult:
-        async with expected_failures(info.context.session) as failed:
-            saved, version = await admin.save_scheme(
-                info.context.session, json_object(scheme, "scheme"), info.context.caller.label
-            )
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        saved, version = await admin.save_scheme(
+            info.context.session, json_object(scheme, "scheme"), info.context.caller.label
+        )
         return Scheme.of(saved, version)
 
     @strawberry.mutation(
@@ -148,13 +144,8 @@ class GradingMutations:
         domain: Annotated[str, strawberry.argument(description="Domain code.")],
         department_code: Annotated[str, strawberry.argument(description="The department's USCC.")],
     ) -> DomainResult:
-        async with expected_failures(info.context.session) as failed:
-            await admin.assign_domain(
-                info.context.session, domain, department_code, info.context.caller.label
-            )
-            policy = await current_policy(info.context.session)
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        await admin.assign_domain(info.context.session, domain, department_code, info.context.caller.label)
+        policy = await current_policy(info.context.session)
         return Domain.of(
             policy.domains[domain], policy.domain_versions[domain], policy.domain_departments[domain]
         )
@@ -173,17 +164,14 @@ class GradingMutations:
         ],
     ) -> DomainResult:
         context = info.context
-        async with expected_failures(context.session) as failed:
-            amended, version = await admin.amend_measures(
-                context.session,
-                context.caller,
-                domain,
-                Category(str(category.value)),
-                json_object(measures, "measures"),
-            )
-            policy = await current_policy(context.session)
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        amended, version = await admin.amend_measures(
+            context.session,
+            context.caller,
+            domain,
+            Category(str(category.value)),
+            json_object(measures, "measures"),
+        )
+        policy = await current_policy(context.session)
         return Domain.of(amended, version, policy.domain_departments.get(domain))
 
     @strawberry.mutation(
@@ -197,10 +185,7 @@ class GradingMutations:
         usccs: Annotated[list[str], strawberry.argument(description="Up to 10,000 USCCs.")],
     ) -> ReclassifiedResult:
         context = info.context
-        async with expected_failures(context.session) as failed:
-            result = await admin.add_members(context.session, context.caller, domain, usccs, context.today)
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        result = await admin.add_members(context.session, context.caller, domain, usccs, context.today)
         return Reclassified(domain=result.domain, population=result.population, changed=result.changed)
 
     @strawberry.mutation(
@@ -211,8 +196,5 @@ class GradingMutations:
         self, info: Info, domain: Annotated[str, strawberry.argument(description="Domain code.")]
     ) -> ReclassifiedResult:
         context = info.context
-        async with expected_failures(context.session) as failed:
-            result = await admin.reclassify_domain(context.session, context.caller, domain, context.today)
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        result = await admin.reclassify_domain(context.session, context.caller, domain, context.today)
         return Reclassified(domain=result.domain, population=result.population, changed=result.changed)

@@ -8,7 +8,6 @@ from typing import Annotated
 import strawberry
 
 from hub.auth.caller import Role
-from hub.errors import HubError
 from hub.inspections import pool, service
 from schema.context import Info
 from schema.errors import (
@@ -16,8 +15,6 @@ from schema.errors import (
     InvalidInput,
     NotFoundProblem,
     NotPermitted,
-    expected_failures,
-    problem_of,
 )
 from schema.inspections.types import (
     ALGORITHM_DESCRIPTION,
@@ -67,10 +64,7 @@ class InspectionMutations:
         ],
     ) -> AddInspectorsResult:
         items = [pool.InspectorInput(i.id, i.name, i.active) for i in inspectors]
-        async with expected_failures(info.context.session) as failed:
-            rows = await pool.add_inspectors(info.context.session, info.context.caller, items)
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        rows = await pool.add_inspectors(info.context.session, info.context.caller, items)
         return InspectorPool(inspectors=[Inspector.of(info.context.disclosure, r) for r in rows])
 
     @strawberry.mutation(
@@ -85,12 +79,9 @@ class InspectionMutations:
         uscc: Annotated[str, strawberry.argument(description="The entity's USCC (统一社会信用代码).")],
         reason: Annotated[str, strawberry.argument(description="Why (回避事由), 1-200 characters.")],
     ) -> DeclareConflictResult:
-        async with expected_failures(info.context.session) as failed:
-            who, code, why = await pool.declare_conflict(
-                info.context.session, info.context.caller, inspector_id, uscc, reason
-            )
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        who, code, why = await pool.declare_conflict(
+            info.context.session, info.context.caller, inspector_id, uscc, reason
+        )
         context = info.context
         return DeclaredConflict.of(context.disclosure, context.caller.organisation_code, who, code, why)
 
@@ -124,10 +115,7 @@ class InspectionMutations:
             title=title,
             ratios=[(str(r.category.value), Decimal(repr(r.ratio))) for r in ratios or []],
         )
-        async with expected_failures(context.session) as failed:
-            row = await service.commit_plan(context.session, context.caller, context.keys, request)
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        row = await service.commit_plan(context.session, context.caller, context.keys, request)
         return InspectionPlan(row=row)
 
     @strawberry.mutation(
@@ -140,10 +128,7 @@ class InspectionMutations:
         self, info: Info, plan_id: Annotated[strawberry.ID, strawberry.argument(description="The plan's id.")]
     ) -> DrawPlanResult:
         context = info.context
-        async with expected_failures(context.session) as failed:
-            row = await service.draw_plan(context.session, context.caller, context.keys, str(plan_id))
-        if failed.problem is not None:
-            return failed.problem
+        row = await service.draw_plan(context.session, context.caller, context.keys, str(plan_id))
         return InspectionPlan(row=row)
 
 
@@ -157,8 +142,5 @@ class InspectionQueries:
     async def inspection_plan(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The plan's id.")]
     ) -> InspectionPlanResult:
-        try:
-            row = await service.plan_for(info.context.session, str(id))
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        row = await service.plan_for(info.context.session, str(id))
         return InspectionPlan(row=row)

@@ -11,7 +11,6 @@ from strawberry.file_uploads import Upload
 
 from hub.auth.caller import Role
 from hub.disclosure.policy import Subject
-from hub.errors import HubError
 from hub.records.bulk import receipts as bulk_service
 from hub.records.bulk import service as bulk
 from schema.context import Info
@@ -22,8 +21,6 @@ from schema.errors import (
     InvalidInput,
     NotFoundProblem,
     NotPermitted,
-    expected_failures,
-    problem_of,
 )
 from schema.permissions import PUSHING_ROLES, allow
 
@@ -103,7 +100,7 @@ BulkPushResult = Annotated[
     strawberry.union("BulkPushResult", description="The receipt, or why the whole file was refused."),
 ]
 BulkReceiptResult = Annotated[
-    BulkReceipt | NotFoundProblem | NotPermitted,
+    BulkReceipt | InvalidInput | NotFoundProblem | NotPermitted,
     strawberry.union("BulkReceiptResult", description="The receipt, or why it cannot be shown."),
 ]
 
@@ -142,19 +139,16 @@ class BulkMutations:
             idempotency_key=idempotency_key,
             historical=historical,
         )
-        async with expected_failures(context.session) as failed:
-            counts = await bulk.push_file(
-                context.session,
-                context.caller,
-                cast(bulk.ByteSource, file),  # Starlette's UploadFile
-                request,
-                keys=context.keys,
-                max_bytes=context.settings.max_upload_bytes,
-                authority_domain=await context.authority_domain(),
-                today=context.today,
-            )
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        counts = await bulk.push_file(
+            context.session,
+            context.caller,
+            cast(bulk.ByteSource, file),  # Starlette's UploadFile
+            request,
+            keys=context.keys,
+            max_bytes=context.settings.max_upload_bytes,
+            authority_domain=await context.authority_domain(),
+            today=context.today,
+        )
         return receipt_of(counts, record_type, filename, context.caller.organisation_code)
 
 
@@ -167,10 +161,7 @@ class BulkQueries:
     async def bulk_receipt(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Receipt id.")]
     ) -> BulkReceiptResult:
-        try:
-            row = await bulk_service.receipt(info.context.session, info.context.caller, str(id))
-        except HubError as error:
-            return problem_of(error)  # type: ignore[return-value]
+        row = await bulk_service.receipt(info.context.session, info.context.caller, str(id))
         counts = bulk.BulkCounts(
             receipt_id=row.id,
             total=row.total,

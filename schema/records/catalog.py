@@ -13,7 +13,7 @@ from hub.catalog import amendments as catalog_admin
 from hub.catalog import policy as policy_service
 from hub.catalog.record_types import FieldDef, RecordTypeDef
 from schema.context import Info
-from schema.errors import InvalidInput, expected_failures, json_object
+from schema.errors import InvalidInput, json_object
 from schema.permissions import ALL_ROLES, allow
 
 
@@ -183,12 +183,9 @@ class CatalogMutations:
             strawberry.argument(description="The definition, in the layout of hub/catalog/records/*.yaml."),
         ],
     ) -> SaveRecordTypeResult:
-        async with expected_failures(info.context.session) as failed:
-            saved, version = await catalog_admin.save_record_type(
-                info.context.session, json_object(definition, "definition"), info.context.caller.label
-            )
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        saved, version = await catalog_admin.save_record_type(
+            info.context.session, json_object(definition, "definition"), info.context.caller.label
+        )
         return RecordType(definition=saved, stored_version=version)
 
     @strawberry.mutation(
@@ -203,12 +200,9 @@ class CatalogMutations:
             JSON, strawberry.argument(description="The rules, in the layout of hub/catalog/publicity.yaml.")
         ],
     ) -> SavePublicityRulesResult:
-        async with expected_failures(info.context.session) as failed:
-            document = await catalog_admin.save_publicity_rules(
-                info.context.session, json_object(rules, "rules"), info.context.caller.label
-            )
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        document = await catalog_admin.save_publicity_rules(
+            info.context.session, json_object(rules, "rules"), info.context.caller.label
+        )
         return PublicityRules(version=document.version)
 
     @strawberry.mutation(
@@ -226,10 +220,7 @@ class CatalogMutations:
             "holidays": [d.isoformat() for d in schedule.holidays],
             "workdays": [d.isoformat() for d in schedule.workdays],
         }
-        async with expected_failures(info.context.session) as failed:
-            document = await policy_service.load_calendar_year(
-                info.context.session, body, by=info.context.caller.label
-            )
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        document = await policy_service.load_calendar_year(
+            info.context.session, body, by=info.context.caller.label
+        )
         return CalendarYear(year=schedule.year, version=document.version)

@@ -18,7 +18,6 @@ from schema.errors import (
     FieldProblem,
     InvalidInput,
     NotPermitted,
-    expected_failures,
     json_object,
 )
 from schema.permissions import PUSHING_ROLES, allow
@@ -118,27 +117,22 @@ class RecordMutations:
         ],
     ) -> PushRecordsResult:
         context = info.context
-        async with expected_failures(context.session) as failed:
-            items = [
-                service.RecordInput(
-                    r.record_type,
-                    r.source_record_id,
-                    json_object(
-                        r.fields, f"records.{i}.fields", "fields must be a JSON object of field codes"
-                    ),
-                )
-                for i, r in enumerate(records)
-            ]
-            answer = await service.push_records(
-                context.session,
-                context.caller,
-                items,
-                idempotency_key=idempotency_key,
-                keys=context.keys,
-                max_records=context.settings.max_push_records,
-                authority_domain=await context.authority_domain(),
-                today=context.today,
+        items = [
+            service.RecordInput(
+                r.record_type,
+                r.source_record_id,
+                json_object(r.fields, f"records.{i}.fields", "fields must be a JSON object of field codes"),
             )
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
-        return receipt_of(info.context.disclosure, answer, info.context.caller.organisation_code)
+            for i, r in enumerate(records)
+        ]
+        answer = await service.push_records(
+            context.session,
+            context.caller,
+            items,
+            idempotency_key=idempotency_key,
+            keys=context.keys,
+            max_records=context.settings.max_push_records,
+            authority_domain=await context.authority_domain(),
+            today=context.today,
+        )
+        return receipt_of(context.disclosure, answer, context.caller.organisation_code)

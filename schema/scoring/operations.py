@@ -25,7 +25,6 @@ from schema.errors import (
     InvalidInput,
     NotFoundProblem,
     NotPermitted,
-    expected_failures,
 )
 from schema.permissions import allow
 
@@ -305,10 +304,7 @@ class ScoringMutations:
         model: Annotated[EvaluationModelInput, strawberry.argument(description="The model.")],
     ) -> EvaluationModelResult:
         context = info.context
-        async with expected_failures(context.session) as failed:
-            saved, version = await scoring.save_model(context.session, context.caller, _body(model))
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        saved, version = await scoring.save_model(context.session, context.caller, _body(model))
         return EvaluationModel.of(saved, version)
 
     @strawberry.mutation(
@@ -327,13 +323,10 @@ class ScoringMutations:
     ) -> IndicatorValuesResult:
         context = info.context
         rows = [(e.uscc, [(v.code, v.value) for v in e.indicators]) for e in entities]
-        async with expected_failures(context.session) as failed:
-            loaded = await scoring.load_values(
-                context.session, context.caller, domain, period, rows, context.today
-            )
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
-        return IndicatorValuesLoaded.of(loaded, info.context.caller.organisation_code)
+        loaded = await scoring.load_values(
+            context.session, context.caller, domain, period, rows, context.today
+        )
+        return IndicatorValuesLoaded.of(loaded, context.caller.organisation_code)
 
     @strawberry.mutation(
         description="Load indicator values from a CSV file (GraphQL multipart upload) with the header "
@@ -349,21 +342,18 @@ class ScoringMutations:
         encoding: Annotated[str, strawberry.argument(description="utf-8 (default) or gb18030.")] = "utf-8",
     ) -> IndicatorValuesResult:
         context = info.context
-        async with expected_failures(context.session) as failed:
-            loaded = await scoring.upload_values(
-                context.session,
-                context.caller,
-                domain,
-                period,
-                cast(ByteSource, file),  # Starlette's UploadFile
-                filename=getattr(file, "filename", None) or "upload.csv",
-                encoding=encoding.lower(),
-                max_bytes=context.settings.max_upload_bytes,
-                today=context.today,
-            )
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
-        return IndicatorValuesLoaded.of(loaded, info.context.caller.organisation_code)
+        loaded = await scoring.upload_values(
+            context.session,
+            context.caller,
+            domain,
+            period,
+            cast(ByteSource, file),  # Starlette's UploadFile
+            filename=getattr(file, "filename", None) or "upload.csv",
+            encoding=encoding.lower(),
+            max_bytes=context.settings.max_upload_bytes,
+            today=context.today,
+        )
+        return IndicatorValuesLoaded.of(loaded, context.caller.organisation_code)
 
     @strawberry.mutation(
         description="Grade every entity of one of your domains with values for the period (行业信用评价): "
@@ -373,10 +363,5 @@ class ScoringMutations:
     )
     async def grade_domain(self, info: Info, domain: DomainArg, period: PeriodArg) -> GradeDomainResult:
         context = info.context
-        async with expected_failures(context.session) as failed:
-            graded = await scoring.grade_domain(
-                context.session, context.caller, domain, period, context.today
-            )
-        if failed.problem is not None:
-            return failed.problem  # type: ignore[return-value]
+        graded = await scoring.grade_domain(context.session, context.caller, domain, period, context.today)
         return DomainGraded.of(graded)

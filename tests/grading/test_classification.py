@@ -144,7 +144,7 @@ async def test_evaluation_rules_are_enforced_per_record(client, actors, connecti
         (
             actors["department"],
             industry(actors, uscc, "A", domain=OTHER_DOMAIN, record_id="x3"),
-            ("NOT_DOMAIN_DEPARTMENT", "fields.JGLY"),
+            ("NOT_YOUR_DOMAIN", "fields.JGLY"),
         ),
         (
             actors["department"],

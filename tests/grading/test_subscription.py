@@ -87,7 +87,7 @@ async def test_a_department_hears_of_changes_in_its_domain(live_engine: AsyncEng
         )
         refused = await _message(ws)
         # The domain moved to another department after this one was assigned: it may not follow it.
-        assert _error_codes(refused) == ["FORBIDDEN"], refused
+        assert _error_codes(refused) == ["NOT_YOUR_DOMAIN"], refused
 
     async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
         await ws.send(

@@ -81,7 +81,7 @@ def _industry_rules(
     if policy.domain_departments.get(domain_code) != pusher_code:
         errors.append(
             FieldError(
-                "NOT_DOMAIN_DEPARTMENT",
+                "NOT_YOUR_DOMAIN",
                 "fields.JGLY",
                 f"{domain_code} is not a domain of the pushing department",
             )
