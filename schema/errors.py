@@ -18,8 +18,8 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 from strawberry.types.union import StrawberryUnion
 
+from hub.disclosure.policy import Subject
 from hub.errors import Conflict, Forbidden, HubError, Invalid, NotFound
-from hub.records.validation.record import FieldError
 
 log = logging.getLogger("hub.graphql")
 
@@ -29,10 +29,6 @@ class FieldProblem:
     code: str = strawberry.field(description="Machine-readable code, e.g. REQUIRED, USCC_CHECK, NOT_IN_ENUM.")
     path: str = strawberry.field(description="The input field, e.g. `fields.XDR_SHXYM` or `sourceRecordId`.")
     message: str = strawberry.field(description="What is wrong, for people.")
-
-    @classmethod
-    def of(cls, error: FieldError) -> FieldProblem:
-        return cls(code=error.code, path=error.path, message=error.message)
 
 
 @strawberry.interface(description="Something the caller can correct; nothing was written.")
@@ -141,7 +137,12 @@ class ExpectedFailures(FieldExtension):
                     extra={"field_name": self.field_name, "error_code": error.code},
                 )
                 raise
-            return member(code=error.code, message=error.message, path=error.path)
+            # The message may echo the input it is about: it leaves through the gate like any entity value.
+            context = info.context
+            message = context.disclosure.message(
+                error.message, Subject(owner=context.caller.organisation_code)
+            )
+            return member(code=error.code, message=message, path=error.path)
 
 
 def answer_expected_failures(query: type, mutation: type) -> None:

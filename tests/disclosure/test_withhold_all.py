@@ -260,7 +260,7 @@ async def test_indicator_answers(client, withheld, actors, connection) -> None:
 ADD = """mutation($i: [InspectorInput!]!) { addInspectors(inspectors: $i) { __typename
   ... on InspectorPool { inspectors { id name } } } }"""
 DECLARE = """mutation($u: String!) { declareConflict(inspectorId: "ZF001", uscc: $u, reason: "亲属在该企业任职") {
-  __typename ... on DeclaredConflict { inspectorId uscc reason } ... on Problem { code } } }"""
+  __typename ... on DeclaredConflict { inspectorId uscc reason } ... on Problem { code message } } }"""
 PLAN = """query($id: ID!) { inspectionPlan(id: $id) { ... on InspectionPlan { id status publication } } }"""
 
 
@@ -275,6 +275,12 @@ async def test_inspections(client, withheld, actors) -> None:
     conflict = await gql(withheld, DECLARE, {"u": drawn_entity}, dept)
     assert conflict["data"]["declareConflict"]["__typename"] == "DeclaredConflict", conflict
     assert_no_entity_value(conflict, [drawn_entity, "亲属在该企业任职"])
+    unknown = DECLARE.replace('"ZF001"', f'"{ECHOED}"')
+    problem = (await gql(withheld, unknown, {"u": drawn_entity}, dept))["data"]["declareConflict"]
+    assert problem["code"] == "UNKNOWN_INSPECTOR", problem  # the typed problem, its message withheld
+    assert_no_entity_value(problem, [ECHOED])
+    shown = (await gql(client, unknown, {"u": drawn_entity}, dept))["data"]["declareConflict"]
+    assert problem["code"] == shown["code"] and ECHOED in orjson.dumps(shown).decode()
     await declare(client, dept, "ZF002", population["trustworthy"][0])
     every_entity = [u for codes in population.values() for u in codes]
     drawn = await gql(withheld, DRAW, {"id": plan["id"]}, dept)
