@@ -41,7 +41,7 @@ async def test_members_are_classified_with_the_default_and_only_by_their_departm
     again = await gql(client, MEMBERS, {"d": DOMAIN, "u": usccs}, actors["department"])
     assert again["data"]["addDomainMembers"]["changed"] == 0
     refused = await gql(client, MEMBERS, {"d": DOMAIN, "u": usccs}, actors["department2"])
-    assert refused["data"]["addDomainMembers"]["code"] == "FORBIDDEN"
+    assert refused["data"]["addDomainMembers"]["code"] == "NOT_YOUR_DOMAIN"
     bad = await gql(
         client, MEMBERS, {"d": DOMAIN, "u": [usccs[0], "91230102MA0000000X"]}, actors["department"]
     )
@@ -71,7 +71,7 @@ async def test_a_department_amends_measures_of_its_own_domain_only(client, actor
     assert found["category"] == "TRUSTWORTHY"
 
     refused = await gql(client, AMEND, {"d": DOMAIN, "c": "MINOR", "m": MEASURES}, actors["department2"])
-    assert refused["data"]["amendMeasures"]["code"] == "FORBIDDEN"
+    assert refused["data"]["amendMeasures"]["code"] == "NOT_YOUR_DOMAIN"
     broken = {**MEASURES, "sampling_ratio_min": "0.5", "sampling_ratio_max": "0.2"}
     invalid = await gql(client, AMEND, {"d": DOMAIN, "c": "MINOR", "m": broken}, actors["department"])
     assert invalid["data"]["amendMeasures"]["code"] == "MEASURES_INVALID"
