@@ -9,6 +9,7 @@ a kind of failure its result union has no member for.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ import strawberry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from hub.auth.caller import PUBLIC, Caller
 from hub.catalog.record_types import load_bundled
+from hub.disclosure.gate import Disclosure
 from hub.error_codes import CODES
 from hub.errors import Conflict, Forbidden, HubError, Invalid, NotFound, Unauthenticated
 from schema.build import Mutation, Query, build_schema
@@ -373,7 +376,12 @@ class Done:
 
 @dataclass
 class Context:
+    """What ExpectedFailures reads of the hub's context: the session, and the caller and gate that
+    the problem's message leaves through."""
+
     session: AsyncSession
+    caller: Caller = PUBLIC
+    disclosure: Disclosure = dataclasses.field(default_factory=lambda: Disclosure(PUBLIC))
 
 
 async def _write(info: strawberry.Info, value: int) -> None:

@@ -15,10 +15,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.auth.caller import Caller, Role
 from hub.catalog.grading_schemes import Category
 from hub.catalog.policy import Policy, current_policy
 from hub.catalog.supervision_domains import Measures, SupervisionDomain
-from hub.errors import Invalid, NotFound
+from hub.errors import Forbidden, Invalid, NotFound
 from hub.grading import repository as repo
 from hub.sync.events import ClassificationChanged
 from hub.sync.outbox import emit
@@ -66,10 +67,30 @@ def domain_of(policy: Policy, code: str, path: str = "domain") -> SupervisionDom
     return domain
 
 
+def check_may_read(
+    caller: Caller, usccs: Sequence[str], path: str = "uscc", *, indexed: bool = False
+) -> None:
+    """An entity reads its own classification only; the organisations that supervise, lend, evaluate
+    or run the platform read any entity's (seed 001 §三(一)2, seed 002 §二(四))."""
+    if caller.role not in (Role.ENTITY, Role.PUBLIC):
+        return
+    for index, uscc in enumerate(usccs):
+        if uscc != caller.organisation_code:
+            where = f"{path}.{index}" if indexed else path
+            raise Forbidden("an entity sees its own classification only", path=where)
+
+
 async def supervision(
-    session: AsyncSession, usccs: Sequence[str], domain_code: str, today: dt.date
+    session: AsyncSession,
+    caller: Caller,
+    usccs: Sequence[str],
+    domain_code: str,
+    today: dt.date,
+    *,
+    batch: bool = False,
 ) -> list[Effective]:
     """The classification and measures of each entity in the domain, as of today, in the order asked."""
+    check_may_read(caller, usccs, "usccs" if batch else "uscc", indexed=batch)
     policy = await current_policy(session)
     domain = domain_of(policy, domain_code)
     rows = await repo.effective_for(
@@ -162,7 +183,9 @@ async def reclassify_after_evaluations(
     return results
 
 
-async def history(session: AsyncSession, uscc: str, domain: str | None) -> list[Any]:
+async def history(session: AsyncSession, caller: Caller, uscc: str, domain: str | None) -> list[Any]:
+    """Every change of the entity's classification, newest first (an entity asks for its own only)."""
+    check_may_read(caller, [uscc])
     return await repo.history(session, uscc, domain)
 
 

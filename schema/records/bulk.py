@@ -9,7 +9,6 @@ from typing import Annotated, cast
 import strawberry
 from strawberry.file_uploads import Upload
 
-from hub.auth.caller import Role
 from hub.disclosure.policy import Subject
 from hub.records.bulk import receipts as bulk_service
 from hub.records.bulk import service as bulk
@@ -155,8 +154,8 @@ class BulkMutations:
 @strawberry.type
 class BulkQueries:
     @strawberry.field(
-        description="A bulk receipt by id (its department, or the credit office).",
-        extensions=allow(Role.DEPARTMENT, Role.CREDIT_OFFICE),
+        description="A bulk receipt by id (the organisation that pushed the file, or the credit office).",
+        extensions=allow(*PUSHING_ROLES),
     )
     async def bulk_receipt(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Receipt id.")]

@@ -28,7 +28,10 @@ from schema.errors import (
 )
 from schema.permissions import allow
 
-GRADERS = (Role.DEPARTMENT, Role.CREDIT_OFFICE)
+# Models, values and grading are the domain's department's work (seed 001 §三(一)3); the credit
+# office reads the models, for the work ledger.
+GRADERS = (Role.DEPARTMENT,)
+MODEL_READERS = (Role.DEPARTMENT, Role.CREDIT_OFFICE)
 MAX_REJECTIONS = 1000
 
 
@@ -278,7 +281,7 @@ class ScoringQueries:
     @strawberry.field(
         description="The industry evaluation model (行业信用评价模型) of one of your domains: the newest "
         "version, or the newest for `period`; null when none is defined.",
-        extensions=allow(*GRADERS),
+        extensions=allow(*MODEL_READERS),
     )
     async def evaluation_model(
         self,

@@ -143,7 +143,7 @@ async def test_regrading_the_same_values_writes_nothing(client, actors, connecti
     await grade(client, actors["department"])
     before = await count_records(connection)
     changes = (await connection.execute(text("SELECT count(*) FROM classification_changes"))).scalar_one()
-    again = await grade(client, actors["credit_office"])
+    again = await grade(client, actors["department"])
     assert (
         again["scored"],
         again["created"],

@@ -1,4 +1,5 @@
-"""Reading bulk receipts and their rejected rows: only the pushing department and the credit office."""
+"""Reading bulk receipts and their rejected rows: only the organisation that pushed the file, and the
+credit office (which runs the platform and helps pushers with a failed load)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,14 @@ from hub.errors import Forbidden, Invalid, NotFound
 from hub.models import BulkReceipt
 from hub.records.bulk import receipt_repository as receipts
 
+# The roles that push files (and so have receipts): the GraphQL field admits the same ones; the
+# download route has no field rule, so it is said here too.
+READERS = frozenset({Role.DEPARTMENT, Role.PROVINCE, Role.ASSOCIATION, Role.CREDIT_OFFICE})
+
 
 async def receipt(session: AsyncSession, caller: Caller, receipt_id: str) -> BulkReceipt:
+    if caller.role not in READERS:
+        raise Forbidden("this operation is not permitted for your role")
     try:
         key = uuid.UUID(receipt_id)
     except ValueError as exc:

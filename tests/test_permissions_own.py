@@ -1,0 +1,532 @@
+"""The `own` cells of tests/permissions.yaml, proved with real data through the real HTTP app.
+
+For every (operation, role) the table marks `own`, a proof below calls the operation on the
+caller's own object (it works) and on another organisation's or entity's object (it is refused with
+the code the table names, and writes nothing the refusal should not). An `own` cell without a
+proof fails, and so does a proof of a cell the table no longer marks `own`.
+
+"Another" is always of the same role where the role has a second organisation in the fixtures:
+`department2` stands for the other department. In the rows with `own` cells, each `allowed` role is
+proved to reach another's object too: that is what sets it apart from `own`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.auth.caller import Role
+from tests.conftest import Actor, company_code, days_ago, gql
+from tests.grading.evaluations import evaluation
+from tests.inspections import support as inspections
+from tests.permission_table import ALLOWED, OWN, Row, load, writes
+from tests.records.builders import PUSH, valid_record
+from tests.scoring import test_scoring as scoring
+
+ROWS = load()
+OWN_CELLS = [(row, role) for row in ROWS if row.kind != "subscription" for role in row.roles(OWN)]
+# The subscription's cells are proved on a live server, in tests/test_permissions.py.
+REACH_CELLS = [
+    (row, role)
+    for row in ROWS
+    if row.kind != "subscription" and row.refusal is not None
+    for role in row.roles(ALLOWED)
+]
+NEXT_YEAR = (dt.date.today() + dt.timedelta(days=365)).isoformat()
+DOMAIN = "drug_manufacturing"  # any domain: assigned to the test department where a proof needs it
+OTHER_ENTITY = company_code(9901)
+
+SUPERVISION = "query($u: String!, $d: String!) { supervision(uscc: $u, domain: $d) { uscc category } }"
+BATCH = "query($u: [String!]!, $d: String!) { supervisionBatch(usccs: $u, domain: $d) { uscc category } }"
+HISTORY = "query($u: String!) { classificationHistory(uscc: $u) { domain newCategory } }"
+MEMBERS = """mutation($d: String!, $u: [String!]!) { addDomainMembers(domain: $d, usccs: $u) {
+  __typename ... on Reclassified { population } ... on Problem { code } } }"""
+RECLASSIFY = """mutation($d: String!) { reclassifyDomain(domain: $d) {
+  __typename ... on Reclassified { population } ... on Problem { code } } }"""
+AMEND = """mutation($d: String!, $m: JSON!) { amendMeasures(domain: $d, category: MINOR, measures: $m) {
+  __typename ... on Domain { version } ... on Problem { code message } } }"""
+MEASURES = {
+    "sampling_ratio_min": "0.1",
+    "sampling_ratio_max": "0.3",
+    "yearly_frequency_min": "1",
+    "yearly_frequency_max": "2",
+    "inspection_mode": "on_site",
+    "may_exclude": False,
+    "always_inspect": False,
+    "incentives": [],
+    "restrictions": [],
+    "notes": "raised for the sweep",
+}
+UPLOAD_VALUES = """mutation($d: String!, $p: String!, $file: Upload!) {
+  uploadIndicatorValues(domain: $d, period: $p, file: $file) {
+  __typename ... on IndicatorValuesLoaded { created } ... on Problem { code } } }"""
+PUSH_FILE = """mutation($file: Upload!, $t: String!) { pushRecordsFile(file: $file, recordType: $t, format: NDJSON) {
+  __typename ... on BulkReceipt { id created rejected rejectionsUrl rejections { errors { code } } }
+  ... on Problem { code } } }"""
+RECEIPT = """query($id: ID!) { bulkReceipt(id: $id) { __typename ... on BulkReceipt { id total }
+  ... on Problem { code } } }"""
+
+
+@dataclass
+class Scene:
+    client: httpx.AsyncClient
+    actors: dict[str, Actor]
+    connection: AsyncConnection
+
+    def actor(self, role: Role) -> Actor:
+        return self.actors[role.value]
+
+    async def gql(self, query: str, variables: dict[str, Any], actor: Actor) -> dict[str, Any]:
+        return await gql(self.client, query, variables, actor)
+
+    async def upload(
+        self, query: str, variables: dict[str, Any], data: bytes, actor: Actor
+    ) -> dict[str, Any]:
+        operations = {"query": query, "variables": {**variables, "file": None}}
+        response = await self.client.post(
+            "/graphql",
+            data={"operations": orjson.dumps(operations).decode(), "map": '{"0": ["variables.file"]}'},
+            files={"0": ("upload", data, "application/octet-stream")},
+            headers=actor.headers,
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    @contextlib.asynccontextmanager
+    async def unchanged(self, *, but: frozenset[str] = frozenset()) -> AsyncIterator[None]:
+        """Nothing is written inside, except to the tables `but` names."""
+        before = await writes(self.connection)
+        yield
+        after = await writes(self.connection)
+        changed = {t for t, n in after.items() if n != before.get(t)} - but
+        assert not changed, f"refused, yet wrote to {sorted(changed)}"
+
+
+def answer(result: dict[str, Any], field: str) -> Any:
+    """The field's answer, which must not be an error."""
+    assert "errors" not in result, result
+    return result["data"][field]
+
+
+def refusal(result: dict[str, Any], field: str) -> str:
+    """The code of a refusal: a Problem member of a result union, or an error of a query."""
+    if result.get("errors"):
+        assert not (result.get("data") or {}).get(field), result
+        return str(result["errors"][0]["extensions"]["code"])
+    problem = result["data"][field]
+    assert isinstance(problem, dict) and "code" in problem, (
+        f"{field} on another's object was not refused: {result}"
+    )
+    return str(problem["code"])
+
+
+Proof = Callable[[Scene, Role], Awaitable[str]]
+PROOFS: dict[str, Proof] = {}
+
+
+def proves(name: str, *roles: Role) -> Callable[[Callable[[Scene, Role], Awaitable[str]]], Proof]:
+    """Registers the proof of `name`'s own cells for `roles` (a cell of another role has none)."""
+
+    def register(fn: Callable[[Scene, Role], Awaitable[str]]) -> Proof:
+        async def proof(scene: Scene, role: Role) -> str:
+            assert role in roles, f"no proof of {name} × {role.value}: what are its own objects?"
+            return await fn(scene, role)
+
+        PROOFS[name] = proof
+        return proof
+
+    return register
+
+
+# Entities: their own USCC.
+
+
+@proves("supervision", Role.ENTITY)
+async def _supervision(s: Scene, role: Role) -> str:
+    me = s.actor(role)
+    own = answer(await s.gql(SUPERVISION, {"u": me.code, "d": DOMAIN}, me), "supervision")
+    assert own["uscc"] == me.code
+    async with s.unchanged():
+        return refusal(await s.gql(SUPERVISION, {"u": OTHER_ENTITY, "d": DOMAIN}, me), "supervision")
+
+
+@proves("supervisionBatch", Role.ENTITY)
+async def _supervision_batch(s: Scene, role: Role) -> str:
+    me = s.actor(role)
+    own = answer(await s.gql(BATCH, {"u": [me.code], "d": DOMAIN}, me), "supervisionBatch")
+    assert [e["uscc"] for e in own] == [me.code]
+    async with s.unchanged():
+        mixed = await s.gql(BATCH, {"u": [me.code, OTHER_ENTITY], "d": DOMAIN}, me)
+        return refusal(mixed, "supervisionBatch")
+
+
+@proves("classificationHistory", Role.ENTITY)
+async def _classification_history(s: Scene, role: Role) -> str:
+    me, department = s.actor(role), s.actors["department"]
+    await assign(s, DOMAIN)
+    members = {"d": DOMAIN, "u": [me.code, OTHER_ENTITY]}
+    assert answer(await s.gql(MEMBERS, members, department), "addDomainMembers")["population"] == 2
+    own = answer(await s.gql(HISTORY, {"u": me.code}, me), "classificationHistory")
+    assert [c["domain"] for c in own] == [DOMAIN]
+    # The other entity has a history too (the department reads it): the refusal is not an empty list.
+    assert answer(await s.gql(HISTORY, {"u": OTHER_ENTITY}, department), "classificationHistory")
+    async with s.unchanged():
+        return refusal(await s.gql(HISTORY, {"u": OTHER_ENTITY}, me), "classificationHistory")
+
+
+# Departments: the domains assigned to them, their pool, their plans. The other department asks
+# for the test department's object.
+
+
+async def assign(s: Scene, domain: str, to: str = "department") -> None:
+    variables = {"domain": domain, "dept": s.actors[to].code}
+    result = await s.gql(inspections.ASSIGN_DOMAIN, variables, s.actors["credit_office"])
+    assert answer(result, "assignDomain")["__typename"] == "Domain", result
+
+
+@proves("amendMeasures", Role.DEPARTMENT)
+async def _amend_measures(s: Scene, role: Role) -> str:
+    await assign(s, DOMAIN)
+    variables = {"d": DOMAIN, "m": MEASURES}
+    amended = answer(await s.gql(AMEND, variables, s.actor(role)), "amendMeasures")
+    assert amended["__typename"] == "Domain", amended
+    async with s.unchanged():
+        return refusal(await s.gql(AMEND, variables, s.actors["department2"]), "amendMeasures")
+
+
+@proves("addDomainMembers", Role.DEPARTMENT)
+async def _add_domain_members(s: Scene, role: Role) -> str:
+    await assign(s, DOMAIN)
+    variables = {"d": DOMAIN, "u": [OTHER_ENTITY]}
+    assert answer(await s.gql(MEMBERS, variables, s.actor(role)), "addDomainMembers")["population"] == 1
+    async with s.unchanged():
+        return refusal(await s.gql(MEMBERS, variables, s.actors["department2"]), "addDomainMembers")
+
+
+@proves("reclassifyDomain", Role.DEPARTMENT)
+async def _reclassify_domain(s: Scene, role: Role) -> str:
+    await assign(s, DOMAIN)
+    assert answer(await s.gql(MEMBERS, {"d": DOMAIN, "u": [OTHER_ENTITY]}, s.actor(role)), "addDomainMembers")
+    own = answer(await s.gql(RECLASSIFY, {"d": DOMAIN}, s.actor(role)), "reclassifyDomain")
+    assert own == {"__typename": "Reclassified", "population": 1}
+    async with s.unchanged():
+        return refusal(await s.gql(RECLASSIFY, {"d": DOMAIN}, s.actors["department2"]), "reclassifyDomain")
+
+
+def _model_variables() -> dict[str, Any]:
+    return {"d": scoring.DOMAIN, "p": scoring.PERIOD}
+
+
+@proves("evaluationModel", Role.DEPARTMENT)
+async def _evaluation_model(s: Scene, role: Role) -> str:
+    await scoring.setup(s.client, s.actors)  # the department's domain, with a model
+    own = answer(await s.gql(scoring.READ, {"d": scoring.DOMAIN}, s.actor(role)), "evaluationModel")
+    assert (own["domain"], own["version"]) == (scoring.DOMAIN, 1)
+    async with s.unchanged():
+        other = await s.gql(scoring.READ, {"d": scoring.DOMAIN}, s.actors["department2"])
+        return refusal(other, "evaluationModel")
+
+
+@proves("saveEvaluationModel", Role.DEPARTMENT)
+async def _save_evaluation_model(s: Scene, role: Role) -> str:
+    await assign(s, scoring.DOMAIN)
+    saved = answer(await s.gql(scoring.SAVE, {"m": scoring.MODEL}, s.actor(role)), "saveEvaluationModel")
+    assert saved["__typename"] == "EvaluationModel", saved
+    async with s.unchanged():
+        other = await s.gql(scoring.SAVE, {"m": scoring.MODEL}, s.actors["department2"])
+        return refusal(other, "saveEvaluationModel")
+
+
+def _values() -> list[dict[str, Any]]:
+    return [scoring.entity(OTHER_ENTITY, PUB="95", INS="9", CMP="5", HON="1")]
+
+
+@proves("loadIndicatorValues", Role.DEPARTMENT)
+async def _load_indicator_values(s: Scene, role: Role) -> str:
+    await scoring.setup(s.client, s.actors)
+    variables = {**_model_variables(), "e": _values()}
+    loaded = answer(await s.gql(scoring.LOAD, variables, s.actor(role)), "loadIndicatorValues")
+    assert (loaded["__typename"], loaded["created"]) == ("IndicatorValuesLoaded", 1), loaded
+    async with s.unchanged():
+        return refusal(await s.gql(scoring.LOAD, variables, s.actors["department2"]), "loadIndicatorValues")
+
+
+@proves("uploadIndicatorValues", Role.DEPARTMENT)
+async def _upload_indicator_values(s: Scene, role: Role) -> str:
+    await scoring.setup(s.client, s.actors)
+    data = f"USCC,PUB,INS,CMP,HON\n{OTHER_ENTITY},95,9,5,1\n".encode()
+    own = await s.upload(UPLOAD_VALUES, _model_variables(), data, s.actor(role))
+    assert answer(own, "uploadIndicatorValues") == {"__typename": "IndicatorValuesLoaded", "created": 1}
+    async with s.unchanged():
+        other = await s.upload(UPLOAD_VALUES, _model_variables(), data, s.actors["department2"])
+        return refusal(other, "uploadIndicatorValues")
+
+
+@proves("gradeDomain", Role.DEPARTMENT)
+async def _grade_domain(s: Scene, role: Role) -> str:
+    await scoring.setup(s.client, s.actors)
+    await s.gql(scoring.LOAD, {**_model_variables(), "e": _values()}, s.actor(role))
+    graded = answer(await s.gql(scoring.GRADE, _model_variables(), s.actor(role)), "gradeDomain")
+    assert (graded["__typename"], graded["scored"]) == ("DomainGraded", 1), graded
+    async with s.unchanged():
+        return refusal(await s.gql(scoring.GRADE, _model_variables(), s.actors["department2"]), "gradeDomain")
+
+
+@proves("declareConflict", Role.DEPARTMENT)
+async def _declare_conflict(s: Scene, role: Role) -> str:
+    await inspections.add_pool(s.client, s.actor(role), {"ZF001": "张三"})
+    await inspections.add_pool(s.client, s.actors["department2"], {"ZF900": "孙八"})
+    variables = {"inspector": "ZF001", "uscc": OTHER_ENTITY, "reason": "亲属在该企业任职"}
+    declared = answer(await s.gql(inspections.DECLARE, variables, s.actor(role)), "declareConflict")
+    assert declared["__typename"] == "DeclaredConflict", declared
+    async with s.unchanged():
+        other = await s.gql(inspections.DECLARE, variables, s.actors["department2"])
+        return refusal(other, "declareConflict")
+
+
+@proves("commitInspectionPlan", Role.DEPARTMENT)
+async def _commit_inspection_plan(s: Scene, role: Role) -> str:
+    assert role is Role.DEPARTMENT  # standard_plan commits as `department`
+    plan, _ = await inspections.standard_plan(s.client, s.actors)
+    assert plan["departmentCode"] == s.actor(role).code
+    # The other department has a pool of its own: only the domain stands in its way.
+    other = s.actors["department2"]
+    await inspections.add_pool(s.client, other, {"ZF901": "周九", "ZF902": "吴十"})
+    async with s.unchanged():
+        variables = {"domain": inspections.DOMAIN, "period": "2026-Q4", "title": "抽查", "ratios": None}
+        return refusal(await s.gql(inspections.COMMIT, variables, other), "commitInspectionPlan")
+
+
+@proves("drawInspectionPlan", Role.DEPARTMENT)
+async def _draw_inspection_plan(s: Scene, role: Role) -> str:
+    assert role is Role.DEPARTMENT
+    plan, _ = await inspections.standard_plan(s.client, s.actors)
+    async with s.unchanged():
+        code = refusal(
+            await s.gql(inspections.DRAW, {"id": plan["id"]}, s.actors["department2"]), "drawInspectionPlan"
+        )
+    drawn = answer(await s.gql(inspections.DRAW, {"id": plan["id"]}, s.actor(role)), "drawInspectionPlan")
+    assert drawn["status"] == "DRAWN", drawn
+    return code
+
+
+# Pushers: records in their own name (the source unit code), receipts of their own files.
+
+
+def pushable(role: Role, source: str, uscc: str, record_id: str) -> dict[str, Any]:
+    """A record of a type `role` pushes, naming `source` as its source unit."""
+    if role is Role.DEPARTMENT:
+        return valid_record("administrative_penalty", source, uscc, record_id=record_id)
+    kinds = {
+        Role.PROVINCE: "public_evaluation",
+        Role.ASSOCIATION: "market_evaluation",
+        Role.CREDIT_OFFICE: "market_evaluation",
+    }
+    assert role in kinds, f"no record type for {role.value} to push"
+    actor = Actor(source, role, "")
+    return evaluation(
+        kinds[role],
+        actor,
+        uscc,
+        "B",
+        scheme="heilongjiang",
+        evaluated=days_ago(30),
+        valid_until=NEXT_YEAR,
+        record_id=record_id,
+    )
+
+
+PUSHERS = (Role.DEPARTMENT, Role.PROVINCE, Role.ASSOCIATION, Role.CREDIT_OFFICE)
+
+
+@proves("pushRecords", *PUSHERS)
+async def _push_records(s: Scene, role: Role) -> str:
+    me, other = s.actor(role), s.actors["department2"]
+    own = await s.gql(PUSH, {"records": [pushable(role, me.code, OTHER_ENTITY, "R-1")], "key": "own"}, me)
+    assert answer(own, "pushRecords")["created"] == 1, own
+    # Only the answer is kept, for a replay under the same key.
+    async with s.unchanged(but=frozenset({"idempotent_pushes"})):
+        records = [pushable(role, other.code, OTHER_ENTITY, "R-2")]
+        receipt = answer(await s.gql(PUSH, {"records": records, "key": "other"}, me), "pushRecords")
+    [result] = receipt["results"]
+    assert result["outcome"] == "REJECTED", receipt
+    return str(result["errors"][0]["code"])
+
+
+def ndjson(*records: dict[str, Any]) -> bytes:
+    return b"".join(orjson.dumps(r["fields"]) + b"\n" for r in records)
+
+
+async def push_file(s: Scene, actor: Actor, data: list[dict[str, Any]]) -> dict[str, Any]:
+    record_type = data[0]["recordType"]
+    result = await s.upload(PUSH_FILE, {"t": record_type}, ndjson(*data), actor)
+    receipt = answer(result, "pushRecordsFile")
+    assert receipt["__typename"] == "BulkReceipt", receipt
+    return receipt
+
+
+@proves("pushRecordsFile", *PUSHERS)
+async def _push_records_file(s: Scene, role: Role) -> str:
+    me, other = s.actor(role), s.actors["department2"]
+    own = await push_file(s, me, [pushable(role, me.code, OTHER_ENTITY, "F-1")])
+    assert (own["created"], own["rejected"]) == (1, 0), own
+    # The receipt and its rejected row are kept; no record.
+    async with s.unchanged(but=frozenset({"bulk_receipts", "bulk_rejections", "bulk_stage"})):
+        receipt = await push_file(s, me, [pushable(role, other.code, OTHER_ENTITY, "F-2")])
+    assert (receipt["created"], receipt["rejected"]) == (0, 1), receipt
+    return str(receipt["rejections"][0]["errors"][0]["code"])
+
+
+async def _receipts(s: Scene, role: Role) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A receipt of the caller's own file (one row stored, one rejected), and one of another's."""
+    me, other = s.actor(role), s.actors["department2"]
+    good = pushable(role, me.code, OTHER_ENTITY, "G-1")
+    bad = pushable(role, me.code, OTHER_ENTITY, "G-2")
+    bad["fields"].pop("XDR_MC")
+    own = await push_file(s, me, [good, bad])
+    assert (own["created"], own["rejected"]) == (1, 1), own
+    foreign = await push_file(s, other, [pushable(Role.DEPARTMENT, other.code, OTHER_ENTITY, "G-3")])
+    return own, foreign
+
+
+RECEIVERS = (Role.DEPARTMENT, Role.PROVINCE, Role.ASSOCIATION)
+
+
+@proves("bulkReceipt", *RECEIVERS)
+async def _bulk_receipt(s: Scene, role: Role) -> str:
+    own, foreign = await _receipts(s, role)
+    mine = answer(await s.gql(RECEIPT, {"id": own["id"]}, s.actor(role)), "bulkReceipt")
+    assert mine == {"__typename": "BulkReceipt", "id": own["id"], "total": 2}
+    async with s.unchanged():
+        return refusal(await s.gql(RECEIPT, {"id": foreign["id"]}, s.actor(role)), "bulkReceipt")
+
+
+@proves("GET /bulk/{id}/rejections.csv", *RECEIVERS)
+async def _rejections_csv(s: Scene, role: Role) -> str:
+    own, foreign = await _receipts(s, role)
+    headers = s.actor(role).headers
+    mine = await s.client.get(own["rejectionsUrl"], headers=headers)
+    assert mine.status_code == 200 and mine.headers["content-type"].startswith("text/csv"), mine.text
+    assert [line.split(",")[:4] for line in mine.text.strip().splitlines()[1:]] == [
+        ["2", "G-2", "REQUIRED", "fields.XDR_MC"]
+    ], mine.text
+    async with s.unchanged():
+        refused = await s.client.get(foreign["rejectionsUrl"], headers=headers)
+    assert refused.status_code == 403, refused.text
+    return str(refused.json()["errors"][0]["extensions"]["code"])
+
+
+# Roles allowed on any object, in rows where others have `own` cells: another's object works.
+
+Reach = Callable[[Scene, Role], Awaitable[None]]
+REACHES: dict[str, Reach] = {}
+
+
+def reaches(name: str) -> Callable[[Reach], Reach]:
+    def register(fn: Reach) -> Reach:
+        REACHES[name] = fn
+        return fn
+
+    return register
+
+
+@reaches("supervision")
+async def _reach_supervision(s: Scene, role: Role) -> None:
+    found = answer(await s.gql(SUPERVISION, {"u": OTHER_ENTITY, "d": DOMAIN}, s.actor(role)), "supervision")
+    assert found["uscc"] == OTHER_ENTITY
+
+
+@reaches("supervisionBatch")
+async def _reach_supervision_batch(s: Scene, role: Role) -> None:
+    usccs = [OTHER_ENTITY, s.actors["entity"].code]
+    found = answer(await s.gql(BATCH, {"u": usccs, "d": DOMAIN}, s.actor(role)), "supervisionBatch")
+    assert [e["uscc"] for e in found] == usccs
+
+
+@reaches("classificationHistory")
+async def _reach_classification_history(s: Scene, role: Role) -> None:
+    # In the other department's domain: a department reads results beyond its own (seed 002 §二(四)).
+    await assign(s, DOMAIN, to="department2")
+    added = await s.gql(MEMBERS, {"d": DOMAIN, "u": [OTHER_ENTITY]}, s.actors["department2"])
+    assert answer(added, "addDomainMembers")["population"] == 1
+    found = answer(await s.gql(HISTORY, {"u": OTHER_ENTITY}, s.actor(role)), "classificationHistory")
+    assert [c["domain"] for c in found] == [DOMAIN]
+
+
+@reaches("evaluationModel")
+async def _reach_evaluation_model(s: Scene, role: Role) -> None:
+    await scoring.setup(s.client, s.actors)  # the department's model
+    found = answer(await s.gql(scoring.READ, {"d": scoring.DOMAIN}, s.actor(role)), "evaluationModel")
+    assert (found["domain"], found["version"]) == (scoring.DOMAIN, 1)
+
+
+@reaches("reclassifyDomain")
+async def _reach_reclassify_domain(s: Scene, role: Role) -> None:
+    await assign(s, DOMAIN)
+    assert answer(
+        await s.gql(MEMBERS, {"d": DOMAIN, "u": [OTHER_ENTITY]}, s.actors["department"]), "addDomainMembers"
+    )
+    found = answer(await s.gql(RECLASSIFY, {"d": DOMAIN}, s.actor(role)), "reclassifyDomain")
+    assert found == {"__typename": "Reclassified", "population": 1}
+
+
+async def _others_receipt(s: Scene) -> dict[str, Any]:
+    other = s.actors["department2"]
+    bad = pushable(Role.DEPARTMENT, other.code, OTHER_ENTITY, "H-1")
+    bad["fields"].pop("XDR_MC")
+    return await push_file(s, other, [bad])
+
+
+@reaches("bulkReceipt")
+async def _reach_bulk_receipt(s: Scene, role: Role) -> None:
+    receipt = await _others_receipt(s)
+    found = answer(await s.gql(RECEIPT, {"id": receipt["id"]}, s.actor(role)), "bulkReceipt")
+    assert found == {"__typename": "BulkReceipt", "id": receipt["id"], "total": 1}
+
+
+@reaches("GET /bulk/{id}/rejections.csv")
+async def _reach_rejections_csv(s: Scene, role: Role) -> None:
+    receipt = await _others_receipt(s)
+    found = await s.client.get(receipt["rejectionsUrl"], headers=s.actor(role).headers)
+    assert found.status_code == 200 and "H-1,REQUIRED,fields.XDR_MC" in found.text, found.text
+
+
+@pytest.mark.parametrize(("row", "role"), OWN_CELLS, ids=[f"{r.name}-{role.value}" for r, role in OWN_CELLS])
+async def test_own_objects_only(
+    client: httpx.AsyncClient, actors: dict[str, Actor], connection: AsyncConnection, row: Row, role: Role
+) -> None:
+    proof = PROOFS.get(row.name)
+    assert proof is not None, f"permissions.yaml marks {row.name} × {role.value} own, and no proof says how"
+    code = await proof(Scene(client, actors, connection), role)
+    assert code == row.refusal, (
+        f"{row.name} × {role.value}: another's object refused with {code}, table says {row.refusal}"
+    )
+
+
+def test_every_proof_is_of_an_own_cell() -> None:
+    stale = set(PROOFS) - {row.name for row, _ in OWN_CELLS}
+    assert not stale, f"proofs of operations permissions.yaml does not mark own: {sorted(stale)}"
+
+
+@pytest.mark.parametrize(
+    ("row", "role"), REACH_CELLS, ids=[f"{r.name}-{role.value}" for r, role in REACH_CELLS]
+)
+async def test_allowed_roles_reach_others_objects(
+    client: httpx.AsyncClient, actors: dict[str, Actor], connection: AsyncConnection, row: Row, role: Role
+) -> None:
+    reach = REACHES.get(row.name)
+    assert reach is not None, f"{row.name}: no proof that {role.value} reaches another's object"
+    await reach(Scene(client, actors, connection), role)
+
+
+def test_every_reach_is_of_a_row_with_own_cells() -> None:
+    stale = set(REACHES) - {row.name for row, _ in REACH_CELLS}
+    assert not stale, f"proofs for rows without allowed and own cells: {sorted(stale)}"
