@@ -162,6 +162,46 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, class_=RequestSession)
 
 
+# House rule 3: the only commits of hub/ and schema/ are the two below (tests/test_unit_of_work.py checks).
+
+
+@asynccontextmanager
+async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """The one transaction of an entry point (HTTP request, GraphQL operation, CLI command, job).
+
+    Commits once when the block ends, reads too (a read may write its access-log entry); rolls back
+    when it raises, cancellation and timeouts included. Services and repositories never commit."""
+    async with sessions() as session:
+        try:
+            yield session
+        except BaseException:
+            await _roll_back(session)
+            raise
+        await session.commit()
+
+
+async def settle(session: AsyncSession, *, keep: bool) -> None:
+    """End the unit of work's transaction now, before the entry point answers: commit when `keep`,
+    roll back otherwise. For GraphQL, whose answer must say what was stored, and which learns only
+    from the result whether to keep it. The block's own end then has nothing left to commit (no SQL)."""
+    if not keep:
+        await session.rollback()
+        return
+    try:
+        await session.commit()
+    except BaseException:
+        await _roll_back(session)
+        raise
+
+
+async def _roll_back(session: AsyncSession) -> None:
+    """Roll back after a failure, keeping that failure the one raised."""
+    try:
+        await session.rollback()
+    except Exception as exc:  # the connection is gone: nothing was committed either way
+        log.error("rollback failed", extra={"error_type": type(exc).__name__})
+
+
 @asynccontextmanager
 async def count_statements(engine: AsyncEngine) -> AsyncIterator[list[str]]:
     """Collect the SQL statements run on `engine` while the block runs (tests use it)."""
