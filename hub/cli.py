@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub import logs
 from hub.auth import service as auth
 from hub.auth.caller import Role
-from hub.db import database_url, make_engine, make_sessionmaker
+from hub.db import database_url, make_engine, make_sessionmaker, unit_of_work
 from hub.errors import HubError
 from hub.settings import Settings, check_production, get_settings
 
@@ -23,15 +23,13 @@ T = TypeVar("T")
 
 
 def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one transaction, committed when it returns."""
+    """Run `work` in one unit of work: committed when it returns, rolled back when it raises."""
 
     async def run() -> T:
         engine = make_engine(database_url(settings), pool_size=1)
         try:
-            async with make_sessionmaker(engine)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
+            async with unit_of_work(make_sessionmaker(engine)) as session:
+                return await work(session)
         finally:
             await engine.dispose()
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlparse
 
 import orjson
 from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Result, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from hub.settings import Settings
@@ -85,12 +85,17 @@ class RequestSession(AsyncSession):
 
     GraphQL resolves sibling fields concurrently, but a session has one connection, which runs one
     statement at a time: each statement waits for the previous one instead of failing.
-    (`scalars` goes through `execute`, so it is covered; the lock is not re-entrant.)
+    (`scalars` goes through `execute` and `stream_scalars` through `stream`, so they are covered;
+    the lock is not re-entrant: no statement may run on the session while its own stream is read.)
+
+    A streamed result reads its rows from the connection as it is iterated, so it holds the lock
+    until it is exhausted or closed, or its transaction ends.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._statement_lock = asyncio.Lock()
+        self._stream: object | None = None  # the streamed result that holds the lock, if any
 
     async def execute(self, *args: Any, **kwargs: Any) -> Any:
         async with self._statement_lock:
@@ -108,9 +113,93 @@ class RequestSession(AsyncSession):
         async with self._statement_lock:
             await super().flush(*args, **kwargs)
 
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        await self._statement_lock.acquire()
+        self._stream = token = object()
+        try:
+            result = await super().stream(*args, **kwargs)
+            self._hold_while_open(result._real_result, token)
+        except BaseException:
+            self._release_stream(token)
+            raise
+        return result
+
+    def _hold_while_open(self, real: Result[Any], token: object) -> None:
+        # Every way a result ends goes through its (sync) `_soft_close`: rows exhausted through any
+        # filter (scalars, mappings), close(), an error of the cursor. A result dropped unread holds
+        # the lock until the transaction ends (commit, rollback, close).
+        soft_close = real._soft_close
+
+        def soft_close_and_release(hard: bool = False, **kw: Any) -> None:
+            try:
+                soft_close(hard=hard, **kw)
+            finally:
+                self._release_stream(token)
+
+        real.__dict__["_soft_close"] = soft_close_and_release
+        if real._soft_closed:  # nothing to read (a statement that returns no rows)
+            self._release_stream(token)
+
+    def _release_stream(self, token: object | None) -> None:
+        if token is not None and self._stream is token:
+            self._stream = None
+            self._statement_lock.release()
+
+    async def commit(self) -> None:
+        self._release_stream(self._stream)
+        await super().commit()
+
+    async def rollback(self) -> None:
+        self._release_stream(self._stream)
+        await super().rollback()
+
+    async def close(self) -> None:
+        self._release_stream(self._stream)
+        await super().close()
+
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, class_=RequestSession)
+
+
+# House rule 3: the only commits of hub/ and schema/ are the two below (tests/test_unit_of_work.py checks).
+
+
+@asynccontextmanager
+async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """The one transaction of an entry point (HTTP request, GraphQL operation, CLI command, job).
+
+    Commits once when the block ends, reads too (a read may write its access-log entry); rolls back
+    when it raises, cancellation and timeouts included. Services and repositories never commit."""
+    async with sessions() as session:
+        try:
+            yield session
+        except BaseException:
+            await _roll_back(session)
+            raise
+        await session.commit()
+
+
+async def settle(session: AsyncSession, *, keep: bool) -> None:
+    """End the unit of work's transaction now, before the entry point answers: commit when `keep`,
+    roll back otherwise. For GraphQL, whose answer must say what was stored, and which learns only
+    from the result whether to keep it. The block's own end then has nothing left to commit (no SQL)."""
+    if not keep:
+        await session.rollback()
+        return
+    try:
+        await session.commit()
+    except BaseException:
+        await _roll_back(session)
+        raise
+
+
+async def _roll_back(session: AsyncSession) -> None:
+    """Roll back after a failure, keeping that failure the one raised."""
+    try:
+        await session.rollback()
+    except Exception as exc:  # the connection is gone: nothing was committed either way
+        log.error("rollback failed", extra={"error_type": type(exc).__name__})
 
 
 @asynccontextmanager

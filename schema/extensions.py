@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.types.graphql import OperationType
 
+from hub.db import settle
 from hub.errors import HubError
 
 log = logging.getLogger("hub.graphql")
@@ -62,35 +62,30 @@ def _public_error(error: GraphQLError, request_id: str) -> GraphQLError:
 
 
 class UnitOfWork(SchemaExtension):
-    """Owns the request's transaction: commits once after a mutation that raised nothing unexpected,
-    before the answer is sent, and rolls back everything else. Also masks unexpected errors."""
+    """Ends the operation's unit of work (hub.db) before the answer is sent: commits what the answer
+    reports, queries included (a read may write its access-log entry), and rolls back the rest.
+    Also masks unexpected errors."""
 
     async def on_operation(self) -> AsyncIterator[None]:
         yield
         context = self.execution_context.context
         result = self.execution_context.result
         errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
-        is_mutation = self.execution_context.operation_type is OperationType.MUTATION
         # Commit only what the answer reports: when a refused field nulls the whole answer (mutation
         # results are non-null), the caller is told nothing was done, so nothing is kept.
         answered = result is not None and result.data is not None
         clean = answered and all(
             e.original_error is None or isinstance(e.original_error, EXPECTED) for e in errors
         )
-        session = context.session
-        if is_mutation and clean:
-            try:
-                await session.commit()
-            except Exception as exc:  # the answer must not claim what was not stored
-                await session.rollback()
+        try:
+            await settle(context.session, keep=clean)
+        except Exception as exc:
+            if clean:  # the answer must not claim what was not stored
                 log.error("commit failed", extra={"error_type": type(exc).__name__})
                 if result is not None:
                     result.data = None
                     errors.append(GraphQLError("the change could not be stored", original_error=exc))
-        else:
-            try:
-                await session.rollback()
-            except Exception as exc:  # the connection is gone; the answer stands, nothing was committed
+            else:  # the connection is gone; the answer stands, nothing was committed
                 log.error("rollback failed", extra={"error_type": type(exc).__name__})
         if result is not None and errors:
             result.errors = [_public_error(e, context.request_id) for e in errors]

@@ -11,7 +11,7 @@ from strawberry.dataloader import DataLoader
 from hub.auth import service as auth
 from hub.disclosure.gate import Disclosure
 from hub.entities import service as entities
-from hub.entities.repository import EntityRow
+from hub.entities.service import EntityRow
 from hub.models import Organisation
 from hub.records.archive import service as archive
 from hub.records.archive.service import PageRequest, RecordFilter, RecordView, SourceSummary

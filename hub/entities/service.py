@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.entities import repository as repo
 from hub.entities.codes import normalise, uscc_problem
-from hub.entities.repository import EntityRow
+from hub.entities.repository import EntityRow as EntityRow  # re-exported: schema/ names the row type
 from hub.errors import Invalid
 from hub.models import Entity
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.auth.caller import Caller, Role
 from hub.catalog.policy import current_policy
+from hub.db import unit_of_work
 from hub.errors import Forbidden, Invalid
 from hub.grading import repository as repo
 from hub.notifications import listening
@@ -46,10 +47,11 @@ async def stream(
     wanted = set(domains)
     async with listening(url, CHANNEL) as queue:
         # Listen first, then read where to start: no change can fall between the two.
-        async with sessions() as session:
+        async with unit_of_work(sessions) as session:
             last = after_id if after_id is not None else await repo.last_change_id(session)
         while True:
-            async with sessions() as session:
+            # One short unit of work per batch: a subscription may live for days, a transaction not.
+            async with unit_of_work(sessions) as session:
                 rows = await repo.changes_since(session, sorted(wanted), last, BATCH)
             for row in rows:
                 last = max(last, row.id)

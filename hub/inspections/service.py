@@ -24,6 +24,7 @@ from hub.auth.caller import Caller
 from hub.catalog.grading_schemes import CATEGORIES
 from hub.catalog.policy import current_policy
 from hub.crypto import seal, unseal
+from hub.db import unit_of_work
 from hub.disclosure.gate import Disclosure
 from hub.disclosure.policy import Decision, Item, Subject
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
@@ -276,12 +277,12 @@ async def publication_document(
 
 
 def keeper(sessions: async_sessionmaker[AsyncSession]) -> Callable[[uuid.UUID, bytes], Awaitable[None]]:
-    """`keep` for a read-only request (a GraphQL query writes nothing): its own short transaction."""
+    """`keep` in a short unit of work of its own: the public copy is kept even when the request that
+    built it (a GraphQL query, which may be refused elsewhere) keeps nothing."""
 
     async def keep(plan_id: uuid.UUID, document: bytes) -> None:
-        async with sessions() as writer:
+        async with unit_of_work(sessions) as writer:
             await repo.keep_public_document(writer, plan_id, document)
-            await writer.commit()
 
     return keep
 

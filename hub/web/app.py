@@ -32,7 +32,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from hub.auth.caller import PUBLIC
 from hub.catalog.policy import current_policy
 from hub.crypto import StaticKeyProvider
-from hub.db import database_url, make_engine, make_sessionmaker
+from hub.db import database_url, make_engine, make_sessionmaker, unit_of_work
 from hub.disclosure.policy import ROLE_POLICY, DisclosurePolicy
 from hub.logs import request_id
 from hub.ports import KeyProvider
@@ -119,12 +119,22 @@ class HubGraphQL(GraphQL[HubContext, None]):
     listen_url: URL | None = None
     disclosure_policy: DisclosurePolicy = ROLE_POLICY
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        # The connection's unit of work: each operation over it ends its own transaction
+        # (schema.extensions.UnitOfWork); subscriptions read in units of their own (hub.grading.changes).
+        async with unit_of_work(self.sessions) as session:
+            scope["hub_ws_session"] = session
+            await super().__call__(scope, receive, send)
+
     async def get_context(self, request: Any, response: Any) -> HubContext:
         state = request.scope.get("hub")
         if state is None:  # a WebSocket connection
             return HubContext(
                 caller=PUBLIC,
-                session=self.sessions(),
+                session=request.scope["hub_ws_session"],
                 settings=self.settings,
                 keys=self.keys,
                 request_id=request_id.get(),
@@ -149,7 +159,7 @@ class HubGraphQL(GraphQL[HubContext, None]):
         authorization = params.get("authorization") or params.get("Authorization")
         if authorization is None:
             return _ACK  # stays public: subscriptions it may not call are refused by their rules
-        async with self.sessions() as session:
+        async with unit_of_work(self.sessions) as session:
             caller = await caller_of(session, str(authorization))
         if isinstance(caller, Response):
             raise ConnectionRejectionError({"code": "TOKEN_INVALID"})
@@ -259,25 +269,27 @@ class GraphQLGate:
             started["response"] = started["response"] or message["type"] == "http.response.start"
             await send(message)
 
-        async with self.sessions() as session:
-            caller = await caller_of(session, authorization)
-            if isinstance(caller, Response):
-                await caller(scope, receive, send)
-                return
-            scope["hub"] = {
-                "caller": caller,
-                "session": session,
-                "settings": self.settings,
-                "keys": self.keys,
-                "request_id": request_id.get(),
-            }
-            try:
-                async with asyncio.timeout(self.settings.request_timeout_seconds):
+        try:
+            async with asyncio.timeout(self.settings.request_timeout_seconds):
+                # The request's one unit of work: the token look-up opens it, the GraphQL operation
+                # ends it (schema.extensions.UnitOfWork); a timeout rolls it back.
+                async with unit_of_work(self.sessions) as session:
+                    caller = await caller_of(session, authorization)
+                    if isinstance(caller, Response):
+                        await caller(scope, receive, send)
+                        return
+                    scope["hub"] = {
+                        "caller": caller,
+                        "session": session,
+                        "settings": self.settings,
+                        "keys": self.keys,
+                        "request_id": request_id.get(),
+                    }
                     await self.app(scope, receive, send_tracked)
-            except TimeoutError:
-                if not started["response"]:
-                    message = "the request took too long and was stopped"
-                    await problem(504, "TIMEOUT", message, request_id.get())(scope, receive, send)
+        except TimeoutError:
+            if not started["response"]:
+                message = "the request took too long and was stopped"
+                await problem(504, "TIMEOUT", message, request_id.get())(scope, receive, send)
 
 
 def create_app(
@@ -312,7 +324,7 @@ def create_app(
 
     async def readyz(request: Request) -> Response:
         try:
-            async with sessions() as session:
+            async with unit_of_work(sessions) as session:
                 await session.execute(text("SELECT 1"))
                 await current_policy(session)
         except Exception as exc:

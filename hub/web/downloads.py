@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import AsyncExitStack
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
+from hub.db import unit_of_work
 from hub.disclosure.gate import Disclosure
 from hub.disclosure.policy import DisclosurePolicy, Item, Subject
 from hub.errors import HubError
@@ -20,27 +23,41 @@ from hub.records.bulk import receipts as bulk_service
 from hub.web.caller import caller_of, problem
 
 
+class _StreamedInWork(StreamingResponse):
+    """A streamed body read from the database as it is sent: the request's unit of work ends when
+    the body does (committed when it was all sent, rolled back when the client went away)."""
+
+    def __init__(self, work: AsyncExitStack, body: AsyncGenerator[str, None], **options: Any) -> None:
+        super().__init__(body, **options)
+        self.work, self.rows = work, body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async with self.work:
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                await self.rows.aclose()  # its statement ends before the session does
+
+
 def rejections_download(sessions: async_sessionmaker[AsyncSession], policy: DisclosurePolicy) -> Any:
     """GET /bulk/{id}/rejections.csv: every rejected row of a bulk push, streamed as CSV."""
 
     async def endpoint(request: Request) -> Response:
-        session = sessions()
-        caller = await caller_of(session, request.headers.get("authorization"))
-        if isinstance(caller, Response):
-            await session.close()
-            return caller
-        receipt_id = request.path_params["receipt_id"]
-        try:
-            receipt = await bulk_service.receipt(session, caller, receipt_id)
-        except HubError as error:
-            await session.close()
-            status = {"NOT_FOUND": 404, "FORBIDDEN": 403}.get(error.code, 400)
-            return problem(status, error.code, error.message, request_id.get())
-
-        gate, subject = Disclosure(caller, policy), Subject(owner=receipt.organisation_code)
-
-        async def rows() -> AsyncIterator[str]:
+        async with AsyncExitStack() as work:
+            session = await work.enter_async_context(unit_of_work(sessions))
+            caller = await caller_of(session, request.headers.get("authorization"))
+            if isinstance(caller, Response):
+                return caller
+            receipt_id = request.path_params["receipt_id"]
             try:
+                receipt = await bulk_service.receipt(session, caller, receipt_id)
+            except HubError as error:
+                status = {"NOT_FOUND": 404, "FORBIDDEN": 403}.get(error.code, 400)
+                return problem(status, error.code, error.message, request_id.get())
+
+            gate, subject = Disclosure(caller, policy), Subject(owner=receipt.organisation_code)
+
+            async def rows() -> AsyncGenerator[str, None]:
                 yield "line,source_record_id,code,path,message\r\n"
                 async for line, record_id, errors in bulk_service.stream_rejections(
                     session, caller, receipt_id
@@ -49,12 +66,14 @@ def rejections_download(sessions: async_sessionmaker[AsyncSession], policy: Disc
                     for error in errors:
                         message = gate.message(str(error["message"]), subject)
                         yield _csv_line([line, shown_id, error["code"], error["path"], message])
-            finally:
-                await session.close()
 
-        filename = f"rejections-{receipt_id}.csv"
-        headers = {"content-disposition": f'attachment; filename="{filename}"'}
-        return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers=headers)
+            filename = f"rejections-{receipt_id}.csv"
+            return _StreamedInWork(
+                work.pop_all(),  # the response ends the unit of work, after the body
+                rows(),
+                media_type="text/csv; charset=utf-8",
+                headers={"content-disposition": f'attachment; filename="{filename}"'},
+            )
 
     return endpoint
 
@@ -71,7 +90,7 @@ def publication_download(sessions: async_sessionmaker[AsyncSession], policy: Dis
     department and the credit office (with their token) get inspectors' names in full."""
 
     async def endpoint(request: Request) -> Response:
-        async with sessions() as session:
+        async with unit_of_work(sessions) as session:  # commits the public copy, when this request built it
             caller = await caller_of(session, request.headers.get("authorization"))
             if isinstance(caller, Response):
                 return caller
@@ -82,7 +101,6 @@ def publication_download(sessions: async_sessionmaker[AsyncSession], policy: Dis
             keep = inspections.keeper_in(session)
             gate = Disclosure(caller, policy)
             document = await inspections.publication_document(session, gate, plan, keep)
-            await session.commit()  # the public copy, when this request built it
         if document is None and plan.status == inspections.DRAWN:
             message = "the disclosure policy withholds this publication from you"
             return problem(403, "WITHHELD", message, request_id.get())

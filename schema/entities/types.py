@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 
 from hub import models
-from hub.entities.repository import EntityRow
+from hub.entities.service import EntityRow
 from hub.records.archive.service import PageRequest, RecordFilter, SourceSummary
 from schema.context import Info
 from schema.cursors import decode_record_cursor, page_size

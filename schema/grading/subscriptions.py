@@ -9,6 +9,7 @@ import strawberry
 from graphql import GraphQLError
 
 from hub.auth.caller import Role
+from hub.db import unit_of_work
 from hub.errors import HubError, Invalid
 from hub.grading import changes
 from schema.context import Info
@@ -40,7 +41,7 @@ class GradingSubscriptions:
         if context.sessions is None or context.listen_url is None:
             raise Invalid("subscriptions need the hub's own database connection", code="UNAVAILABLE")
         try:
-            async with context.sessions() as session:
+            async with unit_of_work(context.sessions) as session:
                 followed = await changes.subscribable_domains(session, context.caller, domains)
         except HubError as error:
             # Subscriptions bypass the unit of work that maps errors for queries: say it here.

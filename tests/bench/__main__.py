@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import platform
 import time
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -47,10 +48,16 @@ async def main() -> dict[str, Any]:
     results["supervision_batch"] = await supervision_batch.main()
 
     results["seconds"] = time.perf_counter() - started
-    SUMMARY.parent.mkdir(parents=True, exist_ok=True)
-    SUMMARY.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    write_summary(results)
     print(f"summary written to {SUMMARY} ({results['seconds']:.0f} s)")
     return results
+
+
+def write_summary(results: dict[str, Any], path: Path = SUMMARY) -> None:
+    """The JSON summary. Some figures are keyed by a size (statements per supervisionBatch of 10 and
+    1,000 codes): orjson refuses int keys unless told to write them as strings."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
 
 
 if __name__ == "__main__":

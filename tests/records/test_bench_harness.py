@@ -6,11 +6,23 @@ Only what they produce is checked (rows stored, receipts, ratios computed), neve
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+import orjson
 
 from tests.bench import bulk_push, entity_lookup, memory, support
+from tests.bench.__main__ import write_summary
 
 
-async def test_benchmarks_run_at_a_tiny_size() -> None:
+def summary_of(results: dict[str, object], tmp_path: Path) -> dict[str, object]:
+    """What `make bench` writes to .data/bench.json for these results, read back."""
+    path = tmp_path / "bench.json"
+    write_summary(results, path)
+    written: dict[str, object] = orjson.loads(path.read_bytes())
+    return written
+
+
+async def test_benchmarks_run_at_a_tiny_size(tmp_path: Path) -> None:
     settings = support.bench_settings()
     database = f"hub_bench_test_{os.getpid()}"
     try:
@@ -35,19 +47,27 @@ async def test_benchmarks_run_at_a_tiny_size() -> None:
         assert all(
             line for line in bulk_push.report(bulk) + memory.report(mem) + entity_lookup.report(lookup)
         )
+        summary = summary_of({"bulk_push": bulk, "memory": mem, "entity_lookup": lookup}, tmp_path)
+        assert set(summary) == {"bulk_push", "memory", "entity_lookup"}
     finally:
         await support.drop_database(settings, database)
 
 
-async def test_supervision_batch_benchmark_runs_at_a_tiny_size() -> None:
+async def test_supervision_batch_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
     from tests.bench import supervision_batch
 
     result = await supervision_batch.run(codes=40, requests=3)
     assert result["statements"][10] == result["statements"][40] > 0
     assert result["requests_per_second"] > 0
+    # Keyed by batch size: the summary names the sizes as strings.
+    summary = summary_of({"supervision_batch": result}, tmp_path)
+    assert summary["supervision_batch"]["statements"] == {
+        "10": result["statements"][10],
+        "40": result["statements"][40],
+    }
 
 
-async def test_inspection_draw_benchmark_runs_at_a_tiny_size() -> None:
+async def test_inspection_draw_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
     from tests.bench import inspection_draw
 
     database = f"hub_bench_draw_test_{os.getpid()}"
@@ -60,3 +80,4 @@ async def test_inspection_draw_benchmark_runs_at_a_tiny_size() -> None:
     assert result["candidates"] == 300
     assert result["drawn"] == {"trustworthy": 11, "minor": 12, "general": 15, "serious": 6}
     assert result["total_seconds"] > 0 and all(line for line in inspection_draw.report(result))
+    assert summary_of({"inspection_draw": result}, tmp_path)["inspection_draw"] == result
