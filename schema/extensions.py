@@ -10,6 +10,8 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from hub.db import settle
+from hub.disclosure.gate import Disclosure
+from hub.disclosure.policy import Subject
 from hub.errors import HubError
 
 log = logging.getLogger("hub.graphql")
@@ -19,8 +21,9 @@ _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 EXPECTED = (HubError, GraphQLError)
 
 
-def _public_error(error: GraphQLError, request_id: str) -> GraphQLError:
-    """Expected errors keep their message and code; anything else is masked and logged without detail."""
+def _public_error(error: GraphQLError, request_id: str, gate: Disclosure) -> GraphQLError:
+    """Expected errors keep their message and code; anything else is masked and logged without detail.
+    A domain error's message may echo the input it is about, so it leaves through the request's gate."""
     original = error.original_error
     if original is None:
         # Syntax and validation errors are meant for the caller, minus any "Did you mean" hints,
@@ -40,7 +43,8 @@ def _public_error(error: GraphQLError, request_id: str) -> GraphQLError:
         extensions = {"code": original.code}
         if original.path:
             extensions["path"] = original.path
-        return GraphQLError(original.message, nodes=error.nodes, path=error.path, extensions=extensions)
+        message = gate.message(original.message, Subject(owner=gate.caller.organisation_code))
+        return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=extensions)
     if isinstance(original, TimeoutError):
         return GraphQLError(
             "the request took too long and was stopped",
@@ -88,4 +92,4 @@ class UnitOfWork(SchemaExtension):
             else:  # the connection is gone; the answer stands, nothing was committed
                 log.error("rollback failed", extra={"error_type": type(exc).__name__})
         if result is not None and errors:
-            result.errors = [_public_error(e, context.request_id) for e in errors]
+            result.errors = [_public_error(e, context.request_id, context.disclosure) for e in errors]

@@ -10,6 +10,7 @@ from graphql import GraphQLError
 
 from hub.auth.caller import Role
 from hub.db import unit_of_work
+from hub.disclosure.policy import Subject
 from hub.errors import HubError, Invalid
 from hub.grading import changes
 from schema.context import Info
@@ -45,7 +46,10 @@ class GradingSubscriptions:
                 followed = await changes.subscribable_domains(session, context.caller, domains)
         except HubError as error:
             # Subscriptions bypass the unit of work that maps errors for queries: say it here.
-            raise GraphQLError(error.message, extensions={"code": error.code, "path": error.path}) from None
+            message = context.disclosure.message(
+                error.message, Subject(owner=context.caller.organisation_code)
+            )
+            raise GraphQLError(message, extensions={"code": error.code, "path": error.path}) from None
         async for row in changes.stream(context.sessions, context.listen_url, followed, after_id):
             change = ClassificationChange.disclosed(context.disclosure, row)
             if change is not None:

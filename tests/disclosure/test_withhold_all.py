@@ -300,3 +300,16 @@ async def test_inspections(client, withheld, actors) -> None:
         assert_no_entity_value(download.text, every_entity + names)
     public = await client.get(f"/plans/{plan['id']}/publication.json")
     assert drawn_entity in public.text  # with the default policy the publication names the drawn
+
+
+async def test_error_messages(client, withheld, actors) -> None:
+    """A domain error raised by a query may echo its input: its message leaves through the gate too."""
+    query = 'query($u: String!) { supervision(uscc: $u, domain: "' + ECHOED + '") { uscc } }'
+    uscc = company_code(4600)
+    shown = await gql(client, query, {"u": uscc}, actors["credit_office"])
+    assert ECHOED in shown["errors"][0]["message"], shown  # the plain policy echoes the input
+    answer = await gql(withheld, query, {"u": uscc}, actors["credit_office"])
+    [error] = answer["errors"]
+    assert error["extensions"]["code"] == shown["errors"][0]["extensions"]["code"], answer
+    assert_no_entity_value(answer, [ECHOED])
+    assert_reported(answer)
