@@ -7,22 +7,14 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from hub.settings import Settings
 from schema.auth.operations import AuthMutations, AuthQueries
-from schema.disclosure import DisclosureReport
 from schema.entities.queries import EntityQueries
 from schema.errors import answer_expected_failures
-from schema.extensions import UnitOfWork
+from schema.extensions import QueryDocument, UnitOfWork
 from schema.grading.operations import GradingMutations, GradingQueries
 from schema.grading.subscriptions import GradingSubscriptions
 from schema.inspections.operations import InspectionMutations, InspectionQueries
@@ -76,11 +68,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories, so each request gets fresh extension instances.
     extensions: list[object] = [
         UnitOfWork,
-        DisclosureReport,
-        lambda: AddValidationRules(rules),
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        ParserCache,
-        ValidationCache,
+        lambda: QueryDocument(rules, settings.max_tokens),
     ]
     answer_expected_failures(Query, Mutation)
     schema = HubSchema(

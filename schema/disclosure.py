@@ -1,26 +1,15 @@
-"""The response says what the disclosure gate withheld or masked: `extensions.disclosure` (house rule 12)."""
+"""Helpers for answers that carry input back to its sender: problems and pushed records' ids leave
+through the request's disclosure gate (house rule 12)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from strawberry.extensions import SchemaExtension
-
 from hub.disclosure.gate import Disclosure
 from hub.disclosure.policy import Item, Subject
 from hub.records.validation.record import FieldError
 from schema.errors import FieldProblem
-
-
-class DisclosureReport(SchemaExtension):
-    """Adds the request's gate report to the response, when the gate withheld or masked anything."""
-
-    def get_results(self) -> dict[str, Any]:
-        context = self.execution_context.context
-        gate = getattr(context, "disclosure", None)
-        report = gate.report() if gate is not None else []
-        return {"disclosure": report} if report else {}
 
 
 def problems(

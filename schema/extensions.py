@@ -1,12 +1,19 @@
-"""Schema extensions: the unit of work (one commit per request) and error masking."""
+"""Schema extensions: the request's document (parsed and validated once per distinct query, within
+the limits), the unit of work (one commit per request), the disclosure report and error masking.
+
+Few extensions on purpose: strawberry runs every extension's hooks on every request, and on the
+look-up path their bookkeeping cost more than the work they do."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
 
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 
 from hub.db import settle
@@ -65,10 +72,57 @@ def _public_error(error: GraphQLError, request_id: str, gate: Disclosure) -> Gra
     )
 
 
+# Bounded: unique query texts from the public endpoint must not grow memory without limit.
+_CACHED_DOCUMENTS = 256
+
+
+class QueryDocument(SchemaExtension):
+    """Parses (within the token limit) and validates (with the depth, alias and introspection rules)
+    each distinct query once; later requests with the same text reuse both results."""
+
+    def __init__(self, rules: Sequence[type[ASTValidationRule]], max_tokens: int) -> None:
+        self.rules = tuple(rules)
+        self.max_tokens = max_tokens
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        context.graphql_document = _parse(context.query, self.max_tokens)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        rules = (*context.validation_rules, *self.rules)
+        assert context.query is not None
+        context.pre_execution_errors = _validate(
+            context.schema._schema, context.query, self.max_tokens, rules
+        )
+        yield
+
+
+@functools.lru_cache(maxsize=_CACHED_DOCUMENTS)
+def _parse(query: str, max_tokens: int) -> DocumentNode:
+    return parse(query, max_tokens=max_tokens)
+
+
+# Keyed by the query's text, not its document: a string hashes once; a document would be hashed
+# node by node on every request.
+@functools.lru_cache(maxsize=_CACHED_DOCUMENTS)
+def _validate(
+    schema: GraphQLSchema, query: str, max_tokens: int, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    return validate(schema, _parse(query, max_tokens), rules)
+
+
 class UnitOfWork(SchemaExtension):
     """Ends the operation's unit of work (hub.db) before the answer is sent: commits what the answer
     reports, queries included (a read may write its access-log entry), and rolls back the rest.
-    Also masks unexpected errors."""
+    Also masks unexpected errors, and adds what the request's disclosure gate withheld or masked
+    to the response (`extensions.disclosure`, house rule 12)."""
+
+    def get_results(self) -> dict[str, Any]:
+        gate = getattr(self.execution_context.context, "disclosure", None)
+        report = gate.report() if gate is not None else []
+        return {"disclosure": report} if report else {}
 
     async def on_operation(self) -> AsyncIterator[None]:
         yield

@@ -94,19 +94,15 @@ async def authenticate(session: AsyncSession, secret: str) -> Caller:
     """The caller a bearer secret stands for; Unauthenticated when unknown, expired or revoked."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         raise Unauthenticated("the bearer token is not a Credit Hub token", code="TOKEN_INVALID")
-    found = await repository.find_token(session, hash_secret(secret))
-    if found is None:
+    token = await repository.find_token(session, hash_secret(secret))
+    if token is None:
         raise Unauthenticated("the bearer token is not known", code="TOKEN_INVALID")
-    token, organisation = found
     if token.revoked_at is not None:
         raise Unauthenticated("the bearer token was revoked", code="TOKEN_REVOKED")
     if token.expires_at <= _now():
         raise Unauthenticated("the bearer token has expired", code="TOKEN_EXPIRED")
     return Caller(
-        role=Role(organisation.role),
-        organisation_code=organisation.code,
-        organisation_name=organisation.name,
-        token_id=token.id,
+        role=Role(token.role), organisation_code=token.code, organisation_name=token.name, token_id=token.id
     )
 
 
