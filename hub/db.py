@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Result, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -65,11 +65,14 @@ def _json_dumps(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-def make_engine(url: URL, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(url: URL, *, pool_size: int = 10, pool_timeout: float = 2.0) -> AsyncEngine:
+    """`pool_timeout`: how long a checkout waits for a free connection before it raises
+    (sqlalchemy.exc.TimeoutError), so that an exhausted pool answers 503 instead of queueing."""
     engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
+        pool_timeout=pool_timeout,
         pool_pre_ping=True,
         # Statement text never reaches logs: echo stays off and errors are masked upstream.
         echo=False,
@@ -192,6 +195,19 @@ async def settle(session: AsyncSession, *, keep: bool) -> None:
     except BaseException:
         await _roll_back(session)
         raise
+
+
+# set_config(…, true) is SET LOCAL with a bind parameter: one prepared text for every budget, so the
+# statement cache serves it (a literal in SET LOCAL would be prepared anew for each value).
+_STATEMENT_TIMEOUT = text("SELECT set_config('statement_timeout', :ms, true)")
+
+
+async def limit_statements(session: AsyncSession, seconds: float) -> None:
+    """Bound every statement of the session's transaction to `seconds` (SET LOCAL statement_timeout):
+    PostgreSQL cancels a statement that outlives its request's budget. The first statement of the
+    transaction, so it also checks out the connection (and meets a pool timeout or a database that
+    is down) before any other work."""
+    await session.execute(_STATEMENT_TIMEOUT, {"ms": str(max(1, int(seconds * 1000)))})
 
 
 async def _roll_back(session: AsyncSession) -> None:

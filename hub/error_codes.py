@@ -25,6 +25,13 @@ _CODES: dict[str, str] = {
     "TIMEOUT": "the request took too long and was stopped (see the logs by requestId)",
     "INTERNAL": "the request failed unexpectedly; details only in the logs (by requestId)",
     "UNAVAILABLE": "the service needed is not available in this deployment (e.g. subscriptions)",
+    "BODY_TOO_LARGE": "HTTP 413: the request body is larger than the hub accepts",
+    "BAD_JSON": "HTTP 400: the request body is not a JSON object",
+    "BAD_REQUEST": "HTTP 400: the HTTP request is not a GraphQL request the hub serves",
+    "METHOD_NOT_ALLOWED": "HTTP 405: the method is not allowed (mutations need POST)",
+    "PREFLIGHT_REQUIRED": "HTTP 400: a multipart request needs a GraphQL-Require-Preflight or Authorization header",
+    "OVERLOADED": "HTTP 503: the process is at its limit of requests or connections; retry after Retry-After",
+    "DATABASE_UNAVAILABLE": "HTTP 503: PostgreSQL cannot be reached; retry after Retry-After",
     "CATALOG_NOT_LOADED": "the policy catalogue is not loaded into the database (run `credit-hub migrate`)",
     # Identifiers (GB 32100, GB 11714, GB 11643).
     "USCC_LENGTH": "a USCC does not have 18 characters",
