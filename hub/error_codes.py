@@ -31,6 +31,7 @@ _CODES: dict[str, str] = {
     "METHOD_NOT_ALLOWED": "HTTP 405: the method is not allowed (mutations need POST)",
     "PREFLIGHT_REQUIRED": "HTTP 400: a multipart request needs a GraphQL-Require-Preflight or Authorization header",
     "OVERLOADED": "HTTP 503: the process is at its limit of requests or connections; retry after Retry-After",
+    "RATE_LIMITED": "HTTP 429: the caller passed its role's rate limit; retry after Retry-After",
     "DATABASE_UNAVAILABLE": "HTTP 503: PostgreSQL cannot be reached; retry after Retry-After",
     "CATALOG_NOT_LOADED": "the policy catalogue is not loaded into the database (run `credit-hub migrate`)",
     # Identifiers (GB 32100, GB 11714, GB 11643).

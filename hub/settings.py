@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = 100
     # The Retry-After of a 503 answer.
     retry_after_seconds: int = 1
+    # Requests per minute per bearer token (the public: per client address), by role, e.g.
+    # HUB_RATE_LIMITS='{"bank": 600, "public": 120}'; a role not named is not limited. Per process.
+    rate_limits: dict[str, int] = {}
 
     log_level: str = "INFO"
     # "production" refuses the development master key and needs a named database server.

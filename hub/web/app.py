@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -36,7 +37,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from hub.auth.caller import PUBLIC
 from hub.catalog.policy import current_policy
 from hub.crypto import StaticKeyProvider
-from hub.db import database_url, limit_statements, make_engine, make_sessionmaker, unit_of_work
+from hub.db import database_url, make_engine, make_sessionmaker, statement_deadline, unit_of_work
 from hub.disclosure.policy import ROLE_POLICY, DisclosurePolicy
 from hub.errors import HubError
 from hub.logs import request_id
@@ -44,6 +45,7 @@ from hub.ports import KeyProvider
 from hub.settings import Settings
 from hub.web.caller import caller_of, problem
 from hub.web.downloads import publication_download, rejections_download
+from hub.web.limits import RateLimiter
 from schema.build import build_schema
 from schema.context import HubContext
 
@@ -276,6 +278,7 @@ ALLOW = "GET, POST"
 # A browser sends a cross-site multipart/form-data POST without a preflight; it cannot add this header
 # (or Authorization) without one (CORS), so requiring either stops cross-site request forgery of uploads.
 PREFLIGHT_HEADER = b"graphql-require-preflight"
+_STATEMENT_MARGIN = 0.1  # seconds
 _QUERY_CANCELED = "57014"  # SQLSTATE of a statement stopped by statement_timeout
 
 
@@ -357,6 +360,7 @@ class GraphQLGate:
     ) -> None:
         self.app, self.sessions, self.settings, self.keys = app, sessions, settings, keys
         self.active = 0  # requests of this process inside the gate (one event loop: no lock needed)
+        self.rates = RateLimiter(settings.rate_limits)
 
     def retry_later(self, status: int, code: str, message: str) -> Response:
         headers = {"retry-after": str(self.settings.retry_after_seconds)}
@@ -408,6 +412,10 @@ class GraphQLGate:
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.request_timeout_seconds
+        # A little past the budget: at the deadline the request's own cancellation stops its statement
+        # (and answers 504); PostgreSQL's statement timeout is the backstop (a blocked event loop).
+        budget = time.monotonic() + self.settings.request_timeout_seconds + _STATEMENT_MARGIN
+        budget_token = statement_deadline.set(budget)
         authorization = _header(scope, b"authorization")
         started = {"response": False}
 
@@ -438,13 +446,23 @@ class GraphQLGate:
                             await answer(refused)
                             return
                         receive = _replay(body, receive)
-                # The request's one unit of work: the statement timeout opens it, the GraphQL
-                # operation ends it (schema.extensions.UnitOfWork); a timeout rolls it back.
+                # The request's one unit of work: its connection comes first (a pool timeout or a
+                # database that is down is a 503 before any other work), the GraphQL operation ends
+                # it (schema.extensions.UnitOfWork); a timeout rolls it back.
                 async with unit_of_work(self.sessions) as session:
-                    await limit_statements(session, deadline - loop.time())
+                    await session.connection()  # the checkout sets the statement timeout (hub.db)
                     caller = await caller_of(session, authorization)
                     if isinstance(caller, Response):
                         await answer(caller)
+                        return
+                    client = scope.get("client")
+                    wait = self.rates.retry_after(caller, client[0] if client else None)
+                    if wait is not None:
+                        message = "too many requests for your role's rate limit; retry after Retry-After"
+                        limited = problem(
+                            429, "RATE_LIMITED", message, request_id.get(), {"retry-after": str(wait)}
+                        )
+                        await answer(limited)
                         return
                     scope["hub"] = {
                         "caller": caller,
@@ -469,6 +487,40 @@ class GraphQLGate:
                 await answer(self.retry_later(*failure))
             else:
                 await answer(problem(*failure, request_id.get()))
+        finally:
+            statement_deadline.reset(budget_token)
+
+
+async def route_problem(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such path, a method a route does not serve) as JSON with a code."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "BAD_REQUEST")
+    return problem(exc.status_code, code, str(exc.detail), request_id.get(), exc.headers)
+
+
+def guarded(endpoint: Any) -> Any:
+    """A route whose failures before its answer are JSON with a code (503 when the database failed),
+    not Starlette's plain-text 500 (whose exception the server would then log with its traceback)."""
+
+    async def route(request: Request) -> Response:
+        try:
+            response: Response = await endpoint(request)
+        except Exception as exc:
+            return route_failure(request, exc)
+        return response
+
+    return route
+
+
+def route_failure(request: Request, exc: Exception) -> Response:
+    log.error("request failed", extra={"error_type": type(exc).__name__})
+    failure = _database_failure(exc)
+    if failure is None:
+        return problem(500, "INTERNAL", UNEXPECTED, request_id.get())
+    status, code, message = failure
+    retry_after = str(request.app.state.settings.retry_after_seconds)
+    headers = {"retry-after": retry_after} if status == 503 else None
+    return problem(status, code, message, request_id.get(), headers)
 
 
 def _refuse_json(scope: Scope, body: bytes) -> Response | None:
@@ -545,17 +597,18 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             Route(
                 "/bulk/{receipt_id}/rejections.csv",
-                rejections_download(sessions, disclosure_policy),
+                guarded(rejections_download(sessions, disclosure_policy)),
                 methods=["GET"],
             ),
             Route(
                 "/plans/{plan_id}/publication.json",
-                publication_download(sessions, disclosure_policy),
+                guarded(publication_download(sessions, disclosure_policy)),
                 methods=["GET"],
             ),
         ],
         middleware=[Middleware(RequestLog)],
+        exception_handlers={StarletteHTTPException: route_problem},
         lifespan=lifespan,
     )
-    app.state.sessions = sessions
+    app.state.sessions, app.state.settings = sessions, settings
     return app

@@ -7,18 +7,27 @@ Expected statuses and codes are the table below, written by hand from the README
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+import strawberry
 from sqlalchemy import text
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from hub.db import make_engine, make_sessionmaker
 from hub.settings import Settings
 from hub.web.app import create_app
+from schema.build import HubSchema
+from schema.extensions import UnitOfWork
+from schema.permissions import ALL_ROLES, allow
 from tests.conftest import Actor
+from tests.live import free_port
 from tests.permission_table import writes
 
 KIB = 1024
@@ -276,3 +285,177 @@ async def test_multipart_with_a_bearer_token_runs_and_without_any_header_writes_
     done = await client.post("/graphql", data=data, files=files, headers=office.headers)
     assert done.json()["data"]["revokeToken"]["__typename"] == "RevokedToken", done.text
     assert await revoked_at(connection, token_id) is not None
+
+
+# --- back-pressure and faults -------------------------------------------------------------------------
+
+RELEASE: dict[str, asyncio.Event] = {}
+
+
+@strawberry.type
+class SlowQuery:
+    """Resolvers that hold a request open, or show what its transaction was given."""
+
+    @strawberry.field(extensions=allow(*ALL_ROLES))
+    async def held(self) -> int:
+        await RELEASE["held"].wait()
+        return 1
+
+    @strawberry.field(extensions=allow(*ALL_ROLES))
+    async def statement_timeout(self, info: strawberry.Info) -> str:
+        return str(await info.context.session.scalar(text("SELECT current_setting('statement_timeout')")))
+
+    @strawberry.field(extensions=allow(*ALL_ROLES))
+    async def sleep(self, info: strawberry.Info) -> int:
+        await info.context.session.execute(text("SELECT pg_sleep(30) AS edge_sleep"))
+        return 1
+
+
+SLOW = HubSchema(query=SlowQuery, extensions=[UnitOfWork])
+
+
+async def test_past_max_concurrent_requests_is_503_with_retry_after(test_url, connection):
+    RELEASE["held"] = asyncio.Event()
+    settings = Settings(max_concurrent_requests=2, request_timeout_seconds=60, retry_after_seconds=3)
+    # Concurrent requests need connections of their own (the rolled-back test connection is one),
+    # more than the limit lets in: the refusal must be the gate's, not the pool's.
+    engine = make_engine(test_url, pool_size=4)
+    async with await app_client(settings, make_sessionmaker(engine), SLOW) as client:
+        held = [asyncio.create_task(client.post("/graphql", json={"query": "{ held }"})) for _ in range(2)]
+        await asyncio.sleep(0.2)  # both are inside the gate, waiting
+        before = await writes(connection)
+        refused = await client.post("/graphql", json={"query": "{ held }"})
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "3"
+        assert refusal(refused) == "OVERLOADED"
+        assert (await client.get("/healthz")).status_code == 200  # health stays outside the limit
+        RELEASE["held"].set()
+        for task in held:
+            assert (await task).json() == {"data": {"held": 1}}
+        # The slots are free again.
+        RELEASE["held"] = asyncio.Event()
+        RELEASE["held"].set()
+        assert (await client.post("/graphql", json={"query": "{ held }"})).status_code == 200
+        assert await writes(connection) == before
+    await engine.dispose()
+
+
+async def test_statement_timeout_is_the_remaining_budget_and_ends_with_the_request(own_engine):
+    settings = Settings(request_timeout_seconds=5)
+    async with await app_client(settings, make_sessionmaker(own_engine), SLOW) as client:
+        result = (await client.post("/graphql", json={"query": "{ statementTimeout }"})).json()
+    shown = result["data"]["statementTimeout"]
+    assert shown.endswith("ms"), shown  # PostgreSQL shows 5 s as "5s": the budget was not rounded up
+    assert 4000 < int(shown.removesuffix("ms")) <= 5100, shown  # 5 s, less the time spent, plus 0.1 s
+    # The same connection, taken outside a request (a CLI command, a job), has no limit again.
+    async with own_engine.connect() as conn:
+        assert await conn.scalar(text("SELECT current_setting('statement_timeout')")) == "0"
+
+
+@pytest.fixture
+async def own_engine(test_url: URL) -> AsyncIterator[Any]:
+    """An engine of the test's own: two connections at most, a pool timeout of half a second."""
+    engine = make_engine(test_url, pool_size=1, pool_timeout=0.5)
+    yield engine
+    await engine.dispose()
+
+
+async def test_exhausted_pool_is_503_within_the_pool_timeout(own_engine):
+    settings = Settings(request_timeout_seconds=60)
+    async with await app_client(settings, make_sessionmaker(own_engine)) as client:
+        assert (await client.post("/graphql", json={"query": "{ me { role } }"})).status_code == 200
+        async with own_engine.connect() as one, own_engine.connect() as two:  # the pool's two
+            await one.execute(text("SELECT 1"))
+            await two.execute(text("SELECT 1"))
+            started = time.monotonic()
+            headers = {"authorization": "Bearer chub_" + "A" * 43}  # the look-up needs a connection
+            response = await client.post("/graphql", json={"query": "{ me { role } }"}, headers=headers)
+            waited = time.monotonic() - started
+        assert response.status_code == 503, response.text
+        assert refusal(response) == "OVERLOADED"
+        assert response.headers["retry-after"] == "1"
+        assert waited < 3, waited  # not the request timeout's 60 s
+        ready = await client.post("/graphql", json={"query": "{ me { role } }"})
+        assert ready.status_code == 200  # connections back: served again
+
+
+async def test_timed_out_statement_is_gone_from_pg_stat_activity(own_engine, engine):
+    settings = Settings(request_timeout_seconds=1)
+    async with await app_client(settings, make_sessionmaker(own_engine), SLOW) as client:
+        started = time.monotonic()
+        response = await client.post("/graphql", json={"query": "{ sleep }"})
+        assert time.monotonic() - started < 3
+    assert response.status_code == 504, response.text
+    assert refusal(response) == "TIMEOUT"
+    running = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%edge_sleep%' AND pid <> pg_backend_pid()"
+    )
+    async with engine.connect() as probe:
+        for _ in range(20):  # 1 s
+            if (count := await probe.scalar(running)) == 0:
+                break
+            await asyncio.sleep(0.05)
+    assert count == 0
+
+
+@pytest.fixture
+async def nowhere() -> AsyncIterator[Any]:
+    """An engine for a PostgreSQL that is not there (nothing listens on the port)."""
+    url = URL.create("postgresql+asyncpg", username="hub", host="127.0.0.1", port=free_port(), database="hub")
+    engine = make_engine(url, pool_size=1, pool_timeout=0.5)
+    yield engine
+    await engine.dispose()
+
+
+async def test_database_unavailable_is_503_json_and_readyz_says_so(nowhere):
+    async with await app_client(Settings(request_timeout_seconds=10), make_sessionmaker(nowhere)) as client:
+        for headers in ({}, {"authorization": "Bearer chub_" + "A" * 43}):
+            response = await client.post("/graphql", json={"query": "{ me { role } }"}, headers=headers)
+            assert response.status_code == 503, response.text
+            assert refusal(response) == "DATABASE_UNAVAILABLE"
+            assert response.headers["retry-after"] == "1"
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json() == {"status": "unavailable", "code": "DATABASE_UNAVAILABLE"}
+        assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_rate_limit_per_token_by_role_is_429_with_retry_after(client, sessions, actors, connection):
+    office, department = actors["credit_office"], actors["department"]
+    token_id = await issue(client, office, actors["bank"].code)  # through the unlimited app
+    settings = Settings(request_timeout_seconds=60, rate_limits={"credit_office": 2, "public": 1})
+    async with await app_client(settings, sessions) as limited:
+        for _ in range(2):  # a burst of the minute's rate
+            ok = await limited.post("/graphql", json={"query": "{ me { role } }"}, headers=office.headers)
+            assert ok.status_code == 200, ok.text
+        refused = await limited.post(
+            "/graphql", json={"query": REVOKE, "variables": {"id": token_id}}, headers=office.headers
+        )
+        assert refused.status_code == 429
+        assert refusal(refused) == "RATE_LIMITED"
+        assert refused.headers["retry-after"] == "30"  # 2 a minute: the next token in 30 s
+        assert await revoked_at(connection, token_id) is None
+        # Another role, not limited; the public, limited on its own.
+        for _ in range(3):
+            other = await limited.post(
+                "/graphql", json={"query": "{ me { role } }"}, headers=department.headers
+            )
+            assert other.status_code == 200
+        assert (await limited.post("/graphql", json={"query": "{ __typename }"})).status_code == 200
+        public = await limited.post("/graphql", json={"query": "{ __typename }"})
+        assert public.status_code == 429 and public.headers["retry-after"] == "60"
+        assert refusal(public) == "RATE_LIMITED"
+
+
+async def test_routes_beside_graphql_answer_json_with_a_code(client, nowhere):
+    missing = await client.get("/no/such/path")
+    assert missing.status_code == 404 and refusal(missing) == "NOT_FOUND"
+    wrong = await client.post("/plans/1/publication.json")
+    assert wrong.status_code == 405 and refusal(wrong) == "METHOD_NOT_ALLOWED"
+    assert set(wrong.headers["allow"].split(", ")) == {"GET", "HEAD"}
+    async with await app_client(Settings(), make_sessionmaker(nowhere)) as down:
+        for path in ("/plans/1/publication.json", "/bulk/1/rejections.csv"):
+            response = await down.get(path, headers={"authorization": "Bearer chub_" + "A" * 43})
+            assert response.status_code == 503, response.text
+            assert refusal(response) == "DATABASE_UNAVAILABLE"
+            assert response.headers["retry-after"] == "1"
