@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -14,7 +16,9 @@ from urllib.parse import parse_qs, urlparse
 import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Result, make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_
 
 from hub.settings import Settings
 
@@ -65,18 +69,44 @@ def _json_dumps(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-def make_engine(url: URL, *, pool_size: int = 10) -> AsyncEngine:
+# The time.monotonic() by which the statements of the current request must end; None: no limit
+# (CLI commands, jobs, subscriptions). The HTTP edge sets it before it checks out a connection.
+statement_deadline: ContextVar[float | None] = ContextVar("statement_deadline", default=None)
+
+_SET_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', $1, false)"
+
+
+def _on_checkout(dbapi_connection: Any, record: object, proxy: object) -> None:
+    """Every checkout pings the connection and gives it the statement timeout of the request that
+    takes it, in one round trip (pool_pre_ping's ping was three: BEGIN, `;`, ROLLBACK). The connection
+    serves that request alone until it goes back, so PostgreSQL cancels any statement that outlives
+    the request's budget. One parametrised text, so asyncpg prepares it once per connection."""
+    deadline = statement_deadline.get()
+    ms = 0 if deadline is None else max(1, int((deadline - time.monotonic()) * 1000))
+    try:
+        await_(dbapi_connection.driver_connection.fetchval(_SET_STATEMENT_TIMEOUT, str(ms)))
+    except Exception as exc:
+        # As pool_pre_ping does: a connection that fails this is stale (the server restarted), and so
+        # are the others; the pool drops them all and retries with a new one.
+        raise InvalidatePoolError(type(exc).__name__) from exc
+
+
+def make_engine(url: URL, *, pool_size: int = 10, pool_timeout: float = 2.0) -> AsyncEngine:
+    """`pool_timeout`: how long a checkout waits for a free connection before it raises
+    (sqlalchemy.exc.TimeoutError), so that an exhausted pool answers 503 instead of queueing."""
     engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=False,  # _on_checkout pings
         # Statement text never reaches logs: echo stays off and errors are masked upstream.
         echo=False,
         hide_parameters=True,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
     )
+    event.listen(engine.sync_engine.pool, "checkout", _on_checkout)
     return engine
 
 

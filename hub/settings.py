@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     db_pool_size: int = 10
+    # A request that waits longer than this for a connection is answered 503 (OVERLOADED).
+    db_pool_timeout_seconds: float = 2.0
 
     # GraphQL endpoint hardening.
     introspection: bool = True
@@ -35,6 +37,15 @@ class Settings(BaseSettings):
     request_timeout_seconds: float = 30.0
     max_push_records: int = 1000
     max_upload_bytes: int = 2 * 1024**3
+    # Largest JSON request body; a multipart body may be max_upload_bytes + max_body_bytes.
+    max_body_bytes: int = 1024**2
+    # Requests served at once by one process; more are answered 503 at once (OVERLOADED).
+    max_concurrent_requests: int = 100
+    # The Retry-After of a 503 answer.
+    retry_after_seconds: int = 1
+    # Requests per minute per bearer token (the public: per client address), by role, e.g.
+    # HUB_RATE_LIMITS='{"bank": 600, "public": 120}'; a role not named is not limited. Per process.
+    rate_limits: dict[str, int] = {}
 
     log_level: str = "INFO"
     # "production" refuses the development master key and needs a named database server.

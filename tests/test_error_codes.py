@@ -57,6 +57,7 @@ NOT_CODES = {
     "B0000001": "serial of the demo bank's USCC",
     "CASCADE": "SQL: ondelete of a foreign key",
     "GET": "HTTP method of the download routes",
+    "POST": "HTTP method (the Allow header of a 405)",
     "INFO": "log level",
     "MATERIALIZED": "SQL: a materialised CTE",
     "RECORD_ID": "column of a bulk file naming the record id",

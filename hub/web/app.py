@@ -13,10 +13,14 @@ from typing import Any
 
 import orjson
 import strawberry
+from cross_web import HTTPException
 from sqlalchemy import text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,19 +30,22 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from hub.auth.caller import PUBLIC
 from hub.catalog.policy import current_policy
 from hub.crypto import StaticKeyProvider
-from hub.db import database_url, make_engine, make_sessionmaker, unit_of_work
+from hub.db import database_url, make_engine, make_sessionmaker, statement_deadline, unit_of_work
 from hub.disclosure.policy import ROLE_POLICY, DisclosurePolicy
+from hub.errors import HubError
 from hub.logs import request_id
 from hub.ports import KeyProvider
 from hub.settings import Settings
 from hub.web.caller import caller_of, problem
 from hub.web.downloads import publication_download, rejections_download
+from hub.web.limits import RateLimiter
 from schema.build import build_schema
 from schema.context import HubContext
 
@@ -48,6 +55,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
+UNEXPECTED = "Unexpected error."
 # Masked failures of the server (see schema.extensions): not request errors, whatever their shape.
 _SERVER_FAULTS = frozenset({"INTERNAL", "TIMEOUT"})
 
@@ -106,6 +114,20 @@ def is_request_error(result: ExecutionResult) -> bool:
     )
 
 
+def http_problem(error: HTTPException, method: str) -> Response:
+    """Strawberry's HTTP refusal as the hub's JSON problem. A mutation over GET is 405 with the
+    methods that would serve it (GraphQL over HTTP), not strawberry's 400."""
+    rid = request_id.get()
+    if isinstance(error.__cause__, InvalidOperationTypeError) and method == "GET":
+        return problem(405, "METHOD_NOT_ALLOWED", error.reason, rid, {"allow": "POST"})
+    if error.status_code == 405:
+        return problem(405, "METHOD_NOT_ALLOWED", error.reason, rid, {"allow": ALLOW})
+    if error.status_code == 404:
+        return problem(404, "NOT_FOUND", error.reason, rid)
+    code = "BAD_JSON" if "json" in error.reason.lower() else "BAD_REQUEST"
+    return problem(error.status_code, code, error.reason, rid)
+
+
 class HubGraphQL(GraphQL[HubContext, None]):
     """Strawberry's ASGI view; the context comes from what the gate put in the request scope.
 
@@ -120,6 +142,13 @@ class HubGraphQL(GraphQL[HubContext, None]):
     disclosure_policy: DisclosurePolicy = ROLE_POLICY
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            try:
+                response = await self.run(Request(scope, receive))
+            except HTTPException as error:  # strawberry's refusals, as JSON with a code
+                response = http_problem(error, scope["method"])
+            await response(scope, receive, send)
+            return
         if scope["type"] != "websocket":
             await super().__call__(scope, receive, send)
             return
@@ -244,8 +273,83 @@ class RequestLog:
             request_id.reset(token)
 
 
+_METHODS = frozenset({"GET", "POST"})
+ALLOW = "GET, POST"
+# A browser sends a cross-site multipart/form-data POST without a preflight; it cannot add this header
+# (or Authorization) without one (CORS), so requiring either stops cross-site request forgery of uploads.
+PREFLIGHT_HEADER = b"graphql-require-preflight"
+_STATEMENT_MARGIN = 0.1  # seconds
+_QUERY_CANCELED = "57014"  # SQLSTATE of a statement stopped by statement_timeout
+
+
+class _BodyTooLarge(Exception):
+    """The body passed its limit while it was read (a custom class: parsers swallow ValueError)."""
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    return next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == name), None)
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it passes `limit` bytes (the rest is never read)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return b""
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Any:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    size = 0
+
+    async def counted() -> Any:
+        nonlocal size
+        message = await receive()
+        if message["type"] == "http.request":
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise _BodyTooLarge
+        return message
+
+    return counted
+
+
+def _database_failure(exc: BaseException) -> tuple[int, str, str] | None:
+    """The answer for a failure of the database before the operation ran, or None if it is not one."""
+    if isinstance(exc, SATimeoutError):  # no free connection within the pool timeout
+        return 503, "OVERLOADED", "no database connection is free; retry after Retry-After"
+    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == _QUERY_CANCELED:
+        return 504, "TIMEOUT", "the request took too long and was stopped"
+    if isinstance(exc, (DBAPIError, OSError)):
+        return 503, "DATABASE_UNAVAILABLE", "the database cannot be reached; retry after Retry-After"
+    return None
+
+
 class GraphQLGate:
-    """Authenticates the bearer token, opens the request's session and applies the timeout."""
+    """The edge of /graphql, cheapest refusals first: method, concurrency, body size and shape (before
+    any database work, authentication included); then, within the request's time budget, the
+    connection with its statement timeout, the bearer token, and the operation."""
 
     def __init__(
         self,
@@ -255,28 +359,110 @@ class GraphQLGate:
         keys: KeyProvider,
     ) -> None:
         self.app, self.sessions, self.settings, self.keys = app, sessions, settings, keys
+        self.active = 0  # requests of this process inside the gate (one event loop: no lock needed)
+        self.rates = RateLimiter(settings.rate_limits)
+
+    def retry_later(self, status: int, code: str, message: str) -> Response:
+        headers = {"retry-after": str(self.settings.retry_after_seconds)}
+        return problem(status, code, message, request_id.get(), headers=headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        authorization = next(
-            (v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"authorization"), None
-        )
+        if scope["method"] not in _METHODS:
+            message = "GraphQL is served over GET (queries) and POST"
+            refused = problem(405, "METHOD_NOT_ALLOWED", message, request_id.get(), {"allow": ALLOW})
+            await refused(scope, receive, send)
+            return
+        if self.active >= self.settings.max_concurrent_requests:
+            message = "the server is at its limit of concurrent requests; retry after Retry-After"
+            await self.retry_later(503, "OVERLOADED", message)(scope, receive, send)
+            return
+        self.active += 1
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            self.active -= 1
+
+    def _refuse_body(self, scope: Scope) -> tuple[Response | None, int, bool]:
+        """A refusal from the headers alone, else the body's limit and whether it is multipart."""
+        content_type = (_header(scope, b"content-type") or "").lower()
+        multipart = content_type.startswith("multipart/")
+        limit = self.settings.max_body_bytes
+        if multipart:
+            limit += self.settings.max_upload_bytes
+            # A bearer token forces a preflight too (Authorization is not a CORS-safelisted header)
+            # and is never sent by a browser on its own (it sends Basic credentials; they get 401).
+            if _header(scope, PREFLIGHT_HEADER) is None and _header(scope, b"authorization") is None:
+                message = "a multipart request must carry a GraphQL-Require-Preflight or Authorization header"
+                return problem(400, "PREFLIGHT_REQUIRED", message, request_id.get()), limit, multipart
+        length = _header(scope, b"content-length")
+        if length is not None and not length.strip().isdigit():
+            message = "Content-Length is not a number"
+            return problem(400, "BAD_REQUEST", message, request_id.get()), limit, multipart
+        if length is not None and int(length) > limit:
+            return self._too_large(limit), limit, multipart
+        return None, limit, multipart
+
+    def _too_large(self, limit: int) -> Response:
+        message = f"the request body is larger than {limit} bytes"
+        return problem(413, "BODY_TOO_LARGE", message, request_id.get())
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.request_timeout_seconds
+        # A little past the budget: at the deadline the request's own cancellation stops its statement
+        # (and answers 504); PostgreSQL's statement timeout is the backstop (a blocked event loop).
+        budget = time.monotonic() + self.settings.request_timeout_seconds + _STATEMENT_MARGIN
+        budget_token = statement_deadline.set(budget)
+        authorization = _header(scope, b"authorization")
         started = {"response": False}
 
         async def send_tracked(message: Any) -> None:
             started["response"] = started["response"] or message["type"] == "http.response.start"
             await send(message)
 
+        async def answer(response: Response) -> None:
+            if not started["response"]:
+                await response(scope, receive, send)
+
         try:
-            async with asyncio.timeout(self.settings.request_timeout_seconds):
-                # The request's one unit of work: the token look-up opens it, the GraphQL operation
-                # ends it (schema.extensions.UnitOfWork); a timeout rolls it back.
+            async with asyncio.timeout_at(deadline):
+                if scope["method"] != "GET":
+                    refused, limit, multipart = self._refuse_body(scope)
+                    if refused is not None:
+                        await answer(refused)
+                        return
+                    if multipart:  # streamed to the upload's spool: counted as it arrives
+                        receive = _counted(receive, limit)
+                    else:
+                        body = await _read_body(receive, limit)
+                        if body is None:
+                            await answer(self._too_large(limit))
+                            return
+                        refused = _refuse_json(scope, body)
+                        if refused is not None:
+                            await answer(refused)
+                            return
+                        receive = _replay(body, receive)
+                # The request's one unit of work: its connection comes first (a pool timeout or a
+                # database that is down is a 503 before any other work), the GraphQL operation ends
+                # it (schema.extensions.UnitOfWork); a timeout rolls it back.
                 async with unit_of_work(self.sessions) as session:
+                    await session.connection()  # the checkout sets the statement timeout (hub.db)
                     caller = await caller_of(session, authorization)
                     if isinstance(caller, Response):
-                        await caller(scope, receive, send)
+                        await answer(caller)
+                        return
+                    client = scope.get("client")
+                    wait = self.rates.retry_after(caller, client[0] if client else None)
+                    if wait is not None:
+                        message = "too many requests for your role's rate limit; retry after Retry-After"
+                        limited = problem(
+                            429, "RATE_LIMITED", message, request_id.get(), {"retry-after": str(wait)}
+                        )
+                        await answer(limited)
                         return
                     scope["hub"] = {
                         "caller": caller,
@@ -287,9 +473,69 @@ class GraphQLGate:
                     }
                     await self.app(scope, receive, send_tracked)
         except TimeoutError:
-            if not started["response"]:
-                message = "the request took too long and was stopped"
-                await problem(504, "TIMEOUT", message, request_id.get())(scope, receive, send)
+            await answer(
+                problem(504, "TIMEOUT", "the request took too long and was stopped", request_id.get())
+            )
+        except _BodyTooLarge:
+            await answer(self._too_large(self.settings.max_body_bytes + self.settings.max_upload_bytes))
+        except Exception as exc:
+            failure = _database_failure(exc)
+            log.error("request failed", extra={"error_type": type(exc).__name__})
+            if failure is None:
+                await answer(problem(500, "INTERNAL", UNEXPECTED, request_id.get()))
+            elif failure[0] == 503:
+                await answer(self.retry_later(*failure))
+            else:
+                await answer(problem(*failure, request_id.get()))
+        finally:
+            statement_deadline.reset(budget_token)
+
+
+async def route_problem(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such path, a method a route does not serve) as JSON with a code."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "BAD_REQUEST")
+    return problem(exc.status_code, code, str(exc.detail), request_id.get(), exc.headers)
+
+
+def guarded(endpoint: Any) -> Any:
+    """A route whose failures before its answer are JSON with a code (503 when the database failed),
+    not Starlette's plain-text 500 (whose exception the server would then log with its traceback)."""
+
+    async def route(request: Request) -> Response:
+        try:
+            response: Response = await endpoint(request)
+        except Exception as exc:
+            return route_failure(request, exc)
+        return response
+
+    return route
+
+
+def route_failure(request: Request, exc: Exception) -> Response:
+    log.error("request failed", extra={"error_type": type(exc).__name__})
+    failure = _database_failure(exc)
+    if failure is None:
+        return problem(500, "INTERNAL", UNEXPECTED, request_id.get())
+    status, code, message = failure
+    retry_after = str(request.app.state.settings.retry_after_seconds)
+    headers = {"retry-after": retry_after} if status == 503 else None
+    return problem(status, code, message, request_id.get(), headers)
+
+
+def _refuse_json(scope: Scope, body: bytes) -> Response | None:
+    """A JSON body must be one object: anything else is refused here, before authentication."""
+    if "application/json" not in (_header(scope, b"content-type") or "").lower():
+        return None  # GraphQLHub refuses other media types
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return problem(400, "BAD_JSON", "Unable to parse request body as JSON", request_id.get())
+    if isinstance(data, list):
+        return problem(400, "BAD_REQUEST", "Batching is not enabled", request_id.get())
+    if not isinstance(data, dict):
+        return problem(400, "BAD_JSON", "the request body must be a JSON object", request_id.get())
+    return None
 
 
 def create_app(
@@ -305,7 +551,9 @@ def create_app(
     listen_url = None
     if sessions is None:
         listen_url = database_url(settings)
-        engine = make_engine(listen_url, pool_size=settings.db_pool_size)
+        engine = make_engine(
+            listen_url, pool_size=settings.db_pool_size, pool_timeout=settings.db_pool_timeout_seconds
+        )
         sessions = make_sessionmaker(engine)
     keys = StaticKeyProvider(settings.master_key)
     graphql = HubGraphQL(
@@ -329,7 +577,10 @@ def create_app(
                 await current_policy(session)
         except Exception as exc:
             log.warning("not ready", extra={"error_type": type(exc).__name__})
-            return JSONResponse({"status": "unavailable"}, status_code=503)
+            failure = _database_failure(exc)
+            code = failure[1] if failure else exc.code if isinstance(exc, HubError) else "INTERNAL"
+            headers = {"retry-after": str(settings.retry_after_seconds)}
+            return JSONResponse({"status": "unavailable", "code": code}, status_code=503, headers=headers)
         return JSONResponse({"status": "ready"})
 
     @contextlib.asynccontextmanager
@@ -346,17 +597,18 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             Route(
                 "/bulk/{receipt_id}/rejections.csv",
-                rejections_download(sessions, disclosure_policy),
+                guarded(rejections_download(sessions, disclosure_policy)),
                 methods=["GET"],
             ),
             Route(
                 "/plans/{plan_id}/publication.json",
-                publication_download(sessions, disclosure_policy),
+                guarded(publication_download(sessions, disclosure_policy)),
                 methods=["GET"],
             ),
         ],
         middleware=[Middleware(RequestLog)],
+        exception_handlers={StarletteHTTPException: route_problem},
         lifespan=lifespan,
     )
-    app.state.sessions = sessions
+    app.state.sessions, app.state.settings = sessions, settings
     return app

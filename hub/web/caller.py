@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
@@ -12,9 +14,11 @@ from hub.errors import Unauthenticated
 from hub.logs import request_id
 
 
-def problem(status: int, code: str, message: str, rid: str) -> Response:
+def problem(
+    status: int, code: str, message: str, rid: str, headers: Mapping[str, str] | None = None
+) -> Response:
     body = {"errors": [{"message": message, "extensions": {"code": code, "requestId": rid}}]}
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
 async def caller_of(session: AsyncSession, authorization: str | None) -> Caller | Response:

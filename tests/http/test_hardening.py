@@ -283,7 +283,7 @@ async def test_every_graphql_response_carries_a_request_id(client):
         await client.post("/graphql", json={"query": "{"}),  # syntax error
         await client.post("/graphql", json=[{"query": "{ me { role } }"}]),  # 400 batching
         await client.post("/graphql", content=b"{not json", headers={"content-type": "application/json"}),
-        await client.get("/graphql", params={"query": "mutation { __typename }"}),  # 400 GET mutation
+        await client.get("/graphql", params={"query": "mutation { __typename }"}),  # 405 GET mutation
         await client.post("/graphql", json={"query": "{ me { role } }"}, headers=bearer("garbage")),  # 401
         await client.put("/graphql", json={"query": "{ me { role } }"}),  # 405
     ]
