@@ -52,6 +52,8 @@ from hub.sync.outbox import emit
 MAX_LIST = 1000
 CHUNK_BYTES = 1 << 20
 BATCH_LINES = 2000
+# An indicator row is a USCC and a few numbers: a longer line is a broken or hostile file.
+MAX_LINE_CHARS = 1 << 20
 RECORD_TYPE = "industry_evaluation"
 
 # (line number, USCC as given, (indicator code, raw value) pairs, what is wrong with the line's shape)
@@ -302,6 +304,10 @@ async def _csv_lines(source: ByteSource, encoding: str, limit: int) -> AsyncIter
                 path="file",
             ) from exc
         *complete, pending = pending.split("\n")
+        if len(pending) > MAX_LINE_CHARS:  # refused before a hostile line is held whole in memory
+            line = first + len(batch) + len(complete)
+            message = f"line {line} is longer than {MAX_LINE_CHARS} characters"
+            raise Invalid(message, code="LINE_TOO_LONG", path="file")
         batch.extend(line + "\n" for line in complete)
         if not chunk and pending:
             batch.append(pending)
@@ -313,9 +319,16 @@ async def _csv_lines(source: ByteSource, encoding: str, limit: int) -> AsyncIter
             )
         if batch and (not chunk or balanced):
             reader = csv.reader(batch)
-            for cells in reader:
-                if cells and any(c.strip() for c in cells):
-                    yield first + reader.line_num - 1, cells
+            try:
+                for cells in reader:
+                    if cells and any(c.strip() for c in cells):
+                        yield first + reader.line_num - 1, cells
+            except csv.Error as exc:
+                line = first + reader.line_num - 1
+                if "field limit" in str(exc):
+                    message = f"line {line}: a cell is longer than {csv.field_size_limit()} characters"
+                    raise Invalid(message, code="FIELD_TOO_LONG", path="file") from exc
+                raise Invalid(f"line {line} cannot be read as CSV", code="BAD_CSV", path="file") from exc
             first += len(batch)
             batch = []
         if not chunk:
