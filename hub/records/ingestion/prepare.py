@@ -21,7 +21,6 @@ from hub.catalog.workdays import UnknownCalendarYear
 from hub.crypto import content_digest, person_key
 from hub.ports import KeyProvider
 from hub.records.ingestion.evaluations import EVALUATION_TYPES, check_evaluation
-from hub.records.validation.field_check import control_problem
 from hub.records.validation.record import FieldError, validator_for
 
 # 双公示: licences and penalties are published within 7 working days of the decision.
@@ -170,10 +169,6 @@ class RecordPreparer:
         if late_warning is not None:
             warnings.append(late_warning)
         encoded = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
-        if _may_hold_control(encoded):
-            problems = _control_problems(values)
-            if problems:
-                return RejectedRecord(record_id, problems)
         return PreparedRecord(
             record_type=record_type,
             type_version=self.policy.type_versions[record_type],
@@ -278,30 +273,6 @@ class RecordPreparer:
             )
             return None
         return self.today > deadline
-
-
-def _may_hold_control(encoded: bytes) -> bool:
-    """Whether a record's JSON may hold a control character: orjson writes C0 as \\u00XX, \\b or \\f
-    and DEL and C1 (U+0080-009F, UTF-8 C2 80-9F) as they are. A few byte searches (in C) on the bytes
-    made anyway, instead of a test of every field; a false alarm only costs the precise look."""
-    return (
-        b"\\u00" in encoded
-        or b"\\b" in encoded
-        or b"\\f" in encoded
-        or b"\x7f" in encoded
-        or b"\xc2" in encoded
-    )
-
-
-def _control_problems(values: Mapping[str, Any]) -> list[FieldError]:
-    problems = []
-    for name, value in values.items():
-        for item in value if isinstance(value, list) else (value,):
-            problem = control_problem(name, f"fields.{name}", item) if isinstance(item, str) else None
-            if problem is not None:
-                problems.append(problem)
-                break
-    return problems
 
 
 def _date_or_none(value: Any) -> dt.date | None:

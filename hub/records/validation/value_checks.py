@@ -19,6 +19,7 @@ from hub.records.validation.field_check import (
     UNLIMITED,
     Check,
     FieldError,
+    control_problem,
     shown,
 )
 
@@ -30,7 +31,6 @@ _BOOLEANS = {"true": True, "false": False, "是": True, "否": False, "1": True,
 def string_check(f: FieldDef, path: str, enum: bool = False) -> Check:
     limit = f.max_length or UNLIMITED
     not_a_string = FieldError("NOT_A_STRING", path, f"{f.name} must be a string")
-    nul = FieldError("NUL_CHARACTER", path, f"{f.name} contains a NUL character (\\x00)")
     allowed = frozenset(f.values) if enum else None
     listed = ", ".join(f.values)
 
@@ -51,9 +51,11 @@ def string_check(f: FieldDef, path: str, enum: bool = False) -> Check:
                 FieldError("TOO_LONG", path, f"{f.name} has {len(s)} characters; at most {limit} allowed")
             )
             return INVALID
-        if "\x00" in s:  # other control characters: RecordPreparer screens the whole record at once
-            errors.append(nul)
-            return INVALID
+        if not s.isprintable():  # the test of control_problem, inlined: nearly every value passes here
+            problem = control_problem(f.name, path, s)
+            if problem is not None:
+                errors.append(problem)
+                return INVALID
         return s if s else ABSENT
 
     return check
