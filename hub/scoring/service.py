@@ -54,6 +54,9 @@ CHUNK_BYTES = 1 << 20
 BATCH_LINES = 2000
 # An indicator row is a USCC and a few numbers: a longer line is a broken or hostile file.
 MAX_LINE_CHARS = 1 << 20
+# A batch is parsed once it holds this many characters too (long lines), and one left open by a
+# quote four times as long is refused.
+BATCH_CHARS = 4 << 20
 RECORD_TYPE = "industry_evaluation"
 
 # (line number, USCC as given, (indicator code, raw value) pairs, what is wrong with the line's shape)
@@ -288,7 +291,7 @@ def _errors_json(errors: list[tuple[str, str, str]]) -> str:
 async def _csv_lines(source: ByteSource, encoding: str, limit: int) -> AsyncIterator[tuple[int, list[str]]]:
     """(line number, cells) of each non-blank CSV line, read a chunk at a time (memory stays flat)."""
     decoder = codecs.getincrementaldecoder("utf-8-sig" if encoding == "utf-8" else encoding)()
-    pending, first, size = "", 1, 0
+    pending, first, size, batch_chars = "", 1, 0, 0
     batch: list[str] = []
     while True:
         chunk = await source.read(CHUNK_BYTES)
@@ -303,7 +306,9 @@ async def _csv_lines(source: ByteSource, encoding: str, limit: int) -> AsyncIter
                 code="BAD_ENCODING",
                 path="file",
             ) from exc
+        decoded = len(pending)
         *complete, pending = pending.split("\n")
+        batch_chars += decoded - len(pending)
         if len(pending) > MAX_LINE_CHARS:  # refused before a hostile line is held whole in memory
             line = first + len(batch) + len(complete)
             message = f"line {line} is longer than {MAX_LINE_CHARS} characters"
@@ -312,8 +317,9 @@ async def _csv_lines(source: ByteSource, encoding: str, limit: int) -> AsyncIter
         if not chunk and pending:
             batch.append(pending)
         # Parse whole batches that do not end inside a quoted field (an even number of quotes).
-        balanced = sum(x.count('"') for x in batch) % 2 == 0 if len(batch) >= BATCH_LINES else False
-        if len(batch) > 50 * BATCH_LINES and not balanced:
+        full = len(batch) >= BATCH_LINES or batch_chars >= BATCH_CHARS
+        balanced = sum(x.count('"') for x in batch) % 2 == 0 if full else False
+        if (len(batch) > 50 * BATCH_LINES or batch_chars > 4 * BATCH_CHARS) and not balanced:
             raise Invalid(
                 f"line {first} onwards: a quoted field is never closed", code="BAD_CSV", path="file"
             )
@@ -330,7 +336,7 @@ async def _csv_lines(source: ByteSource, encoding: str, limit: int) -> AsyncIter
                     raise Invalid(message, code="FIELD_TOO_LONG", path="file") from exc
                 raise Invalid(f"line {line} cannot be read as CSV", code="BAD_CSV", path="file") from exc
             first += len(batch)
-            batch = []
+            batch, batch_chars = [], 0
         if not chunk:
             return
 
