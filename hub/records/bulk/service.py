@@ -191,10 +191,10 @@ class _Rows:
         record_id = value.pop(RECORD_ID_COLUMN, None)
         if record_id is None or isinstance(record_id, str):
             return line_no, record_id, value
-        if isinstance(record_id, int) and not isinstance(record_id, bool):
+        if isinstance(record_id, int | float) and not isinstance(record_id, bool):
             return line_no, str(record_id), value
         # Not str() of a list or object: it may be nested a thousand deep.
-        return line_no, None, ("NOT_A_STRING", f"{RECORD_ID_COLUMN} must be a string or an integer")
+        return line_no, None, ("NOT_A_STRING", f"{RECORD_ID_COLUMN} must be a string or a number")
 
 
 @dataclass(frozen=True, slots=True)
