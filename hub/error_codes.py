@@ -61,6 +61,9 @@ _CODES: dict[str, str] = {
     "NOT_A_BOOLEAN": "the value is not true/false, 是/否 or 1/0",
     "DATE_ORDER": "two dates of the record are in the wrong order",
     "NUL_CHARACTER": "the value holds a NUL character",
+    "CONTROL_CHARACTER": "the value holds a control character (C0 other than tab, LF, CR; DEL; C1)",
+    "JSON_TOO_DEEP": "a record's fields are nested deeper than a field's value can be",
+    "NAME_DIFFERS": "warning: XDR_MC differs from the entity's registered name, which a push never changes",
     # Pushing records.
     "UNKNOWN_RECORD_TYPE": "not a record type of the catalogue",
     "NOT_SOURCE": "the record's source unit code is not the pushing organisation",
@@ -87,6 +90,8 @@ _CODES: dict[str, str] = {
     "BAD_CSV": "the CSV cannot be read (a quoted field is never closed)",
     "BAD_ENCODING": "the file is not in the encoding named, or the encoding is not utf-8 or gb18030",
     "FILE_TOO_LARGE": "the file is larger than the hub accepts",
+    "LINE_TOO_LONG": "a line of the file is longer than any row can be (1 Mi characters)",
+    "FIELD_TOO_LONG": "a CSV cell is longer than the reader accepts (131,072 characters)",
     # Reads.
     "PAGE_SIZE": "`first` is outside the allowed page size",
     "BAD_CURSOR": "the cursor is not one this API gave out",

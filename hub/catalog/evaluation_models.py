@@ -26,6 +26,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -163,9 +164,10 @@ class EvaluationModel:
             known = ", ".join(i.code for i in self.indicators)
             message = f"line 1: unknown column(s) {', '.join(unknown)}; the model's indicators are {known}"
             raise ModelError("UNKNOWN_COLUMN", "file", message)
-        twice = sorted({n for n in names if names.count(n) > 1})
+        twice = sorted(n for n, times in Counter(names).items() if times > 1)  # linear, not names.count
         if twice:
-            raise ModelError("DUPLICATE_COLUMN", "file", f"line 1: column(s) given twice: {', '.join(twice)}")
+            shown = ", ".join(twice[:10]) + (f" and {len(twice) - 10} more" if len(twice) > 10 else "")
+            raise ModelError("DUPLICATE_COLUMN", "file", f"line 1: column(s) given twice: {shown}")
         needed = [USCC_COLUMN] + [
             i.code for i in self.indicators if not i.optional and i.code != self.public_indicator
         ]

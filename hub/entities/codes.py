@@ -20,6 +20,9 @@ _ORG_VALUE = {ch: i for i, ch in enumerate(_ORG_ALPHABET)}
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
+# ASCII only: str.isdigit() also admits superscript, full-width and other Unicode digits (int() then
+# fails on some, and reads others as the ASCII digit: a second archive key for the same person).
+_DIGITS = frozenset("0123456789")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +69,8 @@ def uscc_problem(code: str, *, check_org_code: bool = True) -> CodeProblem | Non
         return CodeProblem(
             "USCC_AUTHORITY", f"registration authority {code[0]!r} at position 1 is not 1-9, A, N or Y", 1
         )
-    if not code[2:8].isdigit():
-        bad = next(i for i, ch in enumerate(code[2:8], start=3) if not ch.isdigit())
+    if not _DIGITS.issuperset(code[2:8]):
+        bad = next(i for i, ch in enumerate(code[2:8], start=3) if ch not in _DIGITS)
         return CodeProblem(
             "USCC_DIVISION",
             f"administrative division (positions 3-8) must be digits; position {bad} is not",
@@ -108,8 +111,8 @@ def resident_id_problem(number: str) -> CodeProblem | None:
     if len(number) != 18:
         return CodeProblem("ID_LENGTH", f"a resident ID number has 18 characters, got {len(number)}")
     for pos, ch in enumerate(number[:17], start=1):
-        if not ch.isdigit():
-            return CodeProblem("ID_CHARACTER", f"position {pos} must be a digit, got {ch!r}", pos)
+        if ch not in _DIGITS:
+            return CodeProblem("ID_CHARACTER", f"position {pos} must be a digit 0-9, got {ch!r}", pos)
     if number[17] not in "0123456789X":
         return CodeProblem("ID_CHARACTER", f"position 18 must be a digit or X, got {number[17]!r}", 18)
     try:

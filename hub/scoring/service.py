@@ -52,6 +52,11 @@ from hub.sync.outbox import emit
 MAX_LIST = 1000
 CHUNK_BYTES = 1 << 20
 BATCH_LINES = 2000
+# An indicator row is a USCC and a few numbers: a longer line is a broken or hostile file.
+MAX_LINE_CHARS = 1 << 20
+# A batch is parsed once it holds this many characters too (long lines), and one left open by a
+# quote four times as long is refused.
+BATCH_CHARS = 4 << 20
 RECORD_TYPE = "industry_evaluation"
 
 # (line number, USCC as given, (indicator code, raw value) pairs, what is wrong with the line's shape)
@@ -286,7 +291,7 @@ def _errors_json(errors: list[tuple[str, str, str]]) -> str:
 async def _csv_lines(source: ByteSource, encoding: str, limit: int) -> AsyncIterator[tuple[int, list[str]]]:
     """(line number, cells) of each non-blank CSV line, read a chunk at a time (memory stays flat)."""
     decoder = codecs.getincrementaldecoder("utf-8-sig" if encoding == "utf-8" else encoding)()
-    pending, first, size = "", 1, 0
+    pending, first, size, batch_chars = "", 1, 0, 0
     batch: list[str] = []
     while True:
         chunk = await source.read(CHUNK_BYTES)
@@ -301,23 +306,37 @@ async def _csv_lines(source: ByteSource, encoding: str, limit: int) -> AsyncIter
                 code="BAD_ENCODING",
                 path="file",
             ) from exc
+        decoded = len(pending)
         *complete, pending = pending.split("\n")
+        batch_chars += decoded - len(pending)
+        if len(pending) > MAX_LINE_CHARS:  # refused before a hostile line is held whole in memory
+            line = first + len(batch) + len(complete)
+            message = f"line {line} is longer than {MAX_LINE_CHARS} characters"
+            raise Invalid(message, code="LINE_TOO_LONG", path="file")
         batch.extend(line + "\n" for line in complete)
         if not chunk and pending:
             batch.append(pending)
         # Parse whole batches that do not end inside a quoted field (an even number of quotes).
-        balanced = sum(x.count('"') for x in batch) % 2 == 0 if len(batch) >= BATCH_LINES else False
-        if len(batch) > 50 * BATCH_LINES and not balanced:
+        full = len(batch) >= BATCH_LINES or batch_chars >= BATCH_CHARS
+        balanced = sum(x.count('"') for x in batch) % 2 == 0 if full else False
+        if (len(batch) > 50 * BATCH_LINES or batch_chars > 4 * BATCH_CHARS) and not balanced:
             raise Invalid(
                 f"line {first} onwards: a quoted field is never closed", code="BAD_CSV", path="file"
             )
         if batch and (not chunk or balanced):
             reader = csv.reader(batch)
-            for cells in reader:
-                if cells and any(c.strip() for c in cells):
-                    yield first + reader.line_num - 1, cells
+            try:
+                for cells in reader:
+                    if cells and any(c.strip() for c in cells):
+                        yield first + reader.line_num - 1, cells
+            except csv.Error as exc:
+                line = first + reader.line_num - 1
+                if "field limit" in str(exc):
+                    message = f"line {line}: a cell is longer than {csv.field_size_limit()} characters"
+                    raise Invalid(message, code="FIELD_TOO_LONG", path="file") from exc
+                raise Invalid(f"line {line} cannot be read as CSV", code="BAD_CSV", path="file") from exc
             first += len(batch)
-            batch = []
+            batch, batch_chars = [], 0
         if not chunk:
             return
 

@@ -79,8 +79,12 @@ def rejections_download(sessions: async_sessionmaker[AsyncSession], policy: Disc
 
 
 def _csv_line(values: list[Any]) -> str:
+    """One CSV line, each cell neutralised per OWASP's CSV-injection rule: a text cell that starts with
+    = + - @ tab or CR gets a leading ' so that a spreadsheet shows it and never evaluates it."""
+    starts = ("=", "+", "-", "@", "\t", "\r")
+    cells = ["'" + v if isinstance(v, str) and v.startswith(starts) else v for v in values]
     out = io.StringIO()
-    csv.writer(out).writerow(values)
+    csv.writer(out).writerow(cells)
     return out.getvalue()
 
 

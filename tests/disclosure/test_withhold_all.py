@@ -141,12 +141,11 @@ ROLES = ("public", "entity", "department", "province", "bank", "association", "c
 
 
 async def test_reads(client, withheld, actors) -> None:
-    uscc = company_code(4242)
+    uscc, values = await _archive(client, actors)  # first: the registry keeps the first name (issue 8)
     await own_domain(client, actors)  # and an industry evaluation: a classification and its change
     record = evaluation(actors["department"].code, uscc, "D", 1)
     graded = await gql(client, PUSH, {"records": [record], "key": "gate-eval"}, actors["department"])
     assert graded["data"]["pushRecords"]["created"] == 1, graded
-    uscc, values = await _archive(client, actors)  # last: the registry keeps the newest name
     office = actors["credit_office"]
     for name, query in READS.items():
         plain = await gql(client, query, {"u": uscc}, office)

@@ -386,7 +386,7 @@ async def test_versions_lists_every_version_newest_first(
     result = await gql(client, HISTORY, {"uscc": uscc}, dept)
 
     entity = result["data"]["entity"]
-    assert entity["name"] == "哈尔滨新名称有限公司"  # the newest name reported
+    assert entity["name"] == "哈尔滨示例科技有限公司"  # a push never renames the entity (issue 8)
     [edge] = entity["records"]["edges"]
     assert (edge["node"]["sourceRecordId"], edge["node"]["version"]) == ("罚-H", 3)
     versions = edge["node"]["versions"]

@@ -197,14 +197,14 @@ async def merge(session: AsyncSession, receipt_id: uuid.UUID, pushed_by: str) ->
             {"pushed_by": pushed_by, "receipt": receipt_id},
         )
     ).one()
+    # A record never renames its entity: the first line about an unknown entity names it.
     await session.execute(
         text(
             """
             INSERT INTO entities (uscc, name, kind, district)
             SELECT DISTINCT ON (uscc) uscc, party_name, entity_kind, substr(uscc, 3, 6)
-            FROM bulk_stage WHERE NOT is_person ORDER BY uscc, line_no DESC
-            ON CONFLICT (uscc) DO UPDATE SET name = excluded.name, updated_at = now()
-            WHERE entities.name <> excluded.name
+            FROM bulk_stage WHERE NOT is_person ORDER BY uscc, line_no
+            ON CONFLICT (uscc) DO NOTHING
             """
         )
     )

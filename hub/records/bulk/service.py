@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import io
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -39,6 +40,15 @@ from hub.sync.outbox import emit
 RECORD_ID_COLUMN = "RECORD_ID"
 CHUNK_BYTES = 1 << 20
 BATCH_ROWS = 2000
+# A batch is also cut at this size, so that long rows do not make it large.
+BATCH_CHARS = 8 << 20
+# No row of any record type comes near this (a few dozen fields of at most a few thousand characters):
+# a longer line is a broken or hostile file, refused before it is held in memory.
+MAX_LINE_CHARS = 1 << 20
+# A batch waits for a quoted field that spans its end; one left open this much longer is never closed.
+MAX_OPEN_QUOTE_CHARS = 16 << 20
+# A row that could not be shaped into fields comes as (code, message) in place of its fields.
+Shape = tuple[str, str]
 
 
 class FileFormat(StrEnum):
@@ -91,10 +101,22 @@ async def _chunks(source: ByteSource, encoding: str, digest: Any, limit: int) ->
             text, pending = pending[:cut], pending[cut:]
             line_no += text.count("\n")
             yield text
+        if len(pending) > MAX_LINE_CHARS:
+            raise Invalid(
+                f"line {line_no} is longer than {MAX_LINE_CHARS} characters",
+                code="LINE_TOO_LONG",
+                path="file",
+            )
         if not chunk:
             break
     if pending:
         yield pending
+
+
+def _listed(names: list[str], shown: int = 10) -> str:
+    """The first names of a list that may hold thousands (a message is no place for all of them)."""
+    text = ", ".join(n if n.isprintable() and len(n) <= 40 else repr(n[:40]) for n in names[:shown])
+    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 class _Rows:
@@ -114,56 +136,65 @@ class _Rows:
         names = [n[3:] if n[:3] in ("XK_", "CF_") and n[3:] in self.known else n for n in names]
         unknown = [n for n in names if n not in self.known and n != RECORD_ID_COLUMN]
         if unknown:
-            raise Invalid(f"unknown column(s) {', '.join(unknown)}", code="UNKNOWN_COLUMN", path="file")
+            raise Invalid(f"unknown column(s) {_listed(unknown)}", code="UNKNOWN_COLUMN", path="file")
         missing = sorted(self.required - set(names))
         if missing:
             raise Invalid(
                 f"required column(s) missing: {', '.join(missing)}", code="MISSING_COLUMN", path="file"
             )
-        duplicated = sorted({n for n in names if names.count(n) > 1})
+        # Counted in one pass (names.count per name was quadratic: 30,000 columns took 9 s).
+        duplicated = sorted(n for n, times in Counter(names).items() if times > 1)
         if duplicated:
             raise Invalid(
-                f"column(s) given twice: {', '.join(duplicated)}", code="DUPLICATE_COLUMN", path="file"
+                f"column(s) given twice: {_listed(duplicated)}", code="DUPLICATE_COLUMN", path="file"
             )
         return names
 
     def csv_rows(
         self, lines: Iterable[str], first_line: int
-    ) -> Iterator[tuple[int, str | None, dict[str, Any]]]:
+    ) -> Iterator[tuple[int, str | None, dict[str, Any] | Shape]]:
         reader = csv.reader(lines)
         assert self.header is not None
         width = len(self.header)
-        for values in reader:
-            line = first_line + reader.line_num - 1
-            if not values or (len(values) == 1 and not values[0].strip()):
-                continue
-            if len(values) != width:
-                yield line, None, {"__width__": f"{len(values)} columns, the header has {width}"}
-                continue
-            # "" is an absent value: compress() keeps the (name, value) pairs whose value is not empty.
-            row = dict(compress(zip(self.header, values, strict=True), values))
-            yield line, row.pop(RECORD_ID_COLUMN, None), row
+        while True:  # the reader goes on after an error, at the next line
+            try:
+                for values in reader:
+                    line = first_line + reader.line_num - 1
+                    if not values or (len(values) == 1 and not values[0].strip()):
+                        continue
+                    if len(values) != width:
+                        shape = ("ROW_WIDTH", f"{len(values)} columns, the header has {width}")
+                        yield line, None, shape
+                        continue
+                    # "" is an absent value: compress() keeps the (name, value) pairs whose value is not empty.
+                    row = dict(compress(zip(self.header, values, strict=True), values))
+                    yield line, row.pop(RECORD_ID_COLUMN, None), row
+                return
+            except csv.Error as exc:
+                line = first_line + reader.line_num - 1
+                if "field limit" in str(exc):
+                    shape = ("FIELD_TOO_LONG", f"a cell is longer than {csv.field_size_limit()} characters")
+                else:
+                    shape = ("BAD_CSV", "the line cannot be read as CSV")
+                yield line, None, shape
 
     @staticmethod
-    def ndjson_row(line_no: int, line: str) -> tuple[int, str | None, dict[str, Any]] | None:
+    def ndjson_row(line_no: int, line: str) -> tuple[int, str | None, dict[str, Any] | Shape] | None:
         if not line.strip():
             return None
         try:
             value = orjson.loads(line)
         except orjson.JSONDecodeError:
-            return line_no, None, {"__json__": "the line is not a JSON object"}
+            return line_no, None, ("NOT_JSON", "the line is not a JSON object")
         if not isinstance(value, dict):
-            return line_no, None, {"__json__": "the line is not a JSON object"}
+            return line_no, None, ("NOT_JSON", "the line is not a JSON object")
         record_id = value.pop(RECORD_ID_COLUMN, None)
-        return line_no, str(record_id) if record_id is not None else None, value
-
-
-def _shape_error(fields: dict[str, Any]) -> tuple[str, str] | None:
-    if "__width__" in fields:
-        return "ROW_WIDTH", str(fields["__width__"])
-    if "__json__" in fields:
-        return "NOT_JSON", str(fields["__json__"])
-    return None
+        if record_id is None or isinstance(record_id, str):
+            return line_no, record_id, value
+        if isinstance(record_id, int | float) and not isinstance(record_id, bool):
+            return line_no, str(record_id), value
+        # Not str() of a list or object: it may be nested a thousand deep.
+        return line_no, None, ("NOT_A_STRING", f"{RECORD_ID_COLUMN} must be a string or a number")
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,12 +252,11 @@ async def push_file(
         session, receipt_id, organisation, request.record_type, request.file_format.value, request.filename
     )
 
-    def stage(line_no: int, record_id: str | None, fields: dict[str, Any]) -> tuple[Any, ...]:
+    def stage(line_no: int, record_id: str | None, fields: dict[str, Any] | Shape) -> tuple[Any, ...]:
         counts["total"] += 1
-        shape = _shape_error(fields)
-        if shape is not None:
+        if isinstance(fields, tuple):
             counts["rejected"] += 1
-            return _rejected_row(line_no, record_id, [(shape[0], "file", shape[1])])
+            return _rejected_row(line_no, record_id, [(fields[0], "file", fields[1])])
         prepared = preparer.prepare(request.record_type, record_id, fields)
         if isinstance(prepared, RejectedRecord):
             counts["rejected"] += 1
@@ -281,7 +311,8 @@ async def push_file(
         header, _, text = text.partition("\n")
         rows.header = rows.check_header(next(csv.reader([header])))
         parts = [text]
-        lines, quotes = text.count("\n"), text.count('"')
+        lines, quotes, size = text.count("\n"), text.count('"'), len(text)
+        open_since: int | None = None
         first = 2
         while True:
             text = await anext(chunks, "")
@@ -289,14 +320,24 @@ async def push_file(
                 parts.append(text)
                 lines += text.count("\n")
                 quotes += text.count('"')
+                size += len(text)
+                if lines < BATCH_ROWS and size < BATCH_CHARS:
+                    continue
                 # A batch must not end inside a quoted field (an odd number of quotes so far).
-                if lines < BATCH_ROWS or quotes % 2:
+                if quotes % 2:
+                    open_since = open_since if open_since is not None else size
+                    if size - open_since > MAX_OPEN_QUOTE_CHARS:
+                        raise Invalid(
+                            f"line {first} onwards: a quoted field is never closed",
+                            code="BAD_CSV",
+                            path="file",
+                        )
                     continue
             batch_text = "".join(parts)
             batch = [stage(*row) for row in rows.csv_rows(io.StringIO(batch_text), first)]
             # The last chunk may end without a newline: its last line counts too.
             first += lines + (not batch_text.endswith("\n"))
-            parts, lines, quotes = [], 0, 0
+            parts, lines, quotes, size, open_since = [], 0, 0, 0, None
             for staged_row in batch:
                 yield staged_row
             if not text:
@@ -376,7 +417,9 @@ _EMPTY_COLUMNS = (None,) * (len(repo.STAGE_COLUMNS) - 5)
 def _rejected_row(line_no: int, record_id: str | None, errors: list[tuple[str, str, str]]) -> tuple[Any, ...]:
     """A stage row that carries only a rejection (moved to bulk_rejections before the merge)."""
     body = orjson.dumps([{"code": c, "path": p, "message": m} for c, p, m in errors]).decode()
-    return (line_no, None, None, (record_id or "")[:100] or None, *_EMPTY_COLUMNS, body)
+    # PostgreSQL stores no NUL, in text or jsonb: the rare row that echoes one keeps a replacement.
+    record_id = (record_id or "")[:100].replace("\x00", "\ufffd")
+    return (line_no, None, None, record_id or None, *_EMPTY_COLUMNS, body.replace("\\u0000", "\\ufffd"))
 
 
 def _counts_of(receipt: BulkReceipt, *, replayed: bool) -> BulkCounts:

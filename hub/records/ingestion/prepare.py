@@ -125,6 +125,12 @@ class RecordPreparer:
             )
         elif len(record_id) > MAX_RECORD_ID:
             errors.append(FieldError("TOO_LONG", "sourceRecordId", f"at most {MAX_RECORD_ID} characters"))
+            record_id = ""
+        elif not record_id.isprintable():
+            errors.append(
+                FieldError("CONTROL_CHARACTER", "sourceRecordId", "the record id holds a control character")
+            )
+            record_id = ""  # not echoed: it could not be stored with the answer
         if errors:
             return RejectedRecord(record_id or None, errors)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import func, insert, select, tuple_, update
@@ -78,17 +78,22 @@ def version_row(
     }
 
 
-async def upsert_entities(session: AsyncSession, rows: Sequence[dict[str, str]]) -> None:
-    """Register entities first seen in records; keep the newest name."""
+async def registered_names(session: AsyncSession, usccs: Collection[str]) -> dict[str, str]:
+    """The registered name of each of `usccs` that is in the registry."""
+    if not usccs:
+        return {}
+    rows = await session.execute(select(Entity.uscc, Entity.name).where(Entity.uscc.in_(list(usccs))))
+    return {uscc: name for uscc, name in rows}
+
+
+async def register_entities(session: AsyncSession, rows: Sequence[dict[str, str]]) -> None:
+    """Register entities first seen in records. A registered entity keeps its name: a record's XDR_MC
+    never renames it (a concurrent push that registered it first wins)."""
     if not rows:
         return
-    statement = pg_insert(Entity).values(list(rows))
-    statement = statement.on_conflict_do_update(
-        index_elements=[Entity.uscc],
-        set_={"name": statement.excluded.name, "updated_at": func.now()},
-        where=Entity.name != statement.excluded.name,
+    await session.execute(
+        pg_insert(Entity).values(list(rows)).on_conflict_do_nothing(index_elements=[Entity.uscc])
     )
-    await session.execute(statement)
 
 
 async def find_idempotent(session: AsyncSession, organisation: str, key: str) -> IdempotentPush | None:

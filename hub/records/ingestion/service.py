@@ -96,7 +96,18 @@ class PushAnswer:
 
 def _body_hash(items: Sequence[RecordInput]) -> bytes:
     body = [[i.record_type, i.source_record_id, i.fields] for i in items]
-    return body_digest(orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
+    try:
+        return body_digest(orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
+    except orjson.JSONEncodeError as exc:  # nested deeper than orjson's 254 levels, or a huge integer
+        if "Integer" in str(exc):
+            raise Invalid(
+                "a record's field holds an integer beyond 64 bits", code="NOT_A_NUMBER", path="records"
+            ) from exc
+        raise Invalid(
+            "a record's fields are nested too deep; a field holds a value or a list of values",
+            code="JSON_TOO_DEEP",
+            path="records",
+        ) from exc
 
 
 async def push_records(
@@ -190,6 +201,26 @@ async def push_records(
     return answer
 
 
+def _check_name(record: PreparedRecord, names: dict[str, str], entities: dict[str, dict[str, str]]) -> None:
+    """A record never renames its entity: the first record of an unknown entity names it; one whose
+    XDR_MC differs from the registered name is stored as pushed, with a warning."""
+    registered = names.get(record.uscc)
+    if registered is None:
+        names[record.uscc] = record.party_name
+        entities[record.uscc] = {
+            "uscc": record.uscc,
+            "name": record.party_name,
+            "kind": entity_kind(record.uscc),
+            "district": district(record.uscc),
+        }
+    elif registered != record.party_name:
+        # The registered name is not echoed: the caller may not be entitled to read it.
+        message = (
+            "XDR_MC differs from the entity's registered name; stored as pushed, the registry keeps its name"
+        )
+        record.warnings.append(FieldError("NAME_DIFFERS", "fields.XDR_MC", message))
+
+
 async def _store(
     session: AsyncSession,
     prepared: dict[int, PreparedRecord],
@@ -199,12 +230,15 @@ async def _store(
     current = await repo.current_by_identity(
         session, [(p.source_dept, p.source_record_id) for p in prepared.values()]
     )
+    names = await repo.registered_names(session, {p.uscc for p in prepared.values() if not p.is_person})
     new_rows: list[dict[str, Any]] = []
     retired: list[tuple[str, str, str]] = []
     events: list[Event] = []
     entities: dict[str, dict[str, str]] = {}
     for index, record in prepared.items():
         existing = current.get((record.source_dept, record.source_record_id))
+        if not record.is_person and (existing is None or existing[0] == record.uscc):
+            _check_name(record, names, entities)
         outcome, version, changed = Outcome.CREATED, 1, None
         if existing is not None:
             uscc, old_version, old_hash, old_content, old_late = existing
@@ -258,14 +292,7 @@ async def _store(
                 version=version,
             )
         )
-        if not record.is_person:
-            entities[record.uscc] = {
-                "uscc": record.uscc,
-                "name": record.party_name,
-                "kind": entity_kind(record.uscc),
-                "district": district(record.uscc),
-            }
     await repo.retire_versions(session, retired)
     await repo.insert_versions(session, new_rows)
-    await repo.upsert_entities(session, list(entities.values()))
+    await repo.register_entities(session, list(entities.values()))
     await emit(session, events)

@@ -6,6 +6,7 @@ ABSENT (no value given) or INVALID (a value given and refused, the error already
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -38,3 +39,34 @@ Check = Callable[[Any, dict[str, Any], list[FieldError], list[FieldError]], Any]
 
 # Stands in for "no max_length", so a length test needs no None branch on the hot path.
 UNLIMITED = 1 << 62
+
+# Control characters a record field may not hold: C0 but tab, LF and CR, DEL and C1. (PostgreSQL
+# cannot store NUL at all; the others are invisible and break the files and screens downstream.)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def control_problem(f_name: str, path: str, s: str) -> FieldError | None:
+    """Why `s` may not be stored, or None. str.isprintable() (in C) clears nearly every value at once;
+    only the rest (newlines, ideographic spaces…) are searched."""
+    if s.isprintable():
+        return None
+    found = _CONTROL.search(s)
+    if found is None:
+        return None
+    if "\x00" in s:
+        return FieldError("NUL_CHARACTER", path, f"{f_name} contains a NUL character (\\x00)")
+    return FieldError(
+        "CONTROL_CHARACTER",
+        path,
+        f"{f_name} contains the control character U+{ord(found[0]):04X} at position {found.start() + 1}",
+    )
+
+
+def shown(raw: Any) -> str:
+    """A refused value as a message quotes it: lists and objects (possibly nested a thousand deep) by
+    their type only, long strings cut."""
+    if isinstance(raw, str):
+        return repr(raw[:50] + "…") if len(raw) > 50 else repr(raw)
+    if raw is None or isinstance(raw, bool | int | float):
+        return repr(raw)
+    return f"a JSON {'list' if isinstance(raw, list | tuple) else 'object' if isinstance(raw, dict) else 'value'}"

@@ -19,7 +19,14 @@ from hub.entities.codes import (
     resident_id_problem,
     uscc_problem,
 )
-from hub.records.validation.field_check import ABSENT, INVALID, UNLIMITED, Check, FieldError
+from hub.records.validation.field_check import (
+    ABSENT,
+    INVALID,
+    UNLIMITED,
+    Check,
+    FieldError,
+    control_problem,
+)
 
 _USCC_RE = re.compile(r"[1-9ANY][0-9A-HJ-NP-RTUWXY][0-9]{6}[0-9A-HJ-NP-RTUWXY]{10}")
 # USCC weights are 3**i mod 31 and 34 ≡ 3 (mod 31): the first 17 characters reversed, each
@@ -145,6 +152,10 @@ def id_number_check(f: FieldDef, path: str) -> Check:
                         "TOO_LONG", path, f"{f.name} has {len(number)} characters; at most {limit} allowed"
                     )
                 )
+                return INVALID
+            control = control_problem(f.name, path, number)
+            if control is not None:
+                errors.append(control)
                 return INVALID
             return number
         if not _resident_id_ok(number):

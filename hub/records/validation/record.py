@@ -14,7 +14,7 @@ numbers, booleans, lists). Output values are JSON-compatible and canonical:
 - enum_list values as a list of strings; booleans as true/false.
 
 Error codes: REQUIRED, UNKNOWN_FIELD, NOT_A_STRING, NUL_CHARACTER (PostgreSQL cannot store it),
-TOO_LONG, NOT_A_DATE, NOT_A_NUMBER, BELOW_MINIMUM, NOT_IN_ENUM, NOT_A_BOOLEAN, DATE_ORDER, the
+CONTROL_CHARACTER (C0 but tab, LF, CR; DEL; C1), TOO_LONG, NOT_A_DATE, NOT_A_NUMBER, BELOW_MINIMUM, NOT_IN_ENUM, NOT_A_BOOLEAN, DATE_ORDER, the
 USCC_* and ID_* codes of hub.entities.codes, and ORG_CODE_LENGTH, ORG_CODE_CHARACTER,
 ORG_CODE_CHECK. Warnings: CODE_PREFIX_MISMATCH, and in historical mode USCC_ORG_CODE_CHECK and
 ORG_CODE_CHECK (some codes in circulation fail the embedded GB 11714 check).
@@ -31,7 +31,7 @@ from typing import Any
 
 from hub.catalog.policy import Policy
 from hub.catalog.record_types import Condition, FieldDef, RecordTypeDef
-from hub.records.validation.field_check import ABSENT, INVALID, Check, FieldError
+from hub.records.validation.field_check import ABSENT, INVALID, Check, FieldError, shown
 from hub.records.validation.identifiers import id_number_check, org_code_check, uscc_check
 from hub.records.validation.value_checks import (
     boolean_check,
@@ -42,6 +42,9 @@ from hub.records.validation.value_checks import (
 )
 
 __all__ = ["FieldError", "ValidationResult", "Validator", "compile_validator", "validator_for"]
+
+# Unknown fields named one by one; the rest of a row with thousands of them is one summary error.
+MAX_UNKNOWN_REPORTED = 20
 
 
 @dataclass(slots=True)
@@ -126,13 +129,23 @@ def compile_validator(defn: RecordTypeDef, *, historical: bool = False) -> Valid
     type_code = defn.code
 
     def unknown_fields(row: Mapping[str, Any], errors: list[FieldError]) -> None:
-        for key in sorted(set(row) - known, key=str):
+        unknown = sorted(set(row) - known, key=str)
+        for key in unknown[:MAX_UNKNOWN_REPORTED]:
             hint = difflib.get_close_matches(str(key), known, n=1)
             also = f"; did you mean {hint[0]}?" if hint else ""
+            # A path is stored (jsonb) and shown: a name with control characters is quoted, escaped.
+            name = str(key) if str(key).isprintable() and len(str(key)) <= 100 else shown(str(key))
             errors.append(
                 FieldError(
-                    "UNKNOWN_FIELD", f"fields.{key}", f"record type {type_code} has no field {key!r}{also}"
+                    "UNKNOWN_FIELD",
+                    f"fields.{name}",
+                    f"record type {type_code} has no field {shown(key)}{also}",
                 )
+            )
+        if len(unknown) > MAX_UNKNOWN_REPORTED:
+            more = len(unknown) - MAX_UNKNOWN_REPORTED
+            errors.append(
+                FieldError("UNKNOWN_FIELD", "fields", f"and {more} more fields record type {type_code} lacks")
             )
 
     def validate(row: Mapping[str, Any]) -> ValidationResult:
