@@ -12,7 +12,7 @@ import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, GraphQLSyntaxError, parse, validate
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 
@@ -43,8 +43,12 @@ def _public_error(error: GraphQLError, request_id: str, gate: Disclosure) -> Gra
         )
     if isinstance(original, GraphQLError):
         # Raised on purpose (permission rules): message and extensions are written for the caller.
+        # Variables that fail coercion come here too, with graphql-core's hints, which go.
         return GraphQLError(
-            original.message, nodes=error.nodes, path=error.path, extensions=original.extensions
+            _SUGGESTION.sub("", error.message),
+            nodes=error.nodes,
+            path=error.path,
+            extensions=original.extensions,
         )
     if isinstance(original, HubError):
         extensions = {"code": original.code}
@@ -101,7 +105,13 @@ class QueryDocument(SchemaExtension):
 
 @functools.lru_cache(maxsize=_CACHED_DOCUMENTS)
 def _parse(query: str, max_tokens: int) -> DocumentNode:
-    return parse(query, max_tokens=max_tokens)
+    try:
+        return parse(query, max_tokens=max_tokens)
+    except GraphQLSyntaxError as error:
+        # graphql-core's token limit is a syntax error without a code.
+        if f"more than {max_tokens} tokens" in error.message:
+            error.extensions = {"code": "MAX_TOKENS", "maxTokens": max_tokens}
+        raise
 
 
 # Keyed by the query's text, not its document: a string hashes once; a document would be hashed
