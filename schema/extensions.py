@@ -97,9 +97,17 @@ class QueryDocument(SchemaExtension):
         context = self.execution_context
         rules = (*context.validation_rules, *self.rules)
         assert context.query is not None
-        context.pre_execution_errors = _validate(
-            context.schema._schema, context.query, self.max_tokens, rules
-        )
+        try:
+            context.pre_execution_errors = _validate(
+                context.schema._schema, context.query, self.max_tokens, rules
+            )
+        except Exception as exc:
+            # A failing rule must not answer with its exception's text (strawberry would send it).
+            log.error("validation failed", extra={"error_type": type(exc).__name__})
+            request_id = getattr(context.context, "request_id", None)
+            context.pre_execution_errors = [
+                GraphQLError(UNEXPECTED, extensions={"code": "INTERNAL", "requestId": request_id})
+            ]
         yield
 
 
@@ -108,9 +116,11 @@ def _parse(query: str, max_tokens: int) -> DocumentNode:
     try:
         return parse(query, max_tokens=max_tokens)
     except GraphQLSyntaxError as error:
-        # graphql-core's token limit is a syntax error without a code.
+        # graphql-core's token and nesting limits are syntax errors without a code.
         if f"more than {max_tokens} tokens" in error.message:
             error.extensions = {"code": "MAX_TOKENS", "maxTokens": max_tokens}
+        elif "nested too deeply" in error.message:
+            error.extensions = {"code": "MAX_DEPTH"}
         raise
 
 
