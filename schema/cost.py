@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -76,9 +77,19 @@ class Estimate:
         self.context = context
         self.max_page_size = max_page_size
         self.fragments: set[str] = set()  # spreads on the current path (cycles are invalid anyway)
+        # By selection set, type and size: a fragment spread many times is walked once, so the
+        # walk stays linear in the document however its fragments multiply.
+        self.known: dict[tuple[int, str, int | None], int] = {}
 
     def selections(self, node: SelectionSetNode, parent: GraphQLNamedType, edges: int | None) -> int:
         """Cost of one value of `parent`'s selections; `edges` sizes a connection's lists."""
+        key = (id(node), parent.name, edges)
+        known = self.known.get(key)
+        if known is None:
+            known = self.known[key] = self.walk(node, parent, edges)
+        return known
+
+    def walk(self, node: SelectionSetNode, parent: GraphQLNamedType, edges: int | None) -> int:
         total = 0
         for selection in node.selections or ():
             if isinstance(selection, FieldNode):
@@ -153,3 +164,30 @@ def coded(rule: type[ASTValidationRule], code: str) -> type[ASTValidationRule]:
         rule.__init__(self, cast(ValidationContext, _CodedContext(context, code)))
 
     return type(f"{rule.__name__}Coded", (rule,), {"__init__": __init__})
+
+
+def expanded_fields(document: DocumentNode) -> int:
+    """How many fields the operations hold once every fragment is spread in place. strawberry's depth
+    and alias limits walk fragments at every spread, so fragments that spread others twice would
+    make them take exponential time; this count, linear (each fragment counted once), comes first."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    known: dict[str, int] = {}
+    open_: set[str] = set()  # a cycle is refused by validation; here it counts 0
+
+    def count(node: SelectionSetNode | None) -> int:
+        total = 0
+        for selection in node.selections if node else ():
+            if isinstance(selection, FieldNode):
+                total += 1 + count(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                total += count(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name not in known and name in fragments and name not in open_:
+                    open_.add(name)
+                    known[name] = count(fragments[name].selection_set)
+                    open_.discard(name)
+                total += known.get(name, 0)
+        return total
+
+    return sum(count(d.selection_set) for d in document.definitions if isinstance(d, OperationDefinitionNode))

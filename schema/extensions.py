@@ -20,6 +20,7 @@ from hub.db import settle
 from hub.disclosure.gate import Disclosure
 from hub.disclosure.policy import Subject
 from hub.errors import HubError
+from schema.cost import expanded_fields
 
 log = logging.getLogger("hub.graphql")
 
@@ -130,7 +131,12 @@ def _parse(query: str, max_tokens: int) -> DocumentNode:
 def _validate(
     schema: GraphQLSchema, query: str, max_tokens: int, rules: tuple[type[ASTValidationRule], ...]
 ) -> list[GraphQLError]:
-    return validate(schema, _parse(query, max_tokens), rules)
+    document = _parse(query, max_tokens)
+    if expanded_fields(document) > max_tokens:
+        # Before the rules: some of them would take exponential time on such a document.
+        message = f"the document holds more than {max_tokens} fields once its fragments are spread"
+        return [GraphQLError(message, extensions={"code": "MAX_TOKENS", "maxTokens": max_tokens})]
+    return validate(schema, document, rules)
 
 
 class UnitOfWork(SchemaExtension):

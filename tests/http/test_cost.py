@@ -345,3 +345,22 @@ async def test_document_nested_too_deeply_for_the_parser_is_max_depth(client):
     result = await gql(client, query)
     assert result["data"] is None, result
     assert codes(result) == ["MAX_DEPTH"], result
+
+
+def fragment_bomb(levels: int) -> str:
+    """Each fragment spreads the next twice: 2^levels copies of `me { role }`, in ~40 tokens a level."""
+    fragments = [f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels)]
+    return "{ ...F0 } " + " ".join([*fragments, f"fragment F{levels} on Query {{ me {{ role }} }}"])
+
+
+async def test_fragments_that_multiply_are_refused_fast(client, settings):
+    # 2^20 × 2 fields: without the check first, strawberry's depth and alias limits walk them all.
+    started = time.perf_counter()
+    result = await gql(client, fragment_bomb(20))
+    elapsed = time.perf_counter() - started
+    assert result["data"] is None, result
+    assert codes(result) == ["MAX_TOKENS"], result
+    assert f"more than {settings.max_tokens} fields" in messages(result)
+    assert elapsed < 1.0, elapsed
+    # The control: 2^3 × 2 = 16 fields is an ordinary query.
+    assert await gql(client, fragment_bomb(3)) == {"data": {"me": {"role": "PUBLIC"}}}
