@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     max_aliases: int = 15
     max_tokens: int = 2000
     max_page_size: int = 100
+    # Objects a request may make the hub build, estimated before it runs (schema/cost.py).
+    max_cost: int = 5000
     request_timeout_seconds: float = 30.0
     max_push_records: int = 1000
     max_upload_bytes: int = 2 * 1024**3

@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from hub.settings import Settings
 from schema.auth.operations import AuthMutations, AuthQueries
+from schema.cost import coded, cost_rule
 from schema.entities.queries import EntityQueries
 from schema.errors import answer_expected_failures
 from schema.extensions import QueryDocument, UnitOfWork
@@ -59,10 +60,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # The depth and alias limits are validation rules. Their rule classes are built once here and
     # shared by every request: ValidationCache keys on them, so per-request classes would never hit.
     limits = [
-        QueryDepthLimiter(max_depth=settings.max_depth),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        (QueryDepthLimiter(max_depth=settings.max_depth), "MAX_DEPTH"),
+        (MaxAliasesLimiter(max_alias_count=settings.max_aliases), "MAX_ALIASES"),
     ]
-    rules = [rule for limit in limits for rule in limit.validation_rules]
+    rules = [coded(rule, code) for limit, code in limits for rule in limit.validation_rules]
+    rules.append(cost_rule(settings.max_cost, settings.max_page_size))
     if not settings.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     # Factories, so each request gets fresh extension instances.

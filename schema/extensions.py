@@ -12,7 +12,7 @@ import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, GraphQLSyntaxError, parse, validate
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 
@@ -20,6 +20,7 @@ from hub.db import settle
 from hub.disclosure.gate import Disclosure
 from hub.disclosure.policy import Subject
 from hub.errors import HubError
+from schema.cost import expanded_fields
 
 log = logging.getLogger("hub.graphql")
 
@@ -43,8 +44,12 @@ def _public_error(error: GraphQLError, request_id: str, gate: Disclosure) -> Gra
         )
     if isinstance(original, GraphQLError):
         # Raised on purpose (permission rules): message and extensions are written for the caller.
+        # Variables that fail coercion come here too, with graphql-core's hints, which go.
         return GraphQLError(
-            original.message, nodes=error.nodes, path=error.path, extensions=original.extensions
+            _SUGGESTION.sub("", error.message),
+            nodes=error.nodes,
+            path=error.path,
+            extensions=original.extensions,
         )
     if isinstance(original, HubError):
         extensions = {"code": original.code}
@@ -93,15 +98,31 @@ class QueryDocument(SchemaExtension):
         context = self.execution_context
         rules = (*context.validation_rules, *self.rules)
         assert context.query is not None
-        context.pre_execution_errors = _validate(
-            context.schema._schema, context.query, self.max_tokens, rules
-        )
+        try:
+            context.pre_execution_errors = _validate(
+                context.schema._schema, context.query, self.max_tokens, rules
+            )
+        except Exception as exc:
+            # A failing rule must not answer with its exception's text (strawberry would send it).
+            log.error("validation failed", extra={"error_type": type(exc).__name__})
+            request_id = getattr(context.context, "request_id", None)
+            context.pre_execution_errors = [
+                GraphQLError(UNEXPECTED, extensions={"code": "INTERNAL", "requestId": request_id})
+            ]
         yield
 
 
 @functools.lru_cache(maxsize=_CACHED_DOCUMENTS)
 def _parse(query: str, max_tokens: int) -> DocumentNode:
-    return parse(query, max_tokens=max_tokens)
+    try:
+        return parse(query, max_tokens=max_tokens)
+    except GraphQLSyntaxError as error:
+        # graphql-core's token and nesting limits are syntax errors without a code.
+        if f"more than {max_tokens} tokens" in error.message:
+            error.extensions = {"code": "MAX_TOKENS", "maxTokens": max_tokens}
+        elif "nested too deeply" in error.message:
+            error.extensions = {"code": "MAX_DEPTH"}
+        raise
 
 
 # Keyed by the query's text, not its document: a string hashes once; a document would be hashed
@@ -110,7 +131,12 @@ def _parse(query: str, max_tokens: int) -> DocumentNode:
 def _validate(
     schema: GraphQLSchema, query: str, max_tokens: int, rules: tuple[type[ASTValidationRule], ...]
 ) -> list[GraphQLError]:
-    return validate(schema, _parse(query, max_tokens), rules)
+    document = _parse(query, max_tokens)
+    if expanded_fields(document) > max_tokens:
+        # Before the rules: some of them would take exponential time on such a document.
+        message = f"the document holds more than {max_tokens} fields once its fragments are spread"
+        return [GraphQLError(message, extensions={"code": "MAX_TOKENS", "maxTokens": max_tokens})]
+    return validate(schema, document, rules)
 
 
 class UnitOfWork(SchemaExtension):

@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 
 from hub.records.archive.service import RecordView
 from schema.context import Info
-from schema.cursors import record_cursor
+from schema.cursors import page_size, record_cursor
 
 if TYPE_CHECKING:
     from schema.entities.types import Organisation
@@ -93,13 +93,19 @@ class Record:
         )
 
     @strawberry.field(
-        description="Every version of this record, newest first (history: who, when, what changed)."
+        description="The newest versions of this record, newest first (history: who, when, what changed)."
     )
-    async def versions(self, info: Info) -> list[Record]:
+    async def versions(
+        self,
+        info: Info,
+        # Capped: versions nest (each version has versions), so an uncapped list multiplies.
+        first: Annotated[int, strawberry.argument(description="How many, 1-100.")] = 20,
+    ) -> list[Record]:
+        size = page_size(first, info.context.settings.max_page_size)
         views = await info.context.loaders.history.load(
             (self.view.uscc, self.view.source_dept, self.view.source_record_id)
         )
-        return [Record.of(v) for v in views]
+        return [Record.of(v) for v in views[:size]]
 
     @strawberry.field(description="The department that produced the record.")
     async def source(

@@ -20,9 +20,10 @@ NESTED = """
   sources { code recordCount latestDecisionDate organisation { code name } }
 """
 ENTITY = "query($uscc: String!) { entity(uscc: $uscc) {" + NESTED + "} }"
+# Smaller pages inside the search keep it under HUB_MAX_COST (the seeds hold 4 records, 2 versions).
 SEARCH = (
     "query($name: String!) { searchEntities(name: $name, first: 20) { totalCount edges { node {"
-    + NESTED
+    + NESTED.replace("records(first: 100)", "records(first: 5)").replace("versions {", "versions(first: 2) {")
     + "} } } }"
 )
 

@@ -37,8 +37,12 @@ def versions_query(depth: int) -> str:
     """A valid query whose fields nest `depth` levels deep (Record.versions is recursive)."""
     inner = "recordType"
     for _ in range(depth - 6):
-        inner = f"versions {{ {inner} }}"
-    return f"{{ searchEntities {{ edges {{ node {{ records {{ edges {{ node {{ {inner} }} }} }} }} }} }} }}"
+        inner = f"versions(first: 1) {{ {inner} }}"
+    # Pages of 1: the depth limit, not the cost limit, is what this query meets.
+    return (
+        f"{{ searchEntities(first: 1) {{ edges {{ node {{ records(first: 1) {{ edges {{ node {{ {inner} "
+        "} } } } } } }"
+    )
 
 
 PUSH = """
@@ -101,6 +105,7 @@ async def test_query_deeper_than_max_depth_is_refused(client, actors, settings):
     assert "errors" not in at_limit, at_limit
     too_deep = await gql(client, versions_query(settings.max_depth + 1))
     assert too_deep["data"] is None
+    assert codes(too_deep) == ["MAX_DEPTH"], too_deep
     assert f"exceeds maximum operation depth of {settings.max_depth}" in messages(too_deep), too_deep
 
 
@@ -112,6 +117,7 @@ async def test_more_aliases_than_max_aliases_is_refused(client, settings):
     assert "errors" not in at_limit and len(at_limit["data"]) == settings.max_aliases, at_limit
     refused = await gql(client, aliased(settings.max_aliases + 1))
     assert refused["data"] is None
+    assert codes(refused) == ["MAX_ALIASES"], refused
     assert f"{settings.max_aliases + 1} aliases found. Allowed: {settings.max_aliases}" in messages(
         refused
     ), refused
@@ -139,6 +145,7 @@ async def test_more_tokens_than_max_tokens_is_refused(client, settings):
     assert at_limit == {"data": {"entity": None}}, messages(at_limit)
     refused = await gql(client, query_of_tokens(settings.max_tokens + 1))
     assert refused["data"] is None
+    assert codes(refused) == ["MAX_TOKENS"], refused
     assert f"more than {settings.max_tokens} tokens" in messages(refused), refused
 
 
