@@ -25,6 +25,9 @@ _CODES: dict[str, str] = {
     "TIMEOUT": "the request took too long and was stopped (see the logs by requestId)",
     "INTERNAL": "the request failed unexpectedly; details only in the logs (by requestId)",
     "UNAVAILABLE": "the service needed is not available in this deployment (e.g. subscriptions)",
+    "SUBSCRIPTION_LIMIT_CONNECTION": "too many open subscriptions on this WebSocket connection (HUB_MAX_SUBSCRIPTIONS_PER_CONNECTION)",
+    "SUBSCRIPTION_LIMIT_CALLER": "your organisation has too many open subscriptions (HUB_MAX_SUBSCRIPTIONS_PER_CALLER)",
+    "SUBSCRIPTION_UNAVAILABLE": "change notifications failed or cannot be reached now; subscribe again with afterId",
     "CATALOG_NOT_LOADED": "the policy catalogue is not loaded into the database (run `credit-hub migrate`)",
     # Identifiers (GB 32100, GB 11714, GB 11643).
     "USCC_LENGTH": "a USCC does not have 18 characters",

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     request_timeout_seconds: float = 30.0
     max_push_records: int = 1000
     max_upload_bytes: int = 2 * 1024**3
+    # Open subscriptions allowed per WebSocket connection and per calling organisation (per process).
+    max_subscriptions_per_connection: int = 10
+    max_subscriptions_per_caller: int = 50
 
     log_level: str = "INFO"
     # "production" refuses the development master key and needs a named database server.
