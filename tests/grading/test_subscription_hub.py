@@ -9,7 +9,9 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import pytest
+import websockets
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -258,3 +260,33 @@ async def test_a_dropped_listen_connection_is_reconnected_and_nothing_is_missed(
             if await _scalar(live_engine, LISTEN_CONNECTIONS) == 1:
                 return
             await asyncio.sleep(0.05)
+
+
+async def test_one_websocket_connection_may_hold_ten_subscriptions(
+    live_engine: AsyncEngine, hub_server: str
+) -> None:
+    """Through a real hub: the eleventh subscription on one connection is refused with a code
+    (HUB_MAX_SUBSCRIPTIONS_PER_CONNECTION, default 10), and the ten share one LISTEN connection."""
+    code = make_uscc("1", "1", "230100", "L0000903")
+    async with live_engine.begin() as connection:
+        session = AsyncSession(bind=connection)
+        await auth.register_organisation(session, code, "订阅上限测试办", Role.CREDIT_OFFICE)
+        issued = await auth.issue_token(session, code, "subscription limits", 1, by="tests")
+        await session.flush()
+    ws_url = hub_server.replace("http://", "ws://")
+    async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        init = {"type": "connection_init", "payload": {"authorization": f"Bearer {issued.secret}"}}
+        await ws.send(orjson.dumps(init).decode())
+        assert orjson.loads(await asyncio.wait_for(ws.recv(), timeout=20))["type"] == "connection_ack"
+        for n in range(1, 12):
+            subscribe = {"id": str(n), "type": "subscribe", "payload": {"query": SUBSCRIBE}}
+            await ws.send(orjson.dumps(subscribe).decode())
+        refused = orjson.loads(await asyncio.wait_for(ws.recv(), timeout=20))
+        assert refused["id"] == "11", refused
+        errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
+        assert [e["extensions"]["code"] for e in errors] == ["SUBSCRIPTION_LIMIT_CONNECTION"], refused
+        async with asyncio.timeout(20):
+            while True:
+                if await _scalar(live_engine, LISTEN_CONNECTIONS) == 1:
+                    break
+                await asyncio.sleep(0.05)
