@@ -108,6 +108,8 @@ class Listener:
     async def _run(self) -> None:
         failures = 0
         while True:
+            if not self._queues:
+                return  # nobody to listen for: the next subscription starts a new task
             try:
                 connection = await asyncpg.connect(
                     self._dsn,

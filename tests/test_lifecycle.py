@@ -91,3 +91,38 @@ def test_a_killed_hub_does_not_keep_the_server_alive_after_the_next_exit(
     hub.send_signal(signal.SIGTERM)
     assert hub.wait(timeout=STOP_TIMEOUT) == 128 + signal.SIGTERM, log.read_text()
     assert _gone(data_dir), f"a stale handle kept postgres running for {data_dir}:\n{log.read_text()}"
+
+
+SLOW_TEST = """
+import pathlib, time
+from hub.db import database_url
+from hub.settings import Settings
+
+def test_waits() -> None:
+    database_url(Settings())  # starts the embedded server under HUB_DATA_DIR
+    pathlib.Path("{marker}").touch()
+    time.sleep(60)
+"""
+
+
+def test_a_terminated_test_run_leaves_no_server_behind(data_dir: Path, tmp_path: Path) -> None:
+    marker, test_file = tmp_path / "started", tmp_path / "test_slow.py"
+    test_file.write_text(SLOW_TEST.format(marker=marker))
+    log = tmp_path / "pytest.log"
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "HUB_DATA_DIR": str(data_dir), "HUB_DATABASE_URL": "", "PYTHONPATH": str(root)}
+    with log.open("wb") as sink:
+        run = subprocess.Popen(
+            [tool("pytest"), "-p", "tests.live", "-p", "no:cacheprovider", str(test_file)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            cwd=root,
+        )
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert run.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+    run.send_signal(signal.SIGTERM)
+    run.wait(timeout=STOP_TIMEOUT)
+    assert _gone(data_dir), f"the test run left postgres running for {data_dir}:\n{log.read_text()}"
