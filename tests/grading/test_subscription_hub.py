@@ -24,8 +24,10 @@ from hub.db import make_engine, make_sessionmaker
 from hub.entities.codes import make_uscc
 from hub.errors import HubError
 from hub.grading.admin import assign_domain
+from hub.grading.changes import CHANNEL
 from hub.records.ingestion.service import RecordInput, push_records
 from hub.settings import Settings
+from hub.web.app import create_app
 from schema.build import build_schema
 from schema.context import HubContext
 from tests.conftest import Actor, company_code
@@ -290,3 +292,17 @@ async def test_one_websocket_connection_may_hold_ten_subscriptions(
                 if await _scalar(live_engine, LISTEN_CONNECTIONS) == 1:
                     break
                 await asyncio.sleep(0.05)
+
+
+async def test_the_app_closes_the_listen_connection_at_shutdown(
+    live_engine: AsyncEngine, live_url: URL
+) -> None:
+    """The listener opens with the first subscription, outlives it, and the app's lifespan closes it."""
+    await notifications.stop_listeners()
+    app = create_app(Settings(database_url=live_url.render_as_string(hide_password=False)))
+    async with app.router.lifespan_context(app):
+        assert await _scalar(live_engine, LISTEN_CONNECTIONS) == 0  # lazily: none before a subscriber
+        async with notifications.listening(live_url, CHANNEL):
+            assert await _scalar(live_engine, LISTEN_CONNECTIONS) == 1
+        assert await _scalar(live_engine, LISTEN_CONNECTIONS) == 1  # kept for the next subscriber
+    assert await _scalar(live_engine, LISTEN_CONNECTIONS) == 0
