@@ -228,6 +228,11 @@ class Admission:
     def open(self, caller: str) -> int:
         return self._callers[caller]
 
+    @property
+    def total(self) -> int:
+        """Open subscriptions in this process (for metrics)."""
+        return sum(self._callers.values())
+
 
 def _release(counter: Counter[K], key: K) -> None:
     counter[key] -= 1
