@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -204,7 +205,15 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    # Python's default for SIGTERM ends the process without running atexit handlers, and the
+    # embedded PostgreSQL is stopped by one. uvicorn shuts down gracefully on SIGTERM, restores this
+    # handler and raises the signal again: it lands here too.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = parser().parse_args(argv)
     settings = get_settings()
     check_production(settings)
@@ -213,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     except HubError as error:
         print(f"error [{error.code}]: {error.message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # SIGINT outside uvicorn's handler (migrate, demo, starting up)
+        return 128 + signal.SIGINT
 
 
 if __name__ == "__main__":

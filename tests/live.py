@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +28,16 @@ from tests.conftest import TEST_DATABASE
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # SIGTERM (a CI timeout, `kill`) ends the run as Ctrl-C does: fixtures tear down and exit
+    # handlers run, so the embedded PostgreSQL the run started is stopped, not left behind.
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def tool(name: str) -> str:

@@ -14,7 +14,7 @@ from hub.catalog.policy import current_policy
 from hub.db import unit_of_work
 from hub.errors import Forbidden, Invalid
 from hub.grading import repository as repo
-from hub.notifications import listening
+from hub.notifications import WAKE, listening
 
 CHANNEL = "classification_changes"
 BATCH = 500
@@ -43,7 +43,10 @@ async def subscribable_domains(
 async def stream(
     sessions: async_sessionmaker[AsyncSession], url: URL, domains: Sequence[str], after_id: int | None
 ) -> AsyncIterator[Any]:
-    """Every change in `domains` after `after_id` (or from now on), as they are committed."""
+    """Every change in `domains` after `after_id` (or from now on), as they are committed.
+
+    Notifications only wake the reader: what it yields is read from the table by id, so a dropped
+    notification or a reconnection of the shared LISTEN connection loses nothing."""
     wanted = set(domains)
     async with listening(url, CHANNEL) as queue:
         # Listen first, then read where to start: no change can fall between the two.
@@ -59,6 +62,14 @@ async def stream(
             if len(rows) == BATCH:
                 continue  # more waiting: read on before sleeping
             while True:
-                note = orjson.loads(await queue.get())
-                if note.get("domain") in wanted:
+                payload = await queue.get()
+                if payload == WAKE or _domain(payload) in wanted:
                     break
+
+
+def _domain(payload: str) -> object:
+    try:
+        note = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    return note.get("domain") if isinstance(note, dict) else None

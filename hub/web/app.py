@@ -41,6 +41,7 @@ from hub.db import database_url, make_engine, make_sessionmaker, statement_deadl
 from hub.disclosure.policy import ROLE_POLICY, DisclosurePolicy
 from hub.errors import HubError
 from hub.logs import request_id
+from hub.notifications import stop_listeners
 from hub.ports import KeyProvider
 from hub.settings import Settings
 from hub.web.caller import caller_of, problem
@@ -586,6 +587,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        await stop_listeners()  # the shared LISTEN connection, opened by the first subscription
         if engine is not None:
             await engine.dispose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
 from typing import Annotated
 
@@ -13,9 +14,18 @@ from hub.db import unit_of_work
 from hub.disclosure.policy import Subject
 from hub.errors import HubError, Invalid
 from hub.grading import changes
-from schema.context import Info
+from hub.notifications import SubscriptionRefused, admission
+from schema.context import HubContext, Info
 from schema.grading.types import ClassificationChange
 from schema.permissions import allow
+
+log = logging.getLogger(__name__)
+
+
+def _refusal(context: HubContext, error: HubError) -> GraphQLError:
+    # Subscriptions bypass the unit of work that maps errors for queries: say it here.
+    message = context.disclosure.message(error.message, Subject(owner=context.caller.organisation_code))
+    return GraphQLError(message, extensions={"code": error.code, "path": error.path})
 
 
 @strawberry.type
@@ -39,18 +49,27 @@ class GradingSubscriptions:
         ] = None,
     ) -> AsyncGenerator[ClassificationChange, None]:
         context = info.context
-        if context.sessions is None or context.listen_url is None:
-            raise Invalid("subscriptions need the hub's own database connection", code="UNAVAILABLE")
+        caller = context.caller.organisation_code or context.caller.role.value
         try:
-            async with unit_of_work(context.sessions) as session:
-                followed = await changes.subscribable_domains(session, context.caller, domains)
+            if context.sessions is None or context.listen_url is None:
+                raise Invalid("subscriptions need the hub's own database connection", code="UNAVAILABLE")
+            with admission.admit(
+                context,
+                caller,
+                per_connection=context.settings.max_subscriptions_per_connection,
+                per_caller=context.settings.max_subscriptions_per_caller,
+            ):
+                async with unit_of_work(context.sessions) as session:
+                    followed = await changes.subscribable_domains(session, context.caller, domains)
+                async for row in changes.stream(context.sessions, context.listen_url, followed, after_id):
+                    change = ClassificationChange.disclosed(context.disclosure, row)
+                    if change is not None:
+                        yield change
         except HubError as error:
-            # Subscriptions bypass the unit of work that maps errors for queries: say it here.
-            message = context.disclosure.message(
-                error.message, Subject(owner=context.caller.organisation_code)
-            )
-            raise GraphQLError(message, extensions={"code": error.code, "path": error.path}) from None
-        async for row in changes.stream(context.sessions, context.listen_url, followed, after_id):
-            change = ClassificationChange.disclosed(context.disclosure, row)
-            if change is not None:
-                yield change
+            raise _refusal(context, error) from None
+        except Exception as error:
+            # A database failure (the server gone, no connection left): its text can carry SQL and
+            # names, so neither the client nor the log gets it; the log has its kind.
+            log.error("subscription failed", extra={"error_type": type(error).__name__})
+            refused = SubscriptionRefused("the subscription failed; subscribe again (with afterId)")
+            raise _refusal(context, refused) from None

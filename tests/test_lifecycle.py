@@ -1,0 +1,122 @@
+"""`credit-hub serve` on the embedded PostgreSQL stops it on SIGTERM and SIGINT, and a process that
+died without cleaning up (SIGKILL) does not keep the server alive after the next clean exit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.live import STOP_TIMEOUT, _wait_healthy, free_port, tool
+
+
+def _postgres_of(data_dir: Path) -> list[psutil.Process]:
+    """The postgres processes serving `data_dir` (their command line names the pgdata directory)."""
+    pgdata = str((data_dir / "pg").resolve())
+    found = []
+    for process in psutil.process_iter(attrs=["name", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if process.info["name"] == "postgres" and any(pgdata in part for part in cmdline):
+            found.append(process)
+    return found
+
+
+def _gone(data_dir: Path, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _postgres_of(data_dir):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture(scope="module")
+def fresh_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh HUB_DATA_DIR, shared by this module's tests: initdb runs once."""
+    return tmp_path_factory.mktemp("lifecycle") / "data"
+
+
+@pytest.fixture
+def data_dir(fresh_data_dir: Path) -> Iterator[Path]:
+    """Whatever a failed test leaves running there is killed afterwards."""
+    yield fresh_data_dir
+    for process in _postgres_of(fresh_data_dir):
+        process.kill()
+
+
+def _serve(data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+    port = free_port()
+    env = {**os.environ, "HUB_DATA_DIR": str(data_dir), "HUB_DATABASE_URL": ""}
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            [tool("credit-hub"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    _wait_healthy(process, f"http://127.0.0.1:{port}", log)
+    return process
+
+
+def test_sigterm_stops_the_hub_and_its_embedded_postgres(data_dir: Path, tmp_path: Path) -> None:
+    log = tmp_path / "hub.log"
+    hub = _serve(data_dir, log)
+    assert _postgres_of(data_dir), "the embedded server should be running while the hub serves"
+    hub.send_signal(signal.SIGTERM)
+    assert hub.wait(timeout=STOP_TIMEOUT) == 128 + signal.SIGTERM, log.read_text()
+    assert _gone(data_dir), f"postgres still runs for {data_dir}:\n{log.read_text()}"
+
+
+def test_after_a_killed_hub_sigint_still_stops_the_server(data_dir: Path, tmp_path: Path) -> None:
+    log = tmp_path / "hub.log"
+    killed = _serve(data_dir, log)
+    killed.kill()  # no exit handler runs: its pid stays in the embedded server's handle list
+    killed.wait(timeout=STOP_TIMEOUT)
+    assert _postgres_of(data_dir), "SIGKILL leaves the server running (the premise of this test)"
+
+    hub = _serve(data_dir, log)
+    hub.send_signal(signal.SIGINT)
+    # uvicorn shuts down on SIGINT as on SIGTERM, and swallows the KeyboardInterrupt: a normal exit.
+    assert hub.wait(timeout=STOP_TIMEOUT) == 0, log.read_text()
+    assert _gone(data_dir), f"a stale handle kept postgres running for {data_dir}:\n{log.read_text()}"
+
+
+SLOW_TEST = """
+import pathlib, time
+from hub.db import database_url
+from hub.settings import Settings
+
+def test_waits() -> None:
+    database_url(Settings())  # starts the embedded server under HUB_DATA_DIR
+    pathlib.Path("{marker}").touch()
+    time.sleep(60)
+"""
+
+
+def test_a_terminated_test_run_leaves_no_server_behind(data_dir: Path, tmp_path: Path) -> None:
+    marker, test_file = tmp_path / "started", tmp_path / "test_slow.py"
+    test_file.write_text(SLOW_TEST.format(marker=marker))
+    log = tmp_path / "pytest.log"
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "HUB_DATA_DIR": str(data_dir), "HUB_DATABASE_URL": "", "PYTHONPATH": str(root)}
+    with log.open("wb") as sink:
+        run = subprocess.Popen(
+            [tool("pytest"), "-p", "tests.live", "-p", "no:cacheprovider", str(test_file)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            cwd=root,
+        )
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert run.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+    run.send_signal(signal.SIGTERM)
+    run.wait(timeout=STOP_TIMEOUT)
+    assert _gone(data_dir), f"the test run left postgres running for {data_dir}:\n{log.read_text()}"
