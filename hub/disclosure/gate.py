@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from hub.auth.caller import Caller
 from hub.catalog.record_types import RecordTypeDef
@@ -26,7 +26,6 @@ from hub.disclosure.policy import (
     Subject,
 )
 
-T = TypeVar("T")
 # (item, record type or "", field, decision, rule, reason): one line of the response's report.
 _Note = tuple[str, str, str, str, str, str]
 # A record's shown fields, withheld fields, and the report lines the withheld ones add.
@@ -68,8 +67,10 @@ class Disclosure:
         """May the object as a whole leave (field "*")? When not, the answer leaves it out or null."""
         return self.ruling(item, "*", subject, kind=kind).decision is not Decision.WITHHELD
 
-    def admit(self, item: Item, subject: Subject, value: T, *, kind: str = "") -> T | None:
-        return value if self.admits(item, subject, kind=kind) else None
+    def shows(self, item: Item, field: str, subject: Subject) -> bool:
+        """Whether `field` leaves as it is (asked before building an answer that depends on it; the
+        values themselves still go through `text` and the rest, which report)."""
+        return self.policy.rule(self.caller, item, field, subject).decision is Decision.SHOWN
 
     def text(
         self, item: Item, field: str, value: str | None, subject: Subject, *, kind: str = ""

@@ -26,7 +26,7 @@ from hub.catalog.policy import current_policy
 from hub.crypto import seal, unseal
 from hub.db import unit_of_work
 from hub.disclosure.gate import Disclosure
-from hub.disclosure.policy import Decision, Item, Subject
+from hub.disclosure.policy import Item, Subject
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.gc_pause import collector_paused
 from hub.grading import service as grading
@@ -207,8 +207,7 @@ async def draw_plan(session: AsyncSession, caller: Caller, keys: KeyProvider, pl
 def _names_shown(gate: Disclosure, plan: InspectionPlan) -> bool:
     """Whether this caller gets inspectors' names as they are (the gate's rule: the planning
     department and the credit office), or the public copy, which the gate masks."""
-    ruling = gate.policy.rule(gate.caller, Item.INSPECTOR, "name", Subject(owner=plan.department_code))
-    return ruling.decision is Decision.SHOWN
+    return gate.shows(Item.INSPECTOR, "name", Subject(owner=plan.department_code))
 
 
 async def plan_for(session: AsyncSession, plan_id: str) -> InspectionPlan:
