@@ -4,7 +4,7 @@ from hub.models.base import Base
 from hub.models.catalog import CatalogDocument
 from hub.models.entities import Entity
 from hub.models.grading import Classification, ClassificationChange, DomainMember, IndicatorValues
-from hub.models.ingest import BulkReceipt, BulkRejection, IdempotentPush
+from hub.models.ingest import BulkReceipt, BulkRejection, BulkWarning, IdempotentPush
 from hub.models.inspections import (
     InspectionPlan,
     Inspector,
@@ -25,6 +25,7 @@ __all__ = [
     "Base",
     "BulkReceipt",
     "BulkRejection",
+    "BulkWarning",
     "CatalogDocument",
     "Classification",
     "ClassificationChange",

@@ -1,4 +1,4 @@
-"""Push bookkeeping: idempotency keys, bulk receipts and their rejected rows."""
+"""Push bookkeeping: idempotency keys, bulk receipts and their rejected and warned rows."""
 
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ class BulkReceipt(Base):
     unchanged: Mapped[int]
     rejected: Mapped[int]
     late: Mapped[int]
+    # Stored rows that came with a warning (bulk_warnings), e.g. an XDR_MC other than the registry's name.
+    warned: Mapped[int] = mapped_column(server_default="0")
     finished: Mapped[bool]
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     body_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
@@ -57,3 +59,16 @@ class BulkRejection(Base):
     line_no: Mapped[int] = mapped_column(primary_key=True)
     source_record_id: Mapped[str | None] = mapped_column(String(100))
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+
+
+class BulkWarning(Base):
+    """A stored row of a bulk file that came with warnings (never a rejected one: each line has one fate)."""
+
+    __tablename__ = "bulk_warnings"
+
+    receipt_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("bulk_receipts.id", ondelete="CASCADE"), primary_key=True
+    )
+    line_no: Mapped[int] = mapped_column(primary_key=True)
+    source_record_id: Mapped[str | None] = mapped_column(String(100))
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)

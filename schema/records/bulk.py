@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from enum import Enum
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.file_uploads import Upload
 
+from hub.auth.caller import Caller
 from hub.disclosure.policy import Subject
 from hub.records.bulk import receipts as bulk_service
 from hub.records.bulk import service as bulk
@@ -32,11 +35,28 @@ class BulkFormat(Enum):
     NDJSON = strawberry.enum_value("ndjson", description="One JSON object of field codes per line.")
 
 
+# hub.records.bulk.receipts.rejections or .warnings
+LineReader = Callable[
+    [AsyncSession, Caller, uuid.UUID, int], Awaitable[list[tuple[int, str | None, list[dict[str, Any]]]]]
+]
+
+
 @strawberry.type(description="A row of a bulk file that was not stored, and why.")
 class RejectedRow:
     line: int = strawberry.field(description="Line number in the file (the CSV header is line 1).")
     source_record_id: str | None = strawberry.field(description="The row's record id, when it could be read.")
     errors: list[FieldProblem] = strawberry.field(description="What is wrong with it.")
+
+
+@strawberry.type(
+    description="A row of a bulk file that was stored as pushed, with what the pusher should know."
+)
+class WarnedRow:
+    line: int = strawberry.field(description="Line number in the file (the CSV header is line 1).")
+    source_record_id: str | None = strawberry.field(description="The row's record id.")
+    warnings: list[FieldProblem] = strawberry.field(
+        description="E.g. NAME_DIFFERS: XDR_MC is not the registered name, which a push never changes."
+    )
 
 
 @strawberry.type(description="Receipt of a bulk push (批量归集回执).")
@@ -50,6 +70,7 @@ class BulkReceipt:
     unchanged: int = strawberry.field(description="Records identical to the version in force.")
     rejected: int = strawberry.field(description="Rows not stored.")
     late: int = strawberry.field(description="Stored records pushed after the 7-working-day 双公示 deadline.")
+    warned: int = strawberry.field(description="Stored rows that came with a warning (see `warnings`).")
     replayed: bool = strawberry.field(description="True when this answers an earlier identical upload.")
     rejections_url: str = strawberry.field(
         description="Path of the CSV of all rejected rows with reasons (GET with the same bearer token)."
@@ -60,18 +81,26 @@ class BulkReceipt:
     async def rejections(
         self, info: Info, first: Annotated[int, strawberry.argument(description="How many, 1-100.")] = 20
     ) -> list[RejectedRow]:
+        rows = await self._lines(info, bulk_service.rejections, first)
+        return [RejectedRow(line=line, source_record_id=rid, errors=found) for line, rid, found in rows]
+
+    @strawberry.field(description="The first stored rows that came with warnings (at most 100).")
+    async def warnings(
+        self, info: Info, first: Annotated[int, strawberry.argument(description="How many, 1-100.")] = 20
+    ) -> list[WarnedRow]:
+        rows = await self._lines(info, bulk_service.warnings, first)
+        return [WarnedRow(line=line, source_record_id=rid, warnings=found) for line, rid, found in rows]
+
+    async def _lines(
+        self, info: Info, read: LineReader, first: int
+    ) -> list[tuple[int, str | None, list[FieldProblem]]]:
+        """Rows of this receipt through the disclosure gate (their ids and texts echo the file)."""
         size = max(1, min(first, info.context.settings.max_page_size))
-        rows = await bulk_service.rejections(
-            info.context.session, info.context.caller, uuid.UUID(self.id), size
-        )
+        rows = await read(info.context.session, info.context.caller, uuid.UUID(self.id), size)
         gate, subject = info.context.disclosure, Subject(owner=self.pushed_by)
         return [
-            RejectedRow(
-                line=line,
-                source_record_id=answered_id(gate, rid, subject),
-                errors=problems(gate, errors, subject),
-            )
-            for line, rid, errors in rows
+            (line, answered_id(gate, rid, subject), problems(gate, found, subject))
+            for line, rid, found in rows
         ]
 
 
@@ -88,6 +117,7 @@ def receipt_of(
         unchanged=counts.unchanged,
         rejected=counts.rejected,
         late=counts.late,
+        warned=counts.warned,
         replayed=counts.replayed,
         rejections_url=f"/bulk/{counts.receipt_id}/rejections.csv",
         pushed_by=pushed_by,
@@ -169,5 +199,6 @@ class BulkQueries:
             unchanged=row.unchanged,
             rejected=row.rejected,
             late=row.late,
+            warned=row.warned,
         )
         return receipt_of(counts, row.record_type, row.filename, row.organisation_code)

@@ -369,3 +369,55 @@ async def test_indicator_values_csv_refuses_a_50_mb_line_and_an_oversized_cell(c
         result = await upload_values(client, dept, data)
         assert (result["__typename"], result["code"]) == ("InvalidInput", code), result
         assert said in result["message"] and len(result["message"]) < 300
+
+
+WARNED = """
+query($id: ID!) {
+  bulkReceipt(id: $id) {
+    ... on BulkReceipt { total created warned warnings { line sourceRecordId warnings { code path message } } }
+  }
+}
+"""
+
+
+async def test_a_bulk_file_never_renames_the_entity_and_warns_per_line(client, actors, connection) -> None:
+    dept, dept2 = actors["department"], actors["department2"]
+    uscc = company_code(1001)  # _row(…, 1) is about this entity, named 某公司1
+    receipt = _receipt(await upload(client, dept, _csv([_row(dept.code, 1)]), key="w1"))
+    assert (receipt["created"], receipt["rejected"]) == (1, 0)
+    # Line 2 keeps the registered name; line 3 differs; line 4 is a new entity the file itself names
+    # (first line wins) and line 5 differs from that.
+    rows = [
+        _row(dept2.code, 1, WSH="罚a"),
+        _row(dept2.code, 1, WSH="罚b", XDR_MC="冒名有限公司"),
+        _row(dept2.code, 2, WSH="罚c"),
+        _row(dept2.code, 2, WSH="罚d", XDR_MC="另一个名字"),
+    ]
+    for i, row in enumerate(rows):
+        row["RECORD_ID"] = f"w-{i}"
+    receipt = _receipt(await upload(client, dept2, _csv(rows), key="w2"))
+    answer = (
+        await client.post(
+            "/graphql", json={"query": WARNED, "variables": {"id": receipt["id"]}}, headers=dept2.headers
+        )
+    ).json()
+    got = answer["data"]["bulkReceipt"]
+    assert (got["total"], got["created"], got["warned"]) == (4, 4, 2), got
+    assert [
+        (w["line"], w["sourceRecordId"], [(p["code"], p["path"]) for p in w["warnings"]])
+        for w in got["warnings"]
+    ] == [
+        (3, "w-1", [("NAME_DIFFERS", "XDR_MC")]),
+        (5, "w-3", [("NAME_DIFFERS", "XDR_MC")]),
+    ]
+    # The registered name is not echoed, and the registry keeps both names.
+    assert all("某公司" not in w["warnings"][0]["message"] for w in got["warnings"])
+    names = await connection.execute(
+        text("SELECT uscc, name FROM entities WHERE uscc IN (:a, :b) ORDER BY uscc"),
+        {"a": uscc, "b": company_code(1002)},
+    )
+    assert [tuple(r) for r in names] == [(uscc, "某公司1"), (company_code(1002), "某公司2")]
+    stored = await connection.execute(
+        text("SELECT content->>'XDR_MC' FROM records WHERE source_record_id = 'w-1'"),
+    )
+    assert stored.scalar_one() == "冒名有限公司"

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
-from hub.models import BulkReceipt, BulkRejection
+from hub.models import BulkReceipt, BulkRejection, BulkWarning
 
 
 async def open_receipt(
@@ -21,7 +22,7 @@ async def open_receipt(
     filename: str,
 ) -> None:
     """A receipt for a load about to start (bulk records, indicator values): rejections refer to it."""
-    counts = dict.fromkeys(("total", "created", "updated", "unchanged", "rejected", "late"), 0)
+    counts = dict.fromkeys(("total", "created", "updated", "unchanged", "rejected", "late", "warned"), 0)
     session.add(
         BulkReceipt(
             id=receipt_id,
@@ -81,11 +82,31 @@ async def get(session: AsyncSession, receipt_id: uuid.UUID) -> BulkReceipt | Non
 async def rejections(
     session: AsyncSession, receipt_id: uuid.UUID, limit: int | None = None
 ) -> AsyncIterator[tuple[int, str | None, list[dict[str, Any]]]]:
-    """Rejected rows in line order, streamed with a server-side cursor (a file can have millions)."""
+    """Rejected rows in line order, with their errors."""
+    async for row in _lines(session, BulkRejection, BulkRejection.errors, receipt_id, limit):
+        yield row
+
+
+async def warnings(
+    session: AsyncSession, receipt_id: uuid.UUID, limit: int | None = None
+) -> AsyncIterator[tuple[int, str | None, list[dict[str, Any]]]]:
+    """Stored rows that came with warnings, in line order."""
+    async for row in _lines(session, BulkWarning, BulkWarning.warnings, receipt_id, limit):
+        yield row
+
+
+async def _lines(
+    session: AsyncSession,
+    table: type[BulkRejection] | type[BulkWarning],
+    problems: InstrumentedAttribute[list[dict[str, Any]]],
+    receipt_id: uuid.UUID,
+    limit: int | None,
+) -> AsyncIterator[tuple[int, str | None, list[dict[str, Any]]]]:
+    """Lines of a receipt, streamed with a server-side cursor (a file can have millions)."""
     query = (
-        select(BulkRejection.line_no, BulkRejection.source_record_id, BulkRejection.errors)
-        .where(BulkRejection.receipt_id == receipt_id)
-        .order_by(BulkRejection.line_no)
+        select(table.line_no, table.source_record_id, problems)
+        .where(table.receipt_id == receipt_id)
+        .order_by(table.line_no)
     )
     if limit is not None:
         query = query.limit(limit)

@@ -1,4 +1,4 @@
-"""Reading bulk receipts and their rejected rows: only the organisation that pushed the file, and the
+"""Reading bulk receipts and their rejected and warned rows: only the organisation that pushed the file, and the
 credit office (which runs the platform and helps pushers with a failed load)."""
 
 from __future__ import annotations
@@ -40,6 +40,13 @@ async def rejections(
 ) -> list[tuple[int, str | None, list[dict[str, Any]]]]:
     await receipt(session, caller, str(receipt_id))
     return [row async for row in receipts.rejections(session, receipt_id, limit)]
+
+
+async def warnings(
+    session: AsyncSession, caller: Caller, receipt_id: uuid.UUID, limit: int | None = None
+) -> list[tuple[int, str | None, list[dict[str, Any]]]]:
+    await receipt(session, caller, str(receipt_id))
+    return [row async for row in receipts.warnings(session, receipt_id, limit)]
 
 
 async def stream_rejections(

@@ -211,6 +211,24 @@ async def merge(session: AsyncSession, receipt_id: uuid.UUID, pushed_by: str) ->
     return int(counts[0]), int(counts[1]), int(counts[2]), int(counts[3])
 
 
+async def warn_name_differs(session: AsyncSession, receipt_id: uuid.UUID, message: str) -> int:
+    """Stored lines whose XDR_MC is not the registered name (after the merge, so that a later line about
+    an entity the file itself registered is compared too): they keep XDR_MC as pushed, with a warning."""
+    result = await session.execute(
+        text(
+            """
+            INSERT INTO bulk_warnings (receipt_id, line_no, source_record_id, warnings)
+            SELECT :receipt, s.line_no, s.source_record_id, jsonb_build_array(jsonb_build_object(
+                'code', 'NAME_DIFFERS', 'path', 'XDR_MC', 'message', CAST(:message AS text)))
+            FROM bulk_stage s JOIN entities e ON e.uscc = s.uscc
+            WHERE NOT s.is_person AND s.party_name IS DISTINCT FROM e.name
+            """
+        ),
+        {"receipt": receipt_id, "message": message},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 async def staged_subjects(session: AsyncSession) -> list[tuple[str, str | None]]:
     """(uscc, domain named in JGLY) of the staged rows: where evaluations just landed."""
     rows = await session.execute(

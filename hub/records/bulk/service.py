@@ -33,7 +33,7 @@ from hub.ports import KeyProvider
 from hub.records.bulk import receipt_repository as receipts
 from hub.records.bulk import repository as repo
 from hub.records.ingestion.evaluations import EVALUATION_TYPES
-from hub.records.ingestion.prepare import RecordPreparer, RejectedRecord
+from hub.records.ingestion.prepare import NAME_DIFFERS_MESSAGE, RecordPreparer, RejectedRecord
 from hub.sync.events import EvaluationsLoaded, RecordsLoaded
 from hub.sync.outbox import emit
 
@@ -206,6 +206,7 @@ class BulkCounts:
     unchanged: int
     rejected: int
     late: int
+    warned: int = 0
     replayed: bool = False
 
 
@@ -365,6 +366,7 @@ async def push_file(
     await repo.classify(session)
     moved = await repo.reject_subject_changes(session, receipt_id)
     staged_rows, created, updated, late = await repo.merge(session, receipt_id, organisation)
+    warned = await repo.warn_name_differs(session, receipt_id, NAME_DIFFERS_MESSAGE)
     result = BulkCounts(
         receipt_id=receipt_id,
         total=counts["total"],
@@ -373,6 +375,7 @@ async def push_file(
         unchanged=staged_rows - created - updated,
         rejected=counts["rejected"] + duplicates + moved,
         late=late,
+        warned=warned,
     )
     counts_stored = {
         "total": result.total,
@@ -381,6 +384,7 @@ async def push_file(
         "unchanged": result.unchanged,
         "rejected": result.rejected,
         "late": result.late,
+        "warned": result.warned,
     }
     await receipts.close_receipt(session, receipt_id, counts_stored, request.idempotency_key, body_hash)
     if created or updated:
@@ -431,5 +435,6 @@ def _counts_of(receipt: BulkReceipt, *, replayed: bool) -> BulkCounts:
         unchanged=receipt.unchanged,
         rejected=receipt.rejected,
         late=receipt.late,
+        warned=receipt.warned,
         replayed=replayed,
     )

@@ -28,6 +28,10 @@ DOUBLE_PUBLICITY_WORKING_DAYS = 7
 NATURAL_PERSON = "自然人"
 SEVERITY_FROM_LABEL = {"轻微": Severity.MINOR, "一般": Severity.GENERAL, "严重": Severity.SERIOUS}
 MAX_RECORD_ID = 100
+# A push never renames its entity (the registered name is not echoed: the caller may not read it).
+NAME_DIFFERS_MESSAGE = (
+    "XDR_MC differs from the entity's registered name; stored as pushed, the registry keeps its name"
+)
 # Bounds the per-push memo of derived columns; a file has few distinct (date, categories, …) sets.
 _DERIVED_LIMIT = 65_536
 

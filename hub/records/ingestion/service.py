@@ -20,7 +20,7 @@ from hub.grading.service import reclassify_after_evaluations
 from hub.ports import KeyProvider
 from hub.records.ingestion import repository as repo
 from hub.records.ingestion.evaluations import EVALUATION_TYPES
-from hub.records.ingestion.prepare import PreparedRecord, RecordPreparer, RejectedRecord
+from hub.records.ingestion.prepare import NAME_DIFFERS_MESSAGE, PreparedRecord, RecordPreparer, RejectedRecord
 from hub.records.validation.record import FieldError
 from hub.sync.events import EvaluationStored, Event, RecordCreated, RecordUpdated
 from hub.sync.outbox import emit
@@ -214,11 +214,7 @@ def _check_name(record: PreparedRecord, names: dict[str, str], entities: dict[st
             "district": district(record.uscc),
         }
     elif registered != record.party_name:
-        # The registered name is not echoed: the caller may not be entitled to read it.
-        message = (
-            "XDR_MC differs from the entity's registered name; stored as pushed, the registry keeps its name"
-        )
-        record.warnings.append(FieldError("NAME_DIFFERS", "fields.XDR_MC", message))
+        record.warnings.append(FieldError("NAME_DIFFERS", "fields.XDR_MC", NAME_DIFFERS_MESSAGE))
 
 
 async def _store(
