@@ -10,6 +10,7 @@ from typing import Any
 
 import strawberry
 from strawberry.extensions.field_extension import FieldExtension
+from strawberry.file_uploads import Upload
 from strawberry.permission import BasePermission, PermissionExtension
 
 from hub.auth.caller import Role
@@ -58,3 +59,16 @@ def assert_every_root_field_guarded(schema: strawberry.Schema) -> None:
         missing.extend(f"{definition.name}.{f.name}" for f in definition.fields if rule_of(f) is None)
     if missing:
         raise RuntimeError(f"operations without an access rule (denied to everyone): {', '.join(missing)}")
+
+
+def uploading_roles(schema: strawberry.Schema) -> frozenset[Role]:
+    """The roles admitted by some mutation that takes a file: only they get the upload allowance of
+    the request body at the edge (any other caller's multipart body is held to the JSON limit)."""
+    if schema.mutation is None:
+        return frozenset()
+    definition = getattr(schema.mutation, "__strawberry_definition__")  # noqa: B009
+    roles: set[Role] = set()
+    for field in definition.fields:
+        if any(argument.type is Upload for argument in field.arguments):
+            roles |= rule_of(field) or frozenset()
+    return frozenset(roles)

@@ -34,7 +34,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from hub.auth.caller import PUBLIC
+from hub.auth.caller import PUBLIC, Role
 from hub.catalog.policy import current_policy
 from hub.crypto import StaticKeyProvider
 from hub.db import database_url, make_engine, make_sessionmaker, statement_deadline, unit_of_work
@@ -49,6 +49,7 @@ from hub.web.downloads import publication_download, rejections_download
 from hub.web.limits import RateLimiter
 from schema.build import build_schema
 from schema.context import HubContext
+from schema.permissions import uploading_roles
 
 log = logging.getLogger("hub.http")
 _ACK: UnsetType = UNSET  # connection_ack without a payload
@@ -144,11 +145,17 @@ class HubGraphQL(GraphQL[HubContext, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            request = Request(scope, receive)
             try:
-                response = await self.run(Request(scope, receive))
-            except HTTPException as error:  # strawberry's refusals, as JSON with a code
-                response = http_problem(error, scope["method"])
-            await response(scope, receive, send)
+                try:
+                    response = await self.run(request)
+                except HTTPException as error:  # strawberry's refusals, as JSON with a code
+                    response = http_problem(error, scope["method"])
+                await response(scope, receive, send)
+            finally:
+                # Uploaded files are spooled to temp files: closed (so deleted) when the request ends,
+                # not when the garbage collector gets to them.
+                await request.close()
             return
         if scope["type"] != "websocket":
             await super().__call__(scope, receive, send)
@@ -358,8 +365,10 @@ class GraphQLGate:
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
         keys: KeyProvider,
+        upload_roles: frozenset[Role],
     ) -> None:
         self.app, self.sessions, self.settings, self.keys = app, sessions, settings, keys
+        self.upload_roles = upload_roles
         self.active = 0  # requests of this process inside the gate (one event loop: no lock needed)
         self.rates = RateLimiter(settings.rate_limits)
 
@@ -428,6 +437,7 @@ class GraphQLGate:
             if not started["response"]:
                 await response(scope, receive, send)
 
+        limit, multipart = self.settings.max_body_bytes, False
         try:
             async with asyncio.timeout_at(deadline):
                 if scope["method"] != "GET":
@@ -435,9 +445,7 @@ class GraphQLGate:
                     if refused is not None:
                         await answer(refused)
                         return
-                    if multipart:  # streamed to the upload's spool: counted as it arrives
-                        receive = _counted(receive, limit)
-                    else:
+                    if not multipart:  # a multipart body is counted once the caller is known
                         body = await _read_body(receive, limit)
                         if body is None:
                             await answer(self._too_large(limit))
@@ -465,6 +473,15 @@ class GraphQLGate:
                         )
                         await answer(limited)
                         return
+                    if multipart:
+                        # Streamed to the upload's spool, counted as it arrives; only a caller who
+                        # may upload a file gets the upload allowance.
+                        if caller.role not in self.upload_roles:
+                            limit = self.settings.max_body_bytes
+                        if int(_header(scope, b"content-length") or 0) > limit:
+                            await answer(self._too_large(limit))
+                            return
+                        receive = _counted(receive, limit)
                     scope["hub"] = {
                         "caller": caller,
                         "session": session,
@@ -478,7 +495,7 @@ class GraphQLGate:
                 problem(504, "TIMEOUT", "the request took too long and was stopped", request_id.get())
             )
         except _BodyTooLarge:
-            await answer(self._too_large(self.settings.max_body_bytes + self.settings.max_upload_bytes))
+            await answer(self._too_large(limit))
         except Exception as exc:
             failure = _database_failure(exc)
             log.error("request failed", extra={"error_type": type(exc).__name__})
@@ -557,8 +574,9 @@ def create_app(
         )
         sessions = make_sessionmaker(engine)
     keys = StaticKeyProvider(settings.master_key)
+    schema = schema or build_schema(settings)
     graphql = HubGraphQL(
-        schema or build_schema(settings),
+        schema,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         multipart_uploads_enabled=True,
@@ -566,7 +584,7 @@ def create_app(
     graphql.sessions, graphql.settings, graphql.keys = sessions, settings, keys
     graphql.listen_url = listen_url
     graphql.disclosure_policy = disclosure_policy
-    gate = GraphQLGate(graphql, sessions, settings, keys)
+    gate = GraphQLGate(graphql, sessions, settings, keys, uploading_roles(schema))
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

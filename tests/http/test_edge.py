@@ -141,9 +141,9 @@ def multipart(size: int) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
-async def test_multipart_has_the_upload_limit_counted_while_streamed(small):
+async def test_multipart_has_the_upload_limit_counted_while_streamed(small, actors):
     body, content_type = multipart(2 * KIB)  # over the JSON limit, under the upload limit
-    headers = {"content-type": content_type, "graphql-require-preflight": "1"}
+    headers = {"content-type": content_type, **actors["department"].headers}
     ok = await small.post("/graphql", content=body, headers=headers)
     assert ok.status_code == 200 and ok.json() == {"data": {"__typename": "Query"}}, ok.text
     body, _ = multipart(6 * KIB)  # over KIB + 4 KiB
@@ -151,6 +151,22 @@ async def test_multipart_has_the_upload_limit_counted_while_streamed(small):
     assert declared.status_code == 413 and refusal(declared) == "BODY_TOO_LARGE"
     streamed = await small.post("/graphql", content=chunks(body, 1024), headers=headers)
     assert streamed.status_code == 413 and refusal(streamed) == "BODY_TOO_LARGE"
+
+
+@pytest.mark.parametrize("role", ["public", "bank", "entity"])
+async def test_multipart_of_a_caller_who_may_not_upload_has_the_json_limit(small, actors, role):
+    # No mutation that takes a file admits these roles: their bodies are never spooled past 1 KiB.
+    body, content_type = multipart(2 * KIB)
+    headers = {"content-type": content_type, "graphql-require-preflight": "1"}
+    if role != "public":
+        headers.update(actors[role].headers)
+    declared = await small.post("/graphql", content=body, headers=headers)
+    assert declared.status_code == 413 and refusal(declared) == "BODY_TOO_LARGE", declared.text
+    streamed = await small.post("/graphql", content=chunks(body, 512), headers=headers)
+    assert streamed.status_code == 413 and refusal(streamed) == "BODY_TOO_LARGE", streamed.text
+    small_body, _ = multipart(100)
+    ok = await small.post("/graphql", content=small_body, headers=headers)
+    assert ok.status_code == 200, ok.text
 
 
 # --- body shapes ---------------------------------------------------------------------------------
