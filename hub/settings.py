@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     # Objects a request may make the hub build, estimated before it runs (schema/cost.py).
     max_cost: int = 5000
+    # Characters of any String or ID argument (literal or variable); JSON arguments are checked by field.
+    max_string_length: int = 4000
     request_timeout_seconds: float = 30.0
     max_push_records: int = 1000
     max_upload_bytes: int = 2 * 1024**3

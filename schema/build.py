@@ -24,6 +24,7 @@ from schema.records.bulk import BulkMutations, BulkQueries
 from schema.records.catalog import CatalogMutations, CatalogQueries
 from schema.records.mutations import RecordMutations
 from schema.scoring.operations import ScoringMutations, ScoringQueries
+from schema.strings import string_rule
 
 
 @strawberry.type(description="Read the credit archive, the catalogue and who you are.")
@@ -65,12 +66,13 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     rules = [coded(rule, code) for limit, code in limits for rule in limit.validation_rules]
     rules.append(cost_rule(settings.max_cost, settings.max_page_size))
+    rules.append(string_rule(settings.max_string_length))
     if not settings.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     # Factories, so each request gets fresh extension instances.
     extensions: list[object] = [
         UnitOfWork,
-        lambda: QueryDocument(rules, settings.max_tokens),
+        lambda: QueryDocument(rules, settings.max_tokens, settings.max_string_length),
     ]
     answer_expected_failures(Query, Mutation)
     schema = HubSchema(

@@ -21,6 +21,7 @@ from hub.disclosure.gate import Disclosure
 from hub.disclosure.policy import Subject
 from hub.errors import HubError
 from schema.cost import expanded_fields
+from schema.strings import variable_errors
 
 log = logging.getLogger("hub.graphql")
 
@@ -85,9 +86,12 @@ class QueryDocument(SchemaExtension):
     """Parses (within the token limit) and validates (with the depth, alias and introspection rules)
     each distinct query once; later requests with the same text reuse both results."""
 
-    def __init__(self, rules: Sequence[type[ASTValidationRule]], max_tokens: int) -> None:
+    def __init__(
+        self, rules: Sequence[type[ASTValidationRule]], max_tokens: int, max_string_length: int
+    ) -> None:
         self.rules = tuple(rules)
         self.max_tokens = max_tokens
+        self.max_string_length = max_string_length
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
@@ -99,8 +103,15 @@ class QueryDocument(SchemaExtension):
         rules = (*context.validation_rules, *self.rules)
         assert context.query is not None
         try:
+            schema = context.schema._schema
             context.pre_execution_errors = _validate(
-                context.schema._schema, context.query, self.max_tokens, rules
+                schema, context.query, self.max_tokens, rules
+            ) or variable_errors(
+                schema,
+                _parse(context.query, self.max_tokens),
+                context.operation_name,
+                context.variables,
+                self.max_string_length,
             )
         except Exception as exc:
             # A failing rule must not answer with its exception's text (strawberry would send it).

@@ -35,6 +35,7 @@ PLATFORM_TABLES = {
     "idempotent_pushes": "a pusher's first answer per idempotency key: one request, many entities",
     "bulk_receipts": "one pushed file: one request, many entities",
     "bulk_rejections": "a pushed file's rejected lines, by receipt; often no valid USCC to key by",
+    "bulk_warnings": "a pushed file's warned lines, by receipt, beside its rejected ones",
     "outbox": "the relay's queue, read in id order across entities (the USCC orders, it does not key)",
     "inspectors": "a department's inspectors",
     "inspection_plans": "a department's double-random plan",

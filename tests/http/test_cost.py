@@ -325,7 +325,7 @@ class FailingRule(ValidationRule):
 
 async def test_failing_validation_rule_is_masked(settings, sessions, caplog):
     caplog.set_level(logging.ERROR, logger="hub.graphql")
-    schema = HubSchema(query=Query, extensions=[UnitOfWork, lambda: QueryDocument([FailingRule], 2000)])
+    schema = HubSchema(query=Query, extensions=[UnitOfWork, lambda: QueryDocument([FailingRule], 2000, 4000)])
     app = create_app(settings, sessions=sessions, schema=schema)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://hub.test"

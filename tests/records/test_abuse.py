@@ -13,7 +13,7 @@ from sqlalchemy import text
 from hub.entities.codes import resident_id_problem
 from hub.records.bulk.service import FileFormat, _Rows
 from hub.web.downloads import _csv_line
-from tests.conftest import company_code, days_ago
+from tests.conftest import company_code, days_ago, gql
 from tests.records.builders import (
     NOTHING_WRITTEN,
     PARTY_NAME,
@@ -249,20 +249,21 @@ async def test_control_characters_in_fields_are_refused(client, actors, connecti
         valid_record("administrative_penalty", dept.code, company_code(5), record_id=f"c{i}", **{name: value})
         for i, (name, value, _) in enumerate(cases)
     ]
-    records.append(
-        valid_record("administrative_penalty", dept.code, company_code(5), source_record_id="id\x00")
-    )
     records.append(valid_record("administrative_penalty", dept.code, company_code(5), **{"X\x00": "1"}))
     answer = await push_ok(client, dept, records, key="ctl")
     got = [(r["outcome"], [e["code"] for e in r["errors"]]) for r in answer["results"]]
-    assert got == [("REJECTED", [code]) for _, _, code in cases] + [
-        ("REJECTED", ["CONTROL_CHARACTER"]),
-        ("REJECTED", ["UNKNOWN_FIELD"]),
-    ]
+    assert got == [("REJECTED", [code]) for _, _, code in cases] + [("REJECTED", ["UNKNOWN_FIELD"])]
     assert await written(connection) == {**NOTHING_WRITTEN, "idempotent_pushes": 1}
     # Replayed from the stored answer: it could be stored.
     again = await push_ok(client, dept, records, key="ctl")
     assert again["replayed"] is True
+    # sourceRecordId is a String argument: the edge refuses the whole push, naming the record.
+    bad_id = valid_record("administrative_penalty", dept.code, company_code(5), source_record_id="id\x00")
+    refused = await gql(client, PUSH, {"records": [records[0], bad_id], "key": "ctl-id"}, dept)
+    assert refused["data"] is None, refused
+    [error] = refused["errors"]
+    assert error["extensions"] == {"code": "NUL_CHARACTER", "path": "variables.records.1.sourceRecordId"}
+    assert await written(connection) == {**NOTHING_WRITTEN, "idempotent_pushes": 1}
 
 
 async def test_nul_in_a_bulk_file_rejects_its_row(client, actors) -> None:
