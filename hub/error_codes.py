@@ -103,8 +103,8 @@ _CODES: dict[str, str] = {
     # Reads.
     "PAGE_SIZE": "`first` is outside the allowed page size",
     "BAD_CURSOR": "the cursor is not one this API gave out",
-    "TOO_SHORT": "a name fragment is too short to search by",
-    "NOT_PRINTABLE": "a search argument holds control characters",
+    "TOO_SHORT": "a name fragment is too short to search by, or a name or reason shorter than allowed",
+    "NOT_PRINTABLE": "a search argument, name or reason holds control characters",
     "NOT_A_DISTRICT": "not an administrative division code",
     "BAD_ID": "not a well-formed id",
     # Grading: evaluations, schemes, domains.
@@ -159,6 +159,7 @@ _CODES: dict[str, str] = {
     # Administration: organisations, tokens, the catalogue.
     "ALREADY_EXISTS": "the organisation is registered already",
     "ALREADY_REVOKED": "the token was revoked already",
+    "NAME_UNCHANGED": "the correction gives the entity the name it is registered under already",
     "ROLE_NOT_ISSUABLE": "the public role needs no organisation or token",
     "OUT_OF_RANGE": "a number or count is outside the allowed range",
     "CALENDAR_INVALID": "the working-day schedule breaks a rule",

@@ -13,6 +13,7 @@ from strawberry.schema.config import StrawberryConfig
 from hub.settings import Settings
 from schema.auth.operations import AuthMutations, AuthQueries
 from schema.cost import coded, cost_rule
+from schema.entities.mutations import EntityMutations
 from schema.entities.queries import EntityQueries
 from schema.errors import answer_expected_failures
 from schema.extensions import QueryDocument, UnitOfWork
@@ -47,6 +48,7 @@ class Mutation(
     ScoringMutations,
     InspectionMutations,
     CatalogMutations,
+    EntityMutations,
     AuthMutations,
 ):
     pass

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 # Entity tables, each with its USCC column.
 ENTITY_TABLES = {
     "entities": "uscc",  # the registry: one row per market entity
+    "entity_name_changes": "uscc",  # corrections of a registered name
     "records": "uscc",  # credit records and their versions
     "classifications": "uscc",  # an entity's category per supervision domain
     "classification_changes": "uscc",  # the history of those categories

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.models import Entity
+from hub.models import Entity, EntityNameChange
 
 
 class EntityRow(Protocol):
@@ -58,3 +58,19 @@ async def search(
         query = query.where(Entity.uscc > after)
     rows = await session.scalars(query.order_by(Entity.uscc).limit(limit))
     return list(rows.all()), total
+
+
+async def lock_name(session: AsyncSession, uscc: str) -> str | None:
+    """The registered name, with the entity's row locked until the transaction ends (None: unknown)."""
+    row = await session.execute(select(Entity.name).where(Entity.uscc == uscc).with_for_update())
+    return row.scalar_one_or_none()
+
+
+async def rename(
+    session: AsyncSession, uscc: str, previous: str, name: str, reason: str, by: str
+) -> EntityNameChange:
+    await session.execute(update(Entity).where(Entity.uscc == uscc).values(name=name, updated_at=func.now()))
+    change = EntityNameChange(uscc=uscc, previous_name=previous, name=name, reason=reason, changed_by=by)
+    session.add(change)
+    await session.flush()
+    return change

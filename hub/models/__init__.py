@@ -2,7 +2,7 @@
 
 from hub.models.base import Base
 from hub.models.catalog import CatalogDocument
-from hub.models.entities import Entity
+from hub.models.entities import Entity, EntityNameChange
 from hub.models.grading import Classification, ClassificationChange, DomainMember, IndicatorValues
 from hub.models.ingest import BulkReceipt, BulkRejection, BulkWarning, IdempotentPush
 from hub.models.inspections import (
@@ -31,6 +31,7 @@ __all__ = [
     "ClassificationChange",
     "DomainMember",
     "Entity",
+    "EntityNameChange",
     "IdempotentPush",
     "IndicatorValues",
     "InspectionPlan",

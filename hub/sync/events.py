@@ -26,6 +26,7 @@ class EventType(StrEnum):
     EVALUATIONS_GRADED = "evaluations.graded"
     EVALUATION_WITHDRAWN = "evaluation.withdrawn"
     CLASSIFICATION_CHANGED = "classification.changed"
+    ENTITY_RENAMED = "entity.renamed"
 
 
 class InvalidEvent(ValueError):
@@ -241,6 +242,21 @@ class ClassificationChanged(Event):
         _number("last_change_id", self.last_change_id, self.first_change_id)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntityRenamed(Event):
+    """The credit office corrected the entity's registered name: the relay reads correction
+    `change_id` (entity_name_changes)."""
+
+    type: ClassVar[EventType] = EventType.ENTITY_RENAMED
+
+    uscc: str
+    change_id: int
+
+    def check(self) -> None:
+        _code("uscc", self.uscc)
+        _number("change_id", self.change_id, 1)
+
+
 EVENT_CLASSES: Mapping[tuple[EventType, int], type[Event]] = {
     (cls.type, cls.payload_version): cls
     for cls in (
@@ -252,6 +268,7 @@ EVENT_CLASSES: Mapping[tuple[EventType, int], type[Event]] = {
         EvaluationsLoaded,
         EvaluationsGraded,
         ClassificationChanged,
+        EntityRenamed,
     )
 }
 

@@ -93,6 +93,8 @@ EMITS: dict[str, list[tuple[str, str | None]]] = {
     "registerOrganisation": [],
     "issueToken": [],
     "revokeToken": [],
+    "correctEntityName: a corrected name": [("entity.renamed", E1)],
+    "correctEntityName: the name it has already": [],
 }
 
 MEMBERS = """mutation($d: String!, $u: [String!]!) { addDomainMembers(domain: $d, usccs: $u) {
@@ -118,6 +120,8 @@ REGISTER = """mutation($c: String!) { registerOrganisation(code: $c, name: "市�
   __typename ... on Problem { code message } } }"""
 ISSUE = """mutation($o: String!) { issueToken(organisationCode: $o, label: "events", days: 30) {
   __typename ... on IssuedToken { id } ... on Problem { code message } } }"""
+RENAME = """mutation($u: String!, $n: String!) { correctEntityName(uscc: $u, name: $n, reason: "登记机关变更通知") {
+  __typename ... on Problem { code message } } }"""
 REVOKE = """mutation($i: Int!) { revokeToken(tokenId: $i) { __typename ... on Problem { code message } } }"""
 MEASURES = {
     "sampling_ratio_min": "0.1",
@@ -590,6 +594,35 @@ async def _issue(client, actors, connection):
 async def _revoke(client, actors, connection):
     issued = await mutate(client, actors["credit_office"], ISSUE, {"o": actors["bank"].code})
     return lambda: mutate(client, actors["credit_office"], REVOKE, {"i": int(issued["id"])})
+
+
+@case("correctEntityName: a corrected name")
+async def _rename(client, actors, connection):
+    await mutate(
+        client,
+        actors["department"],
+        PUSH,
+        {"records": [valid_record("administrative_penalty", actors["department"].code, E1)], "key": "rename"},
+    )
+    return lambda: mutate(client, actors["credit_office"], RENAME, {"u": E1, "n": "更正后的名称有限公司"})
+
+
+@case("correctEntityName: the name it has already")
+async def _rename_same(client, actors, connection):
+    office = actors["credit_office"]
+    await mutate(
+        client,
+        actors["department"],
+        PUSH,
+        {"records": [valid_record("administrative_penalty", actors["department"].code, E1)], "key": "rename"},
+    )
+    await mutate(client, office, RENAME, {"u": E1, "n": "更正后的名称有限公司"})
+
+    async def again() -> None:
+        answer = await gql(client, RENAME, {"u": E1, "n": "更正后的名称有限公司"}, office)
+        assert answer["data"]["correctEntityName"]["__typename"] == "ConflictProblem", answer
+
+    return again
 
 
 # --- the table against the outbox ----------------------------------------------------------------

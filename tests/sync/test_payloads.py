@@ -140,6 +140,7 @@ STORED: list[tuple[ev.Event, str, str | None, dict[str, Any]]] = [
         USCC,
         {"domain": "catering_services", "first_change_id": 7, "last_change_id": 7},
     ),
+    (ev.EntityRenamed(uscc=USCC, change_id=3), "entity.renamed", USCC, {"change_id": 3}),
 ]
 
 
