@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
+from pydantic import SecretStr, StringConstraints
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +25,7 @@ class Settings(BaseSettings):
     migration_database_url: SecretStr = SecretStr("")
     # The role the migrations grant the server's rights to (and create, NOLOGIN, if it is missing):
     # the user of HUB_DATABASE_URL or a role that user is a member of. A plain lower-case identifier.
-    server_role: str = Field("credit_hub_server", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    server_role: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "credit_hub_server"
     data_dir: Path = PROJECT_ROOT / ".data"
     # Alembic scripts; an installed package (the Docker image) points this at its copy.
     migrations_dir: Path = PROJECT_ROOT / "migrations"
