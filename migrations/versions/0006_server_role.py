@@ -1,7 +1,7 @@
 """the server role: least privilege for `credit-hub serve` and the data commands
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01 12:30:00
 
 Migrations run as the owner of the hub's schema; the server connects as another role (HUB_SERVER_ROLE,
@@ -11,7 +11,7 @@ the role (NOLOGIN) when it is missing, which needs CREATEROLE; otherwise the ope
 (README, "Database roles"). It gives the role CONNECT and TEMPORARY (the bulk loads stage rows in
 temporary tables) on the database, USAGE on the schema, and on each table what the code does with
 it: append-only tables (the outbox, catalogue versions, a plan's frozen lists and publication,
-classification changes, rejected rows, idempotent answers, organisations) get SELECT and INSERT
+classification changes, rejected and warned rows, idempotent answers, organisations) get SELECT and INSERT
 only. On PostgreSQL 14, whose public schema lets everyone CREATE, that right is revoked from PUBLIC
 when the migrating role owns the schema (PostgreSQL 15's default); the downgrade leaves it so.
 Later revisions call hub.migrate.grant_server for the tables they create.
@@ -23,8 +23,8 @@ from alembic import op
 
 from hub.migrate import grant_server, server_role
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -37,6 +37,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "api_tokens": WRITE,  # revocation sets revoked_at
     "bulk_receipts": (*WRITE, "DELETE"),  # a failed load's receipt is discarded
     "bulk_rejections": APPEND,
+    "bulk_warnings": APPEND,
     "catalog_documents": APPEND,  # a change is a new version
     "classification_changes": APPEND,
     "classifications": WRITE,
