@@ -263,3 +263,30 @@ async def test_0004_types_the_outbox_events_and_back(
     finally:
         await _run(owner_url, "DELETE FROM outbox")
         await roles.migrate(test_database, "head")
+
+
+async def _server_table_rights(url: URL, role: str) -> list[tuple]:
+    [rows] = await _run(
+        url,
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S') AND (has_table_privilege('{role}', c.oid, "
+        f"'SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER') OR (c.relkind = 'S' AND "
+        f"has_sequence_privilege('{role}', c.oid, 'USAGE,SELECT,UPDATE')))",
+    )
+    return rows
+
+
+async def test_0006_grants_the_server_role_and_takes_it_all_back(
+    roles: Roles, test_database: str, owner_url: URL, engine
+) -> None:
+    assert len(await _server_table_rights(owner_url, roles.server)) > 20
+    await roles.migrate(test_database, "0005", down=True)
+    try:
+        assert await _server_table_rights(owner_url, roles.server) == []
+        # Granting to the role that migrates would revoke the owner's own rights: refused.
+        with pytest.raises(Exception, match="not as the server role"):
+            await asyncio.to_thread(migrate.upgrade, owner_url, "0006", roles.owner)
+        assert await _run(owner_url, "SELECT version_num FROM alembic_version") == [[("0005",)]]
+    finally:
+        await roles.migrate(test_database, "head")
+    assert len(await _server_table_rights(owner_url, roles.server)) > 20
