@@ -5,29 +5,41 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import logs
 from hub.auth import service as auth
 from hub.auth.caller import Role
-from hub.db import database_url, make_engine, make_sessionmaker, unit_of_work
+from hub.db import (
+    database_url,
+    make_engine,
+    make_sessionmaker,
+    migration_url,
+    server_role_problems,
+    unit_of_work,
+)
 from hub.errors import HubError
 from hub.settings import Settings, check_production, get_settings
 
 T = TypeVar("T")
 
 
-def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one unit of work: committed when it returns, rolled back when it raises."""
+def _in_session(
+    settings: Settings, work: Callable[[AsyncSession], Awaitable[T]], url: URL | None = None
+) -> T:
+    """Run `work` in one unit of work: committed when it returns, rolled back when it raises.
+    `url`: default the server's (HUB_DATABASE_URL)."""
 
     async def run() -> T:
-        engine = make_engine(database_url(settings), pool_size=1)
+        engine = make_engine(url or database_url(settings), pool_size=1)
         try:
             async with unit_of_work(make_sessionmaker(engine)) as session:
                 return await work(session)
@@ -41,8 +53,9 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from hub import migrate
     from hub.catalog.policy import sync_bundled
 
-    migrate.upgrade(database_url(settings))
-    added = _in_session(settings, lambda s: sync_bundled(s, by="credit-hub migrate"))
+    url = migration_url(settings)
+    migrate.upgrade(url)
+    added = _in_session(settings, lambda s: sync_bundled(s, by="credit-hub migrate"), url)
     print(f"database at head; catalogue documents stored: {len(added)} new version(s)")
     return 0
 
@@ -60,6 +73,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from hub.web.app import create_app
 
     logs.configure(settings.log_level)
+    problems = _in_session(settings, server_role_problems)
+    if problems:
+        message = "the server's database role " + "; ".join(problems) + " (README, Database roles)"
+        if settings.environment == "production":
+            raise SystemExit(message)
+        logging.getLogger("hub.cli").warning(message)
     app = create_app(settings)
     # Everything built so far lives as long as the process: keep the collector from scanning it.
     gc.collect()
@@ -216,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = parser().parse_args(argv)
     settings = get_settings()
-    check_production(settings)
+    check_production(settings, migrating=args.command == "migrate")
     try:
         return int(args.run(settings, args))
     except HubError as error:

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Result, make_url
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -56,11 +56,42 @@ def _forget_dead_handles(pgdata: Path) -> None:
         handles.write_bytes(orjson.dumps(living))
 
 
-def _embedded_url(data_dir: Path, database: str) -> URL:
-    """Start (or join) the embedded PostgreSQL under data_dir and return a URL to `database`.
+# The embedded server's roles: its superuser (initdb's), which only creates the two others; the owner
+# of the hub's database and schema, which migrates; the server role (Settings.server_role) serves.
+# Trust authentication over a socket in data_dir, no TCP listener: no password to generate or keep.
+EMBEDDED_SUPERUSER = "postgres"
+EMBEDDED_OWNER = "credit_hub_owner"
 
-    It is stopped when the last process using it exits normally (atexit; `hub.cli` turns SIGTERM
-    into a normal exit)."""
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+# A database made by the superuser before the hub had roles (a .data of an older checkout): the
+# owner role takes it over, with its tables (their sequences follow them) and views.
+_ADOPT = """ALTER DATABASE {database} OWNER TO {owner};
+\\connect {database}
+DO $$ DECLARE r record; BEGIN
+  FOR r IN SELECT c.oid::regclass AS name, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v')
+  LOOP
+    EXECUTE format('ALTER %s %s OWNER TO {owner}', CASE WHEN r.relkind = 'v' THEN 'VIEW' ELSE 'TABLE' END, r.name);
+  END LOOP;
+END $$;
+"""
+
+
+def _embedded_url(settings: Settings, database: str, user: str) -> URL:
+    """Start (or join) the embedded PostgreSQL under data_dir and return a URL to `database` as `user`.
+
+    The owner and server roles and the database (owned by the owner) are created when missing. It
+    is stopped when the last process using it exits normally (atexit; `hub.cli` turns SIGTERM into a
+    normal exit)."""
+    data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); its fallback is fine.
@@ -75,25 +106,93 @@ def _embedded_url(data_dir: Path, database: str) -> URL:
         server = get_server(pgdata, cleanup_mode="stop")
     uri = urlparse(server.get_uri())
     socket_dir = parse_qs(uri.query)["host"][0]
-    existing = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
-    if "1 row" not in existing:
-        server.psql(f'CREATE DATABASE "{database}";')
-    return URL.create(
-        "postgresql+asyncpg", username="postgres", database=database, query={"host": socket_dir}
+    owner = EMBEDDED_OWNER
+    server.psql(
+        "DO $$ BEGIN "
+        + " ".join(
+            f"IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {_literal(name)}) THEN "
+            f"CREATE ROLE {_quote(name)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; END IF;"
+            for name in (owner, settings.server_role)
+        )
+        + " END $$;"
     )
+    found = server.psql(
+        f"SELECT 'owner:' || pg_get_userbyid(datdba) FROM pg_database WHERE datname = {_literal(database)};"
+    )
+    if "owner:" not in found:
+        server.psql(f"CREATE DATABASE {_quote(database)} OWNER {_quote(owner)};")
+    elif f"owner:{owner}" not in found and database != "postgres":
+        server.psql(_ADOPT.format(database=_quote(database), owner=_quote(owner)))
+    return URL.create("postgresql+asyncpg", username=user, database=database, query={"host": socket_dir})
 
 
-def database_url(settings: Settings, database: str | None = None) -> URL:
-    """The SQLAlchemy URL of the hub's database; `database` overrides the database name."""
-    raw = settings.database_url.get_secret_value()
-    if not raw:
-        return _embedded_url(settings.data_dir, database or DEFAULT_DATABASE)
+def _named_url(raw: str, database: str | None) -> URL:
     url = make_url(raw)
     if url.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
         url = url.set(drivername="postgresql+asyncpg")
     if database:
         url = url.set(database=database)
     return url
+
+
+def database_url(settings: Settings, database: str | None = None) -> URL:
+    """The server's URL (HUB_DATABASE_URL; embedded: the server role); `database` overrides the
+    database name. Everything but migrations connects so."""
+    raw = settings.database_url.get_secret_value()
+    if not raw:
+        return _embedded_url(settings, database or DEFAULT_DATABASE, settings.server_role)
+    return _named_url(raw, database)
+
+
+def migration_url(settings: Settings, database: str | None = None) -> URL:
+    """The URL migrations run with, as the owner of the hub's schema: HUB_MIGRATION_DATABASE_URL,
+    else HUB_DATABASE_URL (one role for both), else the embedded server's owner role."""
+    raw = settings.migration_database_url.get_secret_value() or settings.database_url.get_secret_value()
+    if not raw:
+        return _embedded_url(settings, database or DEFAULT_DATABASE, EMBEDDED_OWNER)
+    return _named_url(raw, database)
+
+
+def embedded_superuser_url(settings: Settings, database: str) -> URL:
+    """The embedded server's superuser (tests and benchmarks create their databases and roles so)."""
+    return _embedded_url(settings, database, EMBEDDED_SUPERUSER)
+
+
+_ROLE_RIGHTS = text(
+    """
+    SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolbypassrls,
+           has_database_privilege(current_database(), 'CREATE'),
+           has_schema_privilege(current_schema(), 'CREATE'),
+           (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = current_schema() AND pg_has_role(current_user, c.relowner, 'USAGE'))
+    FROM pg_roles r WHERE r.rolname = current_user
+    """
+)
+
+
+async def server_role_problems(session: AsyncSession) -> list[str]:
+    """What the connected role may do that the server must not (empty: none): be a superuser, create
+    roles or databases, bypass row security, create schemas or tables, own any table of the schema."""
+    row = (await session.execute(_ROLE_RIGHTS)).one()
+    problems = [
+        what
+        for what, present in zip(
+            (
+                "is a superuser",
+                "may create roles",
+                "may create databases",
+                "bypasses row security",
+                "may create schemas in the database",
+                "may create tables in the schema",
+            ),
+            row[:6],
+            strict=True,
+        )
+        if present
+    ]
+    if row[6]:
+        problems.append(f"owns {row[6]} table(s), sequence(s) or index(es) of the schema")
+    return problems
 
 
 def asyncpg_dsn(url: URL) -> str:

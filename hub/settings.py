@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import SecretStr
+from pydantic import SecretStr, StringConstraints
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -16,8 +17,15 @@ DEVELOPMENT_MASTER_KEY = "credit-hub-development-master-key"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
 
-    # Empty means: start the embedded PostgreSQL under `data_dir`.
+    # The server's connection (`serve` and every command that only reads and writes data), as the
+    # server role: no DDL, owns nothing. Empty means: start the embedded PostgreSQL under `data_dir`.
     database_url: SecretStr = SecretStr("")
+    # The connection of `credit-hub migrate`, as the owner of the hub's schema. Empty: HUB_DATABASE_URL
+    # (one role for both, development only: production refuses it).
+    migration_database_url: SecretStr = SecretStr("")
+    # The role the migrations grant the server's rights to (and create, NOLOGIN, if it is missing):
+    # the user of HUB_DATABASE_URL or a role that user is a member of. A plain lower-case identifier.
+    server_role: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "credit_hub_server"
     data_dir: Path = PROJECT_ROOT / ".data"
     # Alembic scripts; an installed package (the Docker image) points this at its copy.
     migrations_dir: Path = PROJECT_ROOT / "migrations"
@@ -61,14 +69,22 @@ class Settings(BaseSettings):
     master_key: SecretStr = SecretStr(DEVELOPMENT_MASTER_KEY)
 
 
-def check_production(settings: Settings) -> None:
-    """Refuse to start in production with development defaults."""
+def check_production(settings: Settings, *, migrating: bool = False) -> None:
+    """Refuse to start in production with development defaults: the master key, the embedded
+    database, one role for migrations and serving."""
     if settings.environment != "production":
         return
     if settings.master_key.get_secret_value() == DEVELOPMENT_MASTER_KEY or len(settings.master_key) < 32:
         raise SystemExit("HUB_MASTER_KEY must be set to a secret of at least 32 characters in production")
-    if not settings.database_url.get_secret_value():
-        raise SystemExit("HUB_DATABASE_URL must name the PostgreSQL server in production")
+    if migrating:
+        if not settings.migration_database_url.get_secret_value():
+            raise SystemExit(
+                "HUB_MIGRATION_DATABASE_URL must name the PostgreSQL server, as the schema's owner, in production"
+            )
+    elif not settings.database_url.get_secret_value():
+        raise SystemExit(
+            "HUB_DATABASE_URL must name the PostgreSQL server, as the server role, in production"
+        )
 
 
 @lru_cache(maxsize=1)

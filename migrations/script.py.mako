@@ -18,6 +18,8 @@ depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
 
 def upgrade() -> None:
+    # A table created here is out of the server's reach until granted: hub.migrate.grant_server(table,
+    # "SELECT", "INSERT", ...) with what the code does and no more, and its line in tests/grants.yaml.
     ${upgrades if upgrades else "pass"}
 
 

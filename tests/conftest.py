@@ -1,4 +1,5 @@
-"""Test fixtures: a real PostgreSQL (embedded unless HUB_DATABASE_URL is set) built by the migrations.
+"""Test fixtures: a real PostgreSQL (embedded unless HUB_DATABASE_URL is set) built by the migrations
+as the database's owner, and the app connected as the server role (tests/databases.py).
 
 Each test runs inside a transaction that is rolled back; the app's sessions join it through
 savepoints, so a request's commit is real to the app and gone after the test.
@@ -13,62 +14,105 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import psutil
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from hub import migrate
 from hub.auth import service as auth
 from hub.auth.caller import Role
-from hub.catalog.policy import load_calendar_year, sync_bundled
+from hub.catalog.policy import load_calendar_year
 from hub.catalog.workdays import bundled_years
 from hub.crypto import StaticKeyProvider
-from hub.db import RequestSession, database_url, make_engine
+from hub.db import RequestSession, make_engine
 from hub.entities.codes import make_uscc
 from hub.settings import Settings
 from hub.web.app import create_app
+from tests.databases import Roles, drop_stale, make_roles
 
 TEST_DATABASE = "hub_test"
 # The live server fixtures (a real second process on a database of its own).
 pytest_plugins = ["tests.live"]
 
 
-def _admin_url(settings: Settings) -> URL:
-    return database_url(settings, "postgres")
-
-
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(request_timeout_seconds=60)
+    return Settings(request_timeout_seconds=60, server_role=f"{TEST_DATABASE}_{os.getpid()}_server")
 
 
 @pytest.fixture(scope="session")
-async def test_url(settings: Settings) -> AsyncIterator[URL]:
-    """A fresh database for this test run, built by `alembic upgrade head`, dropped afterwards.
+async def roles(settings: Settings) -> AsyncIterator[Roles]:
+    """This run's owner role (migrates) and server role (the app), dropped after its databases."""
+    roles = await make_roles(settings, f"{TEST_DATABASE}_{os.getpid()}")
+    await drop_stale(roles, TEST_DATABASE)
+    yield roles
+    await roles.drop()
 
-    Named after the process, so parallel runs (several developers, CI) never share one.
-    """
+
+@pytest.fixture(scope="session")
+async def test_database(roles: Roles) -> AsyncIterator[str]:
+    """A fresh database for this test run, built by `alembic upgrade head` as its owner, dropped
+    afterwards. Named after the process, so parallel runs (several developers, CI) never share one."""
     database = os.environ.get("HUB_TEST_DATABASE", f"{TEST_DATABASE}_{os.getpid()}")
-    admin = make_engine(_admin_url(settings), pool_size=1)
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        for (stale,) in (
-            await conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'hub_test_%'"))
-        ).all():
-            pid = stale.rsplit("_", 1)[-1]
-            if pid.isdigit() and not psutil.pid_exists(int(pid)):
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)'))
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{database}"'))
-    url = database_url(settings, database)
-    await _run_sync(migrate.upgrade, url)
-    yield url
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-    await admin.dispose()
+    await roles.create_database(database)
+    yield database
+    await roles.drop_database(database)
+
+
+@pytest.fixture(scope="session")
+def test_url(roles: Roles, test_database: str) -> URL:
+    """The test database as the server role: what the app and the tests' sessions connect as."""
+    return roles.server_url(test_database)
+
+
+@pytest.fixture(scope="session")
+def owner_url(roles: Roles, test_database: str) -> URL:
+    """The test database as its owner (migrations, and tests that must break a rule on purpose)."""
+    return roles.owner_url(test_database)
+
+
+@pytest.fixture
+async def owner_connection(owner_url: URL, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """The database's owner in a transaction rolled back after the test: DDL planted to test a check."""
+    owner = make_engine(owner_url, pool_size=1)
+    async with owner.connect() as conn:
+        transaction = await conn.begin()
+        yield conn
+        await transaction.rollback()
+    await owner.dispose()
+
+
+class AsOwner:
+    """What a test does with the database owner's rights, which the app's role lacks: tamper with a
+    frozen list, inject a fault with a trigger. Each statement is committed at once (the app's
+    connection sees it from its next lock on the table) and undone when the test ends, last first;
+    tests run one at a time, so no other test sees it."""
+
+    def __init__(self, engine: AsyncEngine, server: str) -> None:
+        self.engine, self.server, self.undo = engine, server, list[str]()
+
+    async def run(self, statement: str, undo: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(text(statement))
+        self.undo.append(undo)
+
+    async def lend(self, privilege: str, table: str) -> None:
+        """Lend the server role `privilege` on `table` for this test."""
+        grantee = f'"{self.server}"'
+        await self.run(
+            f"GRANT {privilege} ON TABLE {table} TO {grantee}",
+            f"REVOKE {privilege} ON TABLE {table} FROM {grantee}",
+        )
+
+
+@pytest.fixture
+async def as_owner(owner_url: URL, roles: Roles, engine: AsyncEngine) -> AsyncIterator[AsOwner]:
+    owner = AsOwner(make_engine(owner_url, pool_size=1), roles.server)
+    yield owner
+    async with owner.engine.begin() as conn:
+        for undo in reversed(owner.undo):
+            await conn.execute(text(undo))
+    await owner.engine.dispose()
 
 
 async def load_years_around_today(session: AsyncSession) -> None:
@@ -86,19 +130,11 @@ async def load_years_around_today(session: AsyncSession) -> None:
         )
 
 
-async def _run_sync(fn: Any, *args: Any) -> Any:
-    import asyncio
-
-    # Alembic's env runs its own event loop; give it a thread.
-    return await asyncio.to_thread(fn, *args)
-
-
 @pytest.fixture(scope="session")
 async def engine(test_url: URL) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(test_url, pool_size=5)
     async with engine.begin() as conn:
         session = AsyncSession(bind=conn)
-        await sync_bundled(session)
         await load_years_around_today(session)
         await session.flush()
     yield engine

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -15,15 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import migrate
-from hub.catalog.policy import sync_bundled
-from hub.db import database_url, make_engine
-from hub.settings import Settings
+from hub.db import make_engine
 from tests.conftest import TEST_DATABASE
+from tests.databases import Roles
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 60.0
@@ -68,25 +64,13 @@ def _wait_healthy(process: subprocess.Popen[bytes], base: str, log: Path) -> Non
 
 
 @pytest.fixture(scope="session")
-async def live_url(settings: Settings) -> AsyncIterator[URL]:
-    """A database of its own for the live server: what it commits never reaches the rolled-back tests."""
+async def live_url(roles: Roles) -> AsyncIterator[URL]:
+    """A database of its own for the live server, as the server role: what it commits never reaches
+    the rolled-back tests."""
     database = f"{TEST_DATABASE}_{os.getpid()}_live"
-    admin = make_engine(database_url(settings, "postgres"), pool_size=1)
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{database}"'))
-    url = database_url(settings, database)
-    await asyncio.to_thread(migrate.upgrade, url)
-    engine = make_engine(url, pool_size=1)
-    async with engine.begin() as conn:
-        await sync_bundled(AsyncSession(bind=conn))
-    await engine.dispose()
-    yield url
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-    await admin.dispose()
+    await roles.create_database(database)
+    yield roles.server_url(database)
+    await roles.drop_database(database)
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ import sys
 from sqlalchemy.engine import URL
 
 from hub.entities.codes import make_uscc
+from tests.databases import Roles
+from tests.live import free_port
 
 
 def run(url: URL, *args: str) -> subprocess.CompletedProcess[str]:
@@ -60,3 +62,46 @@ def test_production_refuses_development_secrets() -> None:
         check=False,
     )
     assert result.returncode != 0 and "HUB_MASTER_KEY" in result.stderr
+
+
+def _production(**env: str) -> dict[str, str]:
+    return {**os.environ, "HUB_ENVIRONMENT": "production", "HUB_MASTER_KEY": "k" * 40, **env}
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_migrate_runs_as_the_owner_and_stores_the_catalogue(roles: Roles, test_database: str) -> None:
+    owner = roles.owner_url(test_database).render_as_string(hide_password=False)
+    done = _cli(_production(HUB_MIGRATION_DATABASE_URL=owner, HUB_SERVER_ROLE=roles.server), "migrate")
+    assert done.returncode == 0, done.stderr
+    assert "database at head" in done.stdout
+
+
+async def test_migrate_as_the_server_role_fails(roles: Roles, test_database: str) -> None:
+    server = roles.server_url(test_database).render_as_string(hide_password=False)
+    refused = _cli(_production(HUB_MIGRATION_DATABASE_URL=server, HUB_SERVER_ROLE=roles.server), "migrate")
+    assert refused.returncode != 0 and "permission denied for table alembic_version" in refused.stderr
+
+
+def test_production_migrates_only_with_the_owners_url() -> None:
+    refused = _cli(_production(HUB_DATABASE_URL="postgresql://x@127.0.0.1/x"), "migrate")
+    assert refused.returncode != 0 and "HUB_MIGRATION_DATABASE_URL must name" in refused.stderr
+
+
+async def test_production_refuses_to_serve_as_the_owner(roles: Roles, test_database: str) -> None:
+    owner = roles.owner_url(test_database).render_as_string(hide_password=False)
+    refused = _cli(_production(HUB_DATABASE_URL=owner), "serve", "--port", str(free_port()))
+    assert refused.returncode != 0
+    assert (
+        "the server's database role may create schemas in the database; may create tables in the schema; owns"
+        in (refused.stderr)
+    )

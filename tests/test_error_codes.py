@@ -56,11 +56,15 @@ NOT_CODES = {
     "A0000001": "serial of the demo association's USCC",
     "B0000001": "serial of the demo bank's USCC",
     "CASCADE": "SQL: ondelete of a foreign key",
+    "DELETE": "SQL: a table privilege the server role may be given (hub/migrate.py)",
+    "INSERT": "SQL: a table privilege the server role may be given (hub/migrate.py)",
     "GET": "HTTP method of the download routes",
     "POST": "HTTP method (the Allow header of a 405)",
     "INFO": "log level",
     "MATERIALIZED": "SQL: a materialised CTE",
     "RECORD_ID": "column of a bulk file naming the record id",
+    "SELECT": "SQL: a table privilege the server role may be given (hub/migrate.py)",
+    "UPDATE": "SQL: a table privilege the server role may be given (hub/migrate.py)",
     "USCC": "column of an indicator file naming the entity",
 }
 

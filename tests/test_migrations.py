@@ -17,6 +17,7 @@ from hub.catalog.policy import sync_bundled
 from hub.crypto import unseal
 from hub.db import make_engine
 from hub.inspections.service import SEED_PURPOSE
+from tests.databases import Roles
 
 
 async def _tables(url: URL) -> set[str]:
@@ -28,15 +29,17 @@ async def _tables(url: URL) -> set[str]:
     return found
 
 
-async def test_upgrade_downgrade_upgrade_and_no_drift(test_url: URL, engine) -> None:
+async def test_upgrade_downgrade_upgrade_and_no_drift(
+    roles: Roles, test_database: str, owner_url: URL, engine
+) -> None:
     # `engine` first: the session's database is built and its catalogue loaded before we tear it down.
-    before = await _tables(test_url)
+    before = await _tables(owner_url)
     assert {"records", "entities", "outbox", "api_tokens", "catalog_documents"} <= before
-    await asyncio.to_thread(migrate.downgrade, test_url, "base")
-    assert await _tables(test_url) == {"alembic_version"}
-    await asyncio.to_thread(migrate.upgrade, test_url, "head")
-    assert await _tables(test_url) == before
-    await asyncio.to_thread(migrate.check, test_url)
+    await roles.migrate(test_database, "base", down=True)
+    assert await _tables(owner_url) == {"alembic_version"}
+    await roles.migrate(test_database, "head")
+    assert await _tables(owner_url) == before
+    await asyncio.to_thread(migrate.check, owner_url)
     # Later tests need the catalogue the downgrade removed.
     async with engine.begin() as conn:
         await sync_bundled(AsyncSession(bind=conn))
@@ -104,15 +107,15 @@ async def _drop_old_plans(url: URL) -> None:
 
 
 async def test_0003_moves_plans_into_documents_and_seals_unrevealed_seeds(
-    test_url: URL, engine, keys
+    roles: Roles, test_database: str, owner_url: URL, engine, keys
 ) -> None:
     """Plans made before 0003 (a row per candidate, plain seeds) keep every fact through it and back."""
-    await asyncio.to_thread(migrate.downgrade, test_url, "0002")
+    await roles.migrate(test_database, "0002", down=True)
     try:
-        await _old_plans(test_url)
-        await asyncio.to_thread(migrate.upgrade, test_url, "0003")
+        await _old_plans(owner_url)
+        await roles.migrate(test_database, "0003")
         lists, assignments, conflicts, seeds = await _run(
-            test_url,
+            owner_url,
             "SELECT plan_id::text, convert_from(canonical, 'UTF8') FROM plan_candidate_lists ORDER BY plan_id",
             "SELECT plan_id::text, uscc, category, inspector_a, inspector_b FROM plan_assignments",
             "SELECT plan_id::text, inspector_id, uscc FROM plan_conflicts ORDER BY plan_id",
@@ -135,9 +138,9 @@ async def test_0003_moves_plans_into_documents_and_seals_unrevealed_seeds(
         assert by_id[PLAN_EMPTY][0] is None and by_id[PLAN_EMPTY][1] is not None
         assert by_id[PLAN_DRAWN][:2] == ("22" * 32, None)  # a revealed seed stays revealed
 
-        await asyncio.to_thread(migrate.downgrade, test_url, "0002")
+        await roles.migrate(test_database, "0002", down=True)
         candidates, plans = await _run(
-            test_url,
+            owner_url,
             "SELECT plan_id::text, uscc, category, drawn, inspector_a, inspector_b FROM plan_candidates "
             "ORDER BY plan_id, uscc",
             "SELECT id::text, seed, parameters FROM inspection_plans WHERE id::text LIKE '00000000%' ORDER BY id",
@@ -155,22 +158,22 @@ async def test_0003_moves_plans_into_documents_and_seals_unrevealed_seeds(
             (PLAN_NULL, "44" * 32, {"conflicts": {}}),
         ]
     finally:
-        await _drop_old_plans(test_url)
-        await asyncio.to_thread(migrate.upgrade, test_url, "head")
+        await _drop_old_plans(owner_url)
+        await roles.migrate(test_database, "head")
 
 
 async def test_0003_stops_when_a_frozen_list_no_longer_matches_its_published_hash(
-    test_url: URL, engine
+    roles: Roles, test_database: str, owner_url: URL, engine
 ) -> None:
-    await asyncio.to_thread(migrate.downgrade, test_url, "0002")
+    await roles.migrate(test_database, "0002", down=True)
     try:
-        await _old_plans(test_url, committed_hash_of="U1,serious\n")  # U2 was added after the commitment
+        await _old_plans(owner_url, committed_hash_of="U1,serious\n")  # U2 was added after the commitment
         with pytest.raises(RuntimeError, match=f"plan\\(s\\) {PLAN_COMMITTED} no longer match"):
-            await asyncio.to_thread(migrate.upgrade, test_url, "0003")
-        assert await _run(test_url, "SELECT version_num FROM alembic_version") == [[("0002",)]]
+            await roles.migrate(test_database, "0003")
+        assert await _run(owner_url, "SELECT version_num FROM alembic_version") == [[("0002",)]]
     finally:
-        await _drop_old_plans(test_url)
-        await asyncio.to_thread(migrate.upgrade, test_url, "head")
+        await _drop_old_plans(owner_url)
+        await roles.migrate(test_database, "head")
 
 
 U = "91230102MA00000001"
@@ -214,21 +217,23 @@ OLD_OUTBOX = [
 ]
 
 
-async def test_0004_types_the_outbox_events_and_back(test_url: URL, engine) -> None:
+async def test_0004_types_the_outbox_events_and_back(
+    roles: Roles, test_database: str, owner_url: URL, engine
+) -> None:
     """Rows written before 0004 get their event type and version 1, and read back as events; the
     downgrade gives them their topics again."""
     from hub.sync.events import decode
 
-    await asyncio.to_thread(migrate.downgrade, test_url, "0003")
+    await roles.migrate(test_database, "0003", down=True)
     try:
         values = ", ".join(
             f"('{topic}', {_literal(uscc)}, '{json.dumps(payload)}')"
             for topic, uscc, payload, _ in OLD_OUTBOX
         )
-        await _run(test_url, f"INSERT INTO outbox (topic, uscc, payload) VALUES {values}")
-        await asyncio.to_thread(migrate.upgrade, test_url, "0004")
+        await _run(owner_url, f"INSERT INTO outbox (topic, uscc, payload) VALUES {values}")
+        await roles.migrate(test_database, "0004")
         [rows, columns] = await _run(
-            test_url,
+            owner_url,
             "SELECT event_type, payload_version, uscc, payload, xact_id FROM outbox ORDER BY id",
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'outbox'",
         )
@@ -244,17 +249,44 @@ async def test_0004_types_the_outbox_events_and_back(test_url: URL, engine) -> N
             "receipt_id": R,
         }
         await _run(
-            test_url,
+            owner_url,
             "INSERT INTO outbox (event_type, payload_version, uscc, payload) "
             f"VALUES ('evaluation.withdrawn', 1, '{U}', '{json.dumps(withdrawn)}')",
         )
 
-        await asyncio.to_thread(migrate.downgrade, test_url, "0003")
-        [old] = await _run(test_url, "SELECT topic, uscc, payload FROM outbox ORDER BY id")
+        await roles.migrate(test_database, "0003", down=True)
+        [old] = await _run(owner_url, "SELECT topic, uscc, payload FROM outbox ORDER BY id")
         assert [r[0] for r in old] == [topic for topic, *_ in OLD_OUTBOX] + ["evaluation.withdrawn"]
         assert [(r[1], r[2]) for r in old] == [(uscc, payload) for _, uscc, payload, _ in OLD_OUTBOX] + [
             (U, withdrawn)
         ]
     finally:
-        await _run(test_url, "DELETE FROM outbox")
-        await asyncio.to_thread(migrate.upgrade, test_url, "head")
+        await _run(owner_url, "DELETE FROM outbox")
+        await roles.migrate(test_database, "head")
+
+
+async def _server_table_rights(url: URL, role: str) -> list[tuple]:
+    [rows] = await _run(
+        url,
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE n.nspname = 'public' AND c.relkind IN ('r', 'S') AND (has_table_privilege('{role}', c.oid, "
+        f"'SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER') OR (c.relkind = 'S' AND "
+        f"has_sequence_privilege('{role}', c.oid, 'USAGE,SELECT,UPDATE')))",
+    )
+    return rows
+
+
+async def test_0006_grants_the_server_role_and_takes_it_all_back(
+    roles: Roles, test_database: str, owner_url: URL, engine
+) -> None:
+    assert len(await _server_table_rights(owner_url, roles.server)) > 20
+    await roles.migrate(test_database, "0005", down=True)
+    try:
+        assert await _server_table_rights(owner_url, roles.server) == []
+        # Granting to the role that migrates would revoke the owner's own rights: refused.
+        with pytest.raises(Exception, match="not as the server role"):
+            await asyncio.to_thread(migrate.upgrade, owner_url, "0006", roles.owner)
+        assert await _run(owner_url, "SELECT version_num FROM alembic_version") == [[("0005",)]]
+    finally:
+        await roles.migrate(test_database, "head")
+    assert len(await _server_table_rights(owner_url, roles.server)) > 20

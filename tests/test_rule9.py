@@ -109,8 +109,9 @@ async def test_every_table_is_listed_and_entity_tables_are_distributable_by_uscc
     assert await rule9_violations(connection) == []
 
 
-async def test_the_check_catches_each_way_of_breaking_the_rule(connection):
-    """Planted in the test's transaction (rolled back): each breach is reported, and nothing else."""
+async def test_the_check_catches_each_way_of_breaking_the_rule(owner_connection):
+    """Planted by the owner in a transaction rolled back: each breach is reported, and nothing else."""
+    connection = owner_connection
     for statement in (
         "CREATE TABLE rule9_probe (id int PRIMARY KEY, uscc varchar(18))",
         "ALTER TABLE domain_members DROP CONSTRAINT pk_domain_members",

@@ -123,7 +123,7 @@ async def prepared_rows(
 
 async def baseline_copy(url: URL, rows: list[tuple[Any, ...]]) -> float:
     """Seconds for raw COPY of `rows` into an empty `records` (committed), the table emptied after."""
-    conn = await asyncpg.connect(asyncpg_dsn(url))
+    conn = await asyncpg.connect(asyncpg_dsn(support.owner_of(url)))
     try:
         await conn.execute("TRUNCATE records")
         started = time.perf_counter()
@@ -141,7 +141,7 @@ async def baseline_copy(url: URL, rows: list[tuple[Any, ...]]) -> float:
 
 async def empty_tables(url: URL) -> None:
     """Back to an empty archive, with statistics that say so (as on a new deployment)."""
-    conn = await asyncpg.connect(asyncpg_dsn(url))
+    conn = await asyncpg.connect(asyncpg_dsn(support.owner_of(url)))
     try:
         await conn.execute("TRUNCATE records, entities, bulk_receipts CASCADE")
         await conn.execute("VACUUM ANALYZE records, entities")
@@ -168,7 +168,7 @@ async def run_worker(url: URL, token: str, path: Path) -> dict[str, Any]:
 
 
 async def count_records(url: URL) -> int:
-    conn = await asyncpg.connect(asyncpg_dsn(url))
+    conn = await asyncpg.connect(asyncpg_dsn(support.owner_of(url)))
     try:
         return int(await conn.fetchval("SELECT count(*) FROM records"))
     finally:

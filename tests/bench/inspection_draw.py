@@ -79,7 +79,7 @@ async def prepare(url: URL, n: int) -> list[str]:
         for i, uscc in enumerate(usccs):
             yield uscc, level_of(i)
 
-    conn = await asyncpg.connect(asyncpg_dsn(url))
+    conn = await asyncpg.connect(asyncpg_dsn(support.owner_of(url)))
     try:
         await conn.execute("CREATE TEMP TABLE stage (uscc text, level text)")
         await conn.copy_records_to_table("stage", records=stage(), columns=("uscc", "level"))
@@ -122,7 +122,7 @@ async def baseline(url: URL, usccs: list[str]) -> float:
     data = "".join(
         f"{u},{['trustworthy', 'minor', 'general', 'serious'][i % 4]}\n" for i, u in enumerate(usccs)
     )
-    conn = await asyncpg.connect(asyncpg_dsn(url))
+    conn = await asyncpg.connect(asyncpg_dsn(support.owner_of(url)))
     chunks: list[bytes] = []
 
     async def collect(chunk: bytes) -> None:

@@ -20,12 +20,11 @@ from typing import Any
 
 import asyncpg
 import httpx
-from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.caller import Caller, Role
-from hub.db import asyncpg_dsn, database_url, make_engine, make_sessionmaker
+from hub.db import asyncpg_dsn, make_engine, make_sessionmaker
 from hub.grading import admin
 from hub.scoring import service as scoring
 from hub.settings import Settings
@@ -96,7 +95,7 @@ async def prepare(url: URL, entities: int) -> None:
             uscc = support.company(i)
             yield uscc, f"哈尔滨市某某餐饮有限公司{i}", "enterprise", uscc[2:8]
 
-    conn = await asyncpg.connect(asyncpg_dsn(url))
+    conn = await asyncpg.connect(asyncpg_dsn(support.owner_of(url)))
     try:
         columns = ("uscc", "domain", "period", "values", "loaded_by")
         await conn.copy_records_to_table("indicator_values", records=values(), columns=columns)
@@ -110,7 +109,7 @@ async def prepare(url: URL, entities: int) -> None:
 
 async def baseline(url: URL) -> float:
     """Seconds of the one set-based UPDATE grading the N scores (committed)."""
-    conn = await asyncpg.connect(asyncpg_dsn(url))
+    conn = await asyncpg.connect(asyncpg_dsn(support.owner_of(url)))
     try:
         await conn.execute("DROP TABLE IF EXISTS bench_grades")
         await conn.execute(
@@ -143,7 +142,7 @@ async def grade(client: httpx.AsyncClient, token: str) -> tuple[float, dict[str,
 
 async def compare(url: URL) -> dict[str, int]:
     """Results stored by the hub against the baseline's grades and scores."""
-    conn = await asyncpg.connect(asyncpg_dsn(url))
+    conn = await asyncpg.connect(asyncpg_dsn(support.owner_of(url)))
     try:
         row = await conn.fetchrow(
             """
@@ -163,7 +162,7 @@ async def compare(url: URL) -> dict[str, int]:
 
 async def change_values(url: URL, every: int = 10) -> None:
     """New values for every `every`-th entity (and the baseline's scores and grades with them)."""
-    conn = await asyncpg.connect(asyncpg_dsn(url))
+    conn = await asyncpg.connect(asyncpg_dsn(support.owner_of(url)))
     try:
         rows = [
             (support.company(i), values_of(i, shift=5))
@@ -183,7 +182,7 @@ async def analyze(url: URL) -> None:
     """Fresh statistics before each timed run (untimed), as autovacuum leaves them between two gradings.
     Right after a million-row change they are stale, and hub.grading.repository.store then picks a
     nested loop that takes minutes (see the report)."""
-    conn = await asyncpg.connect(asyncpg_dsn(url))
+    conn = await asyncpg.connect(asyncpg_dsn(support.owner_of(url)))
     try:
         await conn.execute("ANALYZE records, classifications, classification_changes, indicator_values")
     finally:
@@ -235,11 +234,7 @@ async def run(
 
 
 async def drop_database(settings: Settings, name: str) -> None:
-    admin_engine = make_engine(database_url(settings, "postgres"), pool_size=1)
-    async with admin_engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin_engine.dispose()
+    await support.drop_database(settings, name)
 
 
 def report(result: dict[str, Any]) -> list[str]:

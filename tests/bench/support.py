@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import datetime as dt
 import os
@@ -10,17 +9,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub import migrate
 from hub.auth import service as auth
 from hub.auth.caller import Role
-from hub.catalog.policy import sync_bundled
-from hub.db import database_url, make_engine
+from hub.db import make_engine
 from hub.entities.codes import make_uscc
 from hub.settings import Settings
+from tests.databases import Roles, make_roles
 
 BENCH_DATABASE = "hub_bench"
 # The department of the smoke test: market regulation (its penalties follow SAMR Order 107).
@@ -63,30 +60,34 @@ def bench_rows(default: int = 1_000_000) -> int:
     return int(os.environ.get("BENCH_ROWS", default))
 
 
+_roles: Roles | None = None
+
+
+async def bench_roles(settings: Settings) -> Roles:
+    """hub_bench_owner and hub_bench_server, as in production (made once per process)."""
+    global _roles
+    if _roles is None:
+        _roles = await make_roles(settings, BENCH_DATABASE)
+    return _roles
+
+
 async def fresh_database(settings: Settings, name: str = BENCH_DATABASE) -> URL:
-    """Drop and create `name`, migrate it and load the bundled policy; never the dev or test database."""
-    admin = make_engine(database_url(settings, "postgres"), pool_size=1)
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    url = database_url(settings, name)
-    # Alembic's env runs its own event loop; give it a thread.
-    await asyncio.to_thread(migrate.upgrade, url)
-    engine = make_engine(url, pool_size=1)
-    async with engine.begin() as conn:
-        await sync_bundled(AsyncSession(bind=conn))
-    await engine.dispose()
-    return url
+    """Drop and create `name`, migrate it as its owner and load the bundled policy; never the dev or
+    test database. The URL is the server role's, as the hub serves."""
+    roles = await bench_roles(settings)
+    await roles.create_database(name)
+    return roles.server_url(name)
+
+
+def owner_of(url: URL) -> URL:
+    """The database of `url` (a fresh_database) as its owner: the benchmarks' set-up and baselines
+    (TRUNCATE, VACUUM, tables of their own), never the hub's path."""
+    assert _roles is not None and url.database, "fresh_database made it"
+    return _roles.owner_url(url.database)
 
 
 async def drop_database(settings: Settings, name: str) -> None:
-    admin = make_engine(database_url(settings, "postgres"), pool_size=1)
-    async with admin.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    await (await bench_roles(settings)).drop_database(name)
 
 
 @dataclass(frozen=True)

@@ -205,8 +205,11 @@ async def test_only_departments_commit_and_draw(client, actors):
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
-async def test_a_frozen_list_altered_after_the_commitment_is_not_drawn(client, actors, connection):
+async def test_a_frozen_list_altered_after_the_commitment_is_not_drawn(client, actors, connection, as_owner):
     plan, _ = await standard_plan(client, actors)
+    await as_owner.lend(
+        "UPDATE", "plan_candidate_lists"
+    )  # the server role may not: this is the owner tampering
     await connection.execute(
         text(
             "UPDATE plan_candidate_lists SET canonical = canonical || convert_to('91230102MA0000999X,minor\n', 'UTF8')"

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.catalog.record_types import load_bundled
 from hub.catalog.registry import shipped_documents
 from hub.sync.events import decode
-from tests.conftest import Actor, company_code, gov_code, gql
+from tests.conftest import Actor, AsOwner, company_code, gov_code, gql
 from tests.grading.evaluations import assign, evaluation
 from tests.inspections import support as inspections
 from tests.records.builders import PERSON_ID, PUSH, count, person_record, valid_record
@@ -411,9 +411,11 @@ async def _members_again(client, actors, connection):
 @case("reclassifyDomain: a member never classified")
 async def _reclassify(client, actors, connection):
     await assign(client, actors["credit_office"], actors["department"], DRUGS)
-    await mutate(client, actors["department"], MEMBERS, {"d": DRUGS, "u": [E1]})
-    # A member whose classification is gone (as after an import of members alone): re-classifying finds it.
-    await connection.execute(text("DELETE FROM classifications WHERE uscc = :u"), {"u": E1})
+    # A member never classified (as after an import of members alone): re-classifying finds it.
+    await connection.execute(
+        text("INSERT INTO domain_members (uscc, domain, added_by) VALUES (:u, :d, 'import')"),
+        {"u": E1, "d": DRUGS},
+    )
 
     async def run() -> None:
         assert (await mutate(client, actors["department"], RECLASSIFY, {"d": DRUGS}))["changed"] == 1
@@ -812,12 +814,13 @@ FAULT = """CREATE FUNCTION injected_fault() RETURNS trigger LANGUAGE plpgsql AS
            $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$"""
 
 
-async def inject_fault(connection: AsyncConnection, table: str) -> None:
-    """Every later insert into `table` fails, as a full disk or a lost connection would (rolled back with
-    the test)."""
-    await connection.execute(text(FAULT))
-    await connection.execute(
-        text(f"CREATE TRIGGER injected_fault BEFORE INSERT ON {table} EXECUTE FUNCTION injected_fault()")
+async def inject_fault(as_owner: AsOwner, table: str) -> None:
+    """Every later insert into `table` fails, as a full disk or a lost connection would (a trigger only
+    the owner may add; removed when the test ends)."""
+    await as_owner.run(FAULT, "DROP FUNCTION injected_fault()")
+    await as_owner.run(
+        f"CREATE TRIGGER injected_fault BEFORE INSERT ON {table} EXECUTE FUNCTION injected_fault()",
+        f"DROP TRIGGER injected_fault ON {table}",
     )
 
 
@@ -827,20 +830,24 @@ async def failed(client: httpx.AsyncClient, actor: Actor, query: str, variables:
     assert "injected" not in orjson.dumps(answer).decode()
 
 
-async def test_an_event_is_undone_with_the_change_that_failed_after_it(client, actors, connection) -> None:
+async def test_an_event_is_undone_with_the_change_that_failed_after_it(
+    client, actors, connection, as_owner
+) -> None:
     """The evaluation's event is written, then its re-classification fails: neither stays."""
     await assign(client, actors["credit_office"], actors["department"], DRUGS)
     await _graded(client, actors, runs=0)
-    await inject_fault(connection, "classification_changes")
+    await inject_fault(as_owner, "classification_changes")
     await failed(client, actors["department"], PUSH, {"records": [industry(actors, E1, "D")], "key": "k1"})
     await failed(client, actors["department"], scoring.GRADE, {"d": scoring.DOMAIN, "p": scoring.PERIOD})
     assert await count(connection, "outbox") == 0
     assert await count(connection, "records", "record_type = 'industry_evaluation'") == 0
 
 
-async def test_a_change_is_undone_when_its_event_cannot_be_written(client, actors, connection) -> None:
+async def test_a_change_is_undone_when_its_event_cannot_be_written(
+    client, actors, connection, as_owner
+) -> None:
     dept = actors["department"]
-    await inject_fault(connection, "outbox")
+    await inject_fault(as_owner, "outbox")
     await failed(client, dept, PUSH, {"records": [penalty(dept, E1)], "key": "k1"})
     operations = {
         "query": UPLOAD,
