@@ -23,6 +23,8 @@ from tests.databases import Roles
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 60.0
+# The scrape token of the live server's /metrics.
+LIVE_METRICS_TOKEN = "live-scrape-token-" + "0" * 32
 STOP_TIMEOUT = 15.0
 
 
@@ -85,7 +87,11 @@ def hub_server(live_url: URL, tmp_path: Path) -> Iterator[str]:
     """The URL of a real hub's /graphql, serving the live database."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "HUB_DATABASE_URL": live_url.render_as_string(hide_password=False)}
+    env = {
+        **os.environ,
+        "HUB_DATABASE_URL": live_url.render_as_string(hide_password=False),
+        "HUB_METRICS_TOKEN": LIVE_METRICS_TOKEN,
+    }
     log = tmp_path / "hub.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
