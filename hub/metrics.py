@@ -50,7 +50,6 @@ REJECTION_CODES: Final = {
     "rate": "RATE_LIMITED",
     "concurrency": "OVERLOADED",
     "pool_timeout": "OVERLOADED",
-    "timeout": "TIMEOUT",
 }
 # The reason of a refusal by a GraphQL limit, from the code of its error.
 REASON_OF_CODE: Final = {

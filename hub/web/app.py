@@ -513,8 +513,7 @@ class GraphQLGate:
                     await self.app(scope, receive, send_tracked)
         except TimeoutError:
             await answer(
-                problem(504, "TIMEOUT", "the request took too long and was stopped", request_id.get()),
-                "timeout",
+                problem(504, "TIMEOUT", "the request took too long and was stopped", request_id.get())
             )
         except _BodyTooLarge:
             await answer(self._too_large(limit), "body_size")
@@ -526,8 +525,6 @@ class GraphQLGate:
             elif failure[0] == 503:
                 pool_timeout = isinstance(exc, SATimeoutError)
                 await answer(self.retry_later(*failure), "pool_timeout" if pool_timeout else None)
-            elif failure[1] == "TIMEOUT":
-                await answer(problem(*failure, request_id.get()), "timeout")
             else:
                 await answer(problem(*failure, request_id.get()))
         finally:

@@ -28,7 +28,8 @@ from hub.entities.codes import make_uscc
 from hub.settings import Settings
 from hub.web.app import create_app
 from tests.conftest import Actor, company_code
-from tests.live import LIVE_METRICS_TOKEN
+from tests.http.test_edge import chunks, multipart
+from tests.live import LIVE_METRICS_TOKEN, free_port
 from tests.records.test_bulk_smoke import csv_file, upload
 
 SCRAPE_TOKEN = "scrape-token-for-the-tests-" + "x" * 20
@@ -49,7 +50,6 @@ REASONS = {
     "rate",
     "concurrency",
     "pool_timeout",
-    "timeout",
 }
 ME = "{ me { role } }"
 
@@ -292,6 +292,18 @@ async def test_an_oversized_body_is_a_body_size_rejection(sessions):
     assert requests(after, "none", "rejected", "none") - requests(before, "none", "rejected", "none") == 1
 
 
+async def test_a_multipart_body_counted_past_the_limit_is_a_body_size_rejection(sessions):
+    async with await app_client(settings_of(max_body_bytes=1024, max_upload_bytes=1024), sessions) as client:
+        before = await scrape(client)
+        body, content_type = multipart(6 * 1024)
+        headers = {"content-type": content_type, "graphql-require-preflight": "1"}
+        response = await client.post("/graphql", content=chunks(body, 1024), headers=headers)  # no length
+        assert response.status_code == 413, response.text
+        after = await scrape(client)
+    assert rejections(after, "body_size") - rejections(before, "body_size") == 1
+    assert requests(after, "none", "rejected", "none") - requests(before, "none", "rejected", "none") == 1
+
+
 async def test_past_the_rate_limit_is_a_rate_rejection(sessions):
     async with await app_client(settings_of(rate_limits={"public": 1}), sessions) as client:
         before = await scrape(client)
@@ -326,7 +338,28 @@ async def test_a_refusal_without_a_limit_is_a_client_error_not_a_rejection(hub):
     assert sum(rejections(after, r) for r in REASONS) == sum(rejections(before, r) for r in REASONS)
 
 
+async def test_a_database_that_is_down_is_a_server_error_not_a_rejection(nowhere):
+    async with await app_client(settings_of(), make_sessionmaker(nowhere)) as client:
+        before = await scrape(client)  # the scrape token: no database needed
+        assert (await post(client, ME)).status_code == 503
+        after = await scrape(client)
+    gained = requests(after, "none", "server_error", "none") - requests(
+        before, "none", "server_error", "none"
+    )
+    assert gained == 1
+    assert sum(rejections(after, r) for r in REASONS) == 0
+
+
 # --- the pool -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def nowhere() -> AsyncIterator[AsyncEngine]:
+    """An engine for a PostgreSQL that is not there (nothing listens on the port)."""
+    url = URL.create("postgresql+asyncpg", username="hub", host="127.0.0.1", port=free_port(), database="hub")
+    engine = make_engine(url, pool_size=1, pool_timeout=0.5)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture
