@@ -15,8 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from hub.auth import service as auth
+from hub.auth.caller import Role
 from hub.db import make_engine
 from tests.conftest import TEST_DATABASE
 from tests.databases import Roles
@@ -80,6 +82,16 @@ async def live_engine(live_url: URL) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(live_url, pool_size=2)
     yield engine
     await engine.dispose()
+
+
+async def live_token(engine: AsyncEngine, code: str, name: str, role: Role) -> str:
+    """The secret of a token of a new organisation, committed in the live database."""
+    async with engine.begin() as connection:
+        session = AsyncSession(bind=connection)
+        await auth.register_organisation(session, code, name, role)
+        issued = await auth.issue_token(session, code, "live tests", 1, by="tests")
+        await session.flush()
+    return issued.secret
 
 
 @pytest.fixture

@@ -18,18 +18,16 @@ import pytest
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
-from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.auth import service as auth
 from hub.auth.caller import Role
-from hub.db import make_engine, make_sessionmaker
+from hub.db import make_sessionmaker
 from hub.entities.codes import make_uscc
 from hub.settings import Settings
 from hub.web.app import create_app
 from tests.conftest import Actor, company_code
 from tests.http.test_edge import chunks, multipart
-from tests.live import LIVE_METRICS_TOKEN, free_port
+from tests.live import LIVE_METRICS_TOKEN, live_token
 from tests.records.test_bulk_smoke import csv_file, upload
 
 SCRAPE_TOKEN = "scrape-token-for-the-tests-" + "x" * 20
@@ -353,23 +351,6 @@ async def test_a_database_that_is_down_is_a_server_error_not_a_rejection(nowhere
 # --- the pool -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def nowhere() -> AsyncIterator[AsyncEngine]:
-    """An engine for a PostgreSQL that is not there (nothing listens on the port)."""
-    url = URL.create("postgresql+asyncpg", username="hub", host="127.0.0.1", port=free_port(), database="hub")
-    engine = make_engine(url, pool_size=1, pool_timeout=0.5)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def own_engine(test_url: URL) -> AsyncIterator[AsyncEngine]:
-    """Two connections at most, half a second of pool timeout."""
-    engine = make_engine(test_url, pool_size=1, pool_timeout=0.5)
-    yield engine
-    await engine.dispose()
-
-
 async def test_pool_in_use_and_waiting_are_read_at_scrape_and_a_pool_timeout_counted(own_engine):
     async with await app_client(settings_of(), make_sessionmaker(own_engine)) as client:
         idle = await scrape(client)
@@ -437,17 +418,6 @@ async def test_a_bulk_file_counts_its_rows_and_its_outcome(hub, actors):
 SUBSCRIBE = 'subscription { classificationChanged(domains: ["food_small_workshops"]) { id } }'
 
 
-async def _office_token(engine: AsyncEngine) -> str:
-    """A credit-office token committed in the live database."""
-    code = make_uscc("1", "1", "230100", "Q0000001")
-    async with engine.begin() as connection:
-        session = AsyncSession(bind=connection)
-        await auth.register_organisation(session, code, "指标测试信用办", Role.CREDIT_OFFICE)
-        issued = await auth.issue_token(session, code, "metrics", 1, by="tests")
-        await session.flush()
-    return issued.secret
-
-
 async def _live_scrape(base: str) -> Samples:
     async with httpx.AsyncClient(base_url=base) as client:
         return await scrape(client, {"authorization": f"Bearer {LIVE_METRICS_TOKEN}"})
@@ -464,7 +434,9 @@ async def _until(base: str, check: Any) -> Samples:
 
 async def test_subscriptions_open_admitted_refused_and_one_listen_connection(live_engine, hub_server):
     base = hub_server.removesuffix("/graphql")
-    token = await _office_token(live_engine)
+    token = await live_token(
+        live_engine, make_uscc("1", "1", "230100", "Q0000001"), "指标测试信用办", Role.CREDIT_OFFICE
+    )
     idle = await _live_scrape(base)
     assert value(idle, "hub_subscriptions_open") == 0
     assert value(idle, "hub_listen_connections") == 0
