@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.auth.caller import Role
 from hub.db import make_sessionmaker
 from hub.entities.codes import make_uscc
-from hub.settings import Settings
+from hub.settings import Settings, check_production
 from hub.web.app import create_app
 from tests.conftest import Actor, company_code
 from tests.http.test_edge import chunks, multipart
@@ -461,3 +461,21 @@ async def test_subscriptions_open_admitted_refused_and_one_listen_connection(liv
     closed = await _until(base, lambda s: value(s, "hub_subscriptions_open") == 0)
     assert value(closed, "hub_subscriptions_total", outcome="admitted") == limit
     assert value(closed, "hub_subscriptions_total", outcome="limit_caller") == 0
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("token", "starts"), [("", True), ("s" * 31, False), ("s" * 32, True)])
+def test_production_needs_a_long_scrape_token_when_one_is_set(token, starts):
+    settings = Settings(
+        environment="production",
+        master_key="m" * 40,
+        database_url="postgresql://hub@db.example/hub",
+        metrics_token=token,
+    )
+    if starts:
+        check_production(settings)
+    else:
+        with pytest.raises(SystemExit, match="HUB_METRICS_TOKEN"):
+            check_production(settings)
