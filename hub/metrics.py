@@ -99,6 +99,8 @@ class Observation:
     def outcome_label(self) -> str:
         if self.reason is not None:
             return REJECTED
+        if self.status == 0:  # no answer began: the client went away
+            return CLIENT_ERROR
         if self.status >= 500:
             return SERVER_ERROR
         if self.outcome is not None:
