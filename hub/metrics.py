@@ -46,6 +46,7 @@ REJECTION_CODES: Final = {
     "aliases": "MAX_ALIASES",
     "tokens": "MAX_TOKENS",
     "page_size": "PAGE_SIZE",
+    "string_length": "STRING_TOO_LONG",
     "body_size": "BODY_TOO_LARGE",
     "rate": "RATE_LIMITED",
     "concurrency": "OVERLOADED",
@@ -55,7 +56,7 @@ REJECTION_CODES: Final = {
 REASON_OF_CODE: Final = {
     code: reason
     for reason, code in REJECTION_CODES.items()
-    if code in {"COST_LIMIT", "MAX_DEPTH", "MAX_ALIASES", "MAX_TOKENS", "PAGE_SIZE"}
+    if code in {"COST_LIMIT", "MAX_DEPTH", "MAX_ALIASES", "MAX_TOKENS", "PAGE_SIZE", "STRING_TOO_LONG"}
 }
 
 SUBSCRIPTION_OUTCOMES: Final = ("admitted", "limit_connection", "limit_caller", "refused", "failed")

@@ -44,6 +44,7 @@ REASONS = {
     "aliases",
     "tokens",
     "page_size",
+    "string_length",
     "body_size",
     "rate",
     "concurrency",
@@ -247,6 +248,7 @@ async def test_every_label_value_is_from_the_readme_sets(hub, actors):
 
 USCC = company_code(1)
 ENTITY = f'{{ entity(uscc: "{USCC}") {{ records(first: 20) {{ edges {{ node {{ recordType }} }} }} }} }}'
+SEARCH_LONG = '{ searchEntities(name: "某某某某某某某某") { edges { node { uscc } } } }'
 PAGE = '{ searchEntities(name: "某某", first: 1000) { edges { node { uscc } } } }'
 
 
@@ -258,6 +260,7 @@ PAGE = '{ searchEntities(name: "某某", first: 1000) { edges { node { uscc } } 
         ({"max_aliases": 1}, "{ a: me { role } b: me { role } }", "aliases", "me", "query"),
         ({"max_tokens": 5}, ENTITY, "tokens", "other", "none"),  # refused while parsing
         ({}, PAGE, "page_size", "searchEntities", "query"),
+        ({"max_string_length": 5}, SEARCH_LONG, "string_length", "searchEntities", "query"),
     ],
 )
 async def test_a_refused_query_counts_its_reason(sessions, overrides, query, reason, field, operation):
@@ -270,6 +273,7 @@ async def test_a_refused_query_counts_its_reason(sessions, overrides, query, rea
             "MAX_ALIASES",
             "MAX_TOKENS",
             "PAGE_SIZE",
+            "STRING_TOO_LONG",
         }, body
         after = await scrape(client)
     assert rejections(after, reason) - rejections(before, reason) == 1
@@ -277,6 +281,16 @@ async def test_a_refused_query_counts_its_reason(sessions, overrides, query, rea
         REASONS - {reason}, 0.0
     )
     assert requests(after, field, "rejected", operation) - requests(before, field, "rejected", operation) == 1
+
+
+async def test_a_long_string_in_variables_is_a_string_length_rejection(sessions):
+    query = "query($n: String) { searchEntities(name: $n) { edges { node { uscc } } } }"
+    async with await app_client(settings_of(max_string_length=5), sessions) as client:
+        before = await scrape(client)
+        body = (await post(client, query, variables={"n": "某" * 6})).json()
+        assert body["errors"][0]["extensions"]["code"] == "STRING_TOO_LONG", body
+        after = await scrape(client)
+    assert rejections(after, "string_length") - rejections(before, "string_length") == 1
 
 
 async def test_an_oversized_body_is_a_body_size_rejection(sessions):
