@@ -56,6 +56,11 @@ class Listener:
         self._lock = asyncio.Lock()
 
     @property
+    def connected(self) -> bool:
+        """Whether its LISTEN connection is open now."""
+        return self._connection is not None
+
+    @property
     def subscribers(self) -> int:
         return sum(len(queues) for queues in self._queues.values())
 
@@ -181,6 +186,15 @@ def listener_for(url: URL) -> Listener:
     if key not in per_loop:
         per_loop[key] = Listener(url)
     return per_loop[key]
+
+
+def listen_connections() -> int:
+    """This loop's open LISTEN connections (one per database; metrics read it when scraped)."""
+    try:
+        per_loop = _listeners.get(asyncio.get_running_loop(), {})
+    except RuntimeError:  # no running loop: nothing listens
+        return 0
+    return sum(listener.connected for listener in per_loop.values())
 
 
 async def stop_listeners() -> None:

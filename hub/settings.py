@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     # Open subscriptions allowed per WebSocket connection and per calling organisation (per process).
     max_subscriptions_per_connection: int = 10
     max_subscriptions_per_caller: int = 50
+    # A bearer token that may read /metrics (the scraper's), besides credit-office tokens; empty: none.
+    metrics_token: SecretStr = SecretStr("")
 
     log_level: str = "INFO"
     # "production" refuses the development master key and needs a named database server.
@@ -85,6 +87,8 @@ def check_production(settings: Settings, *, migrating: bool = False) -> None:
         raise SystemExit(
             "HUB_DATABASE_URL must name the PostgreSQL server, as the server role, in production"
         )
+    if 0 < len(settings.metrics_token) < 32:
+        raise SystemExit("HUB_METRICS_TOKEN must be a secret of at least 32 characters in production")
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ from strawberry.types import Info as _Info
 from hub.auth.caller import Caller
 from hub.disclosure.gate import Disclosure
 from hub.disclosure.policy import ROLE_POLICY, DisclosurePolicy
+from hub.metrics import Metrics, Observation
 from hub.ports import KeyProvider
 from hub.settings import Settings
 from schema.loaders import Loaders
@@ -35,6 +36,9 @@ class HubContext:
     connection_params: dict[str, object] | None = None
     # What may leave, and to whom: the gate below asks it (tests install one that withholds all).
     disclosure_policy: DisclosurePolicy = ROLE_POLICY
+    # The app's metrics, and this HTTP request's labels (which the UnitOfWork extension fills in).
+    metrics: Metrics | None = None
+    observation: Observation | None = None
     disclosure: Disclosure = field(init=False)
     loaders: Loaders = field(init=False)
 

@@ -12,14 +12,26 @@ import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, GraphQLSyntaxError, parse, validate
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    parse,
+    validate,
+)
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
+from hub import metrics
 from hub.db import settle
 from hub.disclosure.gate import Disclosure
 from hub.disclosure.policy import Subject
 from hub.errors import HubError
+from hub.metrics import Observation
 from schema.cost import expanded_fields
 from schema.strings import variable_errors
 
@@ -162,8 +174,15 @@ class UnitOfWork(SchemaExtension):
         return {"disclosure": report} if report else {}
 
     async def on_operation(self) -> AsyncIterator[None]:
-        yield
         context = self.execution_context.context
+        try:
+            yield
+        except GraphQLError as error:  # the document did not parse (QueryDocument): nothing ran
+            if context.observation is not None:
+                context.observation.field, context.observation.outcome = metrics.OTHER, metrics.REQUEST_ERROR
+                code = str((error.extensions or {}).get("code"))
+                context.observation.reason = metrics.REASON_OF_CODE.get(code)
+            raise
         result = self.execution_context.result
         errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
         # Commit only what the answer reports: when a refused field nulls the whole answer (mutation
@@ -184,3 +203,69 @@ class UnitOfWork(SchemaExtension):
                 log.error("rollback failed", extra={"error_type": type(exc).__name__})
         if result is not None and errors:
             result.errors = [_public_error(e, context.request_id, context.disclosure) for e in errors]
+        if context.observation is not None:
+            _observe(context.observation, self.execution_context)
+
+
+def _observe(observation: Observation, execution_context: ExecutionContext) -> None:
+    """The request's metric labels from its operation and result (hub.metrics): the operation type and
+    the root field when the schema has it, never a name from the request itself."""
+    document = execution_context.graphql_document
+    operation = None if document is None else _operation(document, execution_context.operation_name)
+    if operation is None:
+        observation.field = metrics.OTHER
+    else:
+        observation.operation = operation.operation.value
+        observation.field = _root_field(execution_context.schema._schema, operation)
+    result = execution_context.result
+    errors = result.errors if result is not None else None
+    if not errors:
+        observation.outcome = metrics.OK
+        return
+    request_error = result is not None and result.data is None
+    observation.outcome = metrics.FIELD_ERROR
+    for error in errors:
+        code = str((error.extensions or {}).get("code"))
+        if code in _SERVER_FAULTS:
+            observation.outcome = metrics.SERVER_ERROR
+            return
+        request_error = request_error and error.path is None
+        observation.reason = observation.reason or metrics.REASON_OF_CODE.get(code)
+    if request_error:
+        observation.outcome = metrics.REQUEST_ERROR
+
+
+_SERVER_FAULTS = frozenset({"INTERNAL", "TIMEOUT"})
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    """The operation that runs: the one named, else the only one."""
+    found = None
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        if name is None:
+            if found is not None:
+                return None  # several without a name: not run
+            found = definition
+        elif definition.name is not None and definition.name.value == name:
+            return definition
+    return found
+
+
+def _root_field(schema: GraphQLSchema, operation: OperationDefinitionNode) -> str:
+    """The root field of the operation if it has one (meta fields aside) that the schema has."""
+    root = schema.get_root_type(operation.operation)
+    found: str | None = None
+    for selection in operation.selection_set.selections:
+        if not isinstance(selection, FieldNode):
+            return metrics.OTHER  # a fragment at the root
+        name = selection.name.value
+        if name.startswith("__"):
+            continue
+        if root is None or name not in root.fields:
+            return metrics.OTHER
+        if found is not None and found != name:
+            return metrics.MULTIPLE
+        found = name
+    return metrics.INTROSPECTION if found is None else found

@@ -15,14 +15,18 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from hub.auth import service as auth
+from hub.auth.caller import Role
 from hub.db import make_engine
 from tests.conftest import TEST_DATABASE
 from tests.databases import Roles
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 60.0
+# The scrape token of the live server's /metrics.
+LIVE_METRICS_TOKEN = "live-scrape-token-" + "0" * 32
 STOP_TIMEOUT = 15.0
 
 
@@ -80,12 +84,26 @@ async def live_engine(live_url: URL) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+async def live_token(engine: AsyncEngine, code: str, name: str, role: Role) -> str:
+    """The secret of a token of a new organisation, committed in the live database."""
+    async with engine.begin() as connection:
+        session = AsyncSession(bind=connection)
+        await auth.register_organisation(session, code, name, role)
+        issued = await auth.issue_token(session, code, "live tests", 1, by="tests")
+        await session.flush()
+    return issued.secret
+
+
 @pytest.fixture
 def hub_server(live_url: URL, tmp_path: Path) -> Iterator[str]:
     """The URL of a real hub's /graphql, serving the live database."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "HUB_DATABASE_URL": live_url.render_as_string(hide_password=False)}
+    env = {
+        **os.environ,
+        "HUB_DATABASE_URL": live_url.render_as_string(hide_password=False),
+        "HUB_METRICS_TOKEN": LIVE_METRICS_TOKEN,
+    }
     log = tmp_path / "hub.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(

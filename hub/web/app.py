@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
@@ -41,12 +41,14 @@ from hub.db import database_url, make_engine, make_sessionmaker, statement_deadl
 from hub.disclosure.policy import ROLE_POLICY, DisclosurePolicy
 from hub.errors import HubError
 from hub.logs import request_id
-from hub.notifications import stop_listeners
+from hub.metrics import BULK_REJECTIONS, GRAPHQL, PLAN_PUBLICATION, Metrics, Observation
+from hub.notifications import admission, listen_connections, stop_listeners
 from hub.ports import KeyProvider
 from hub.settings import Settings
 from hub.web.caller import caller_of, problem
 from hub.web.downloads import publication_download, rejections_download
 from hub.web.limits import RateLimiter
+from hub.web.scrape import metrics_endpoint, observed
 from schema.build import build_schema
 from schema.context import HubContext
 from schema.permissions import uploading_roles
@@ -142,6 +144,7 @@ class HubGraphQL(GraphQL[HubContext, None]):
     keys: KeyProvider
     listen_url: URL | None = None
     disclosure_policy: DisclosurePolicy = ROLE_POLICY
+    metrics: Metrics | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -178,6 +181,7 @@ class HubGraphQL(GraphQL[HubContext, None]):
                 sessions=self.sessions,
                 listen_url=self.listen_url,
                 disclosure_policy=self.disclosure_policy,
+                metrics=self.metrics,
             )
         return HubContext(
             caller=state["caller"],
@@ -188,6 +192,8 @@ class HubGraphQL(GraphQL[HubContext, None]):
             sessions=self.sessions,
             listen_url=self.listen_url,
             disclosure_policy=self.disclosure_policy,
+            metrics=self.metrics,
+            observation=state["observation"],
         )
 
     async def on_ws_connect(self, context: HubContext) -> UnsetType | dict[str, object] | None:
@@ -366,10 +372,12 @@ class GraphQLGate:
         settings: Settings,
         keys: KeyProvider,
         upload_roles: frozenset[Role],
+        metrics: Metrics,
     ) -> None:
         self.app, self.sessions, self.settings, self.keys = app, sessions, settings, keys
-        self.upload_roles = upload_roles
+        self.upload_roles, self.metrics = upload_roles, metrics
         self.active = 0  # requests of this process inside the gate (one event loop: no lock needed)
+        self.waiting = 0  # of them, those waiting for a database connection
         self.rates = RateLimiter(settings.rate_limits)
 
     def retry_later(self, status: int, code: str, message: str) -> Response:
@@ -380,20 +388,27 @@ class GraphQLGate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["method"] not in _METHODS:
-            message = "GraphQL is served over GET (queries) and POST"
-            refused = problem(405, "METHOD_NOT_ALLOWED", message, request_id.get(), {"allow": ALLOW})
-            await refused(scope, receive, send)
-            return
-        if self.active >= self.settings.max_concurrent_requests:
-            message = "the server is at its limit of concurrent requests; retry after Retry-After"
-            await self.retry_later(503, "OVERLOADED", message)(scope, receive, send)
-            return
-        self.active += 1
+        arrived = time.perf_counter()
+        observation = Observation()
         try:
-            await self._serve(scope, receive, send)
+            if scope["method"] not in _METHODS:
+                message = "GraphQL is served over GET (queries) and POST"
+                refused = problem(405, "METHOD_NOT_ALLOWED", message, request_id.get(), {"allow": ALLOW})
+                observation.status = 405
+                await refused(scope, receive, send)
+                return
+            if self.active >= self.settings.max_concurrent_requests:
+                message = "the server is at its limit of concurrent requests; retry after Retry-After"
+                observation.status, observation.reason = 503, "concurrency"
+                await self.retry_later(503, "OVERLOADED", message)(scope, receive, send)
+                return
+            self.active += 1
+            try:
+                await self._serve(scope, receive, send, observation)
+            finally:
+                self.active -= 1
         finally:
-            self.active -= 1
+            self.metrics.request(GRAPHQL, observation, time.perf_counter() - arrived)
 
     def _refuse_body(self, scope: Scope) -> tuple[Response | None, int, bool]:
         """A refusal from the headers alone, else the body's limit and whether it is multipart."""
@@ -419,7 +434,7 @@ class GraphQLGate:
         message = f"the request body is larger than {limit} bytes"
         return problem(413, "BODY_TOO_LARGE", message, request_id.get())
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, observation: Observation) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.request_timeout_seconds
         # A little past the budget: at the deadline the request's own cancellation stops its statement
@@ -427,15 +442,16 @@ class GraphQLGate:
         budget = time.monotonic() + self.settings.request_timeout_seconds + _STATEMENT_MARGIN
         budget_token = statement_deadline.set(budget)
         authorization = _header(scope, b"authorization")
-        started = {"response": False}
 
         async def send_tracked(message: Any) -> None:
-            started["response"] = started["response"] or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                observation.status = message["status"]
             await send(message)
 
-        async def answer(response: Response) -> None:
-            if not started["response"]:
-                await response(scope, receive, send)
+        async def answer(response: Response, reason: str | None = None) -> None:
+            if not observation.status:
+                observation.reason = reason
+                await response(scope, receive, send_tracked)
 
         limit, multipart = self.settings.max_body_bytes, False
         try:
@@ -443,12 +459,12 @@ class GraphQLGate:
                 if scope["method"] != "GET":
                     refused, limit, multipart = self._refuse_body(scope)
                     if refused is not None:
-                        await answer(refused)
+                        await answer(refused, "body_size" if refused.status_code == 413 else None)
                         return
                     if not multipart:  # a multipart body is counted once the caller is known
                         body = await _read_body(receive, limit)
                         if body is None:
-                            await answer(self._too_large(limit))
+                            await answer(self._too_large(limit), "body_size")
                             return
                         refused = _refuse_json(scope, body)
                         if refused is not None:
@@ -459,7 +475,11 @@ class GraphQLGate:
                 # database that is down is a 503 before any other work), the GraphQL operation ends
                 # it (schema.extensions.UnitOfWork); a timeout rolls it back.
                 async with unit_of_work(self.sessions) as session:
-                    await session.connection()  # the checkout sets the statement timeout (hub.db)
+                    self.waiting += 1
+                    try:
+                        await session.connection()  # the checkout sets the statement timeout (hub.db)
+                    finally:
+                        self.waiting -= 1
                     caller = await caller_of(session, authorization)
                     if isinstance(caller, Response):
                         await answer(caller)
@@ -471,7 +491,7 @@ class GraphQLGate:
                         limited = problem(
                             429, "RATE_LIMITED", message, request_id.get(), {"retry-after": str(wait)}
                         )
-                        await answer(limited)
+                        await answer(limited, "rate")
                         return
                     if multipart:
                         # Streamed to the upload's spool, counted as it arrives; only a caller who
@@ -479,7 +499,7 @@ class GraphQLGate:
                         if caller.role not in self.upload_roles:
                             limit = self.settings.max_body_bytes
                         if int(_header(scope, b"content-length") or 0) > limit:
-                            await answer(self._too_large(limit))
+                            await answer(self._too_large(limit), "body_size")
                             return
                         receive = _counted(receive, limit)
                     scope["hub"] = {
@@ -488,6 +508,7 @@ class GraphQLGate:
                         "settings": self.settings,
                         "keys": self.keys,
                         "request_id": request_id.get(),
+                        "observation": observation,
                     }
                     await self.app(scope, receive, send_tracked)
         except TimeoutError:
@@ -495,14 +516,15 @@ class GraphQLGate:
                 problem(504, "TIMEOUT", "the request took too long and was stopped", request_id.get())
             )
         except _BodyTooLarge:
-            await answer(self._too_large(limit))
+            await answer(self._too_large(limit), "body_size")
         except Exception as exc:
             failure = _database_failure(exc)
             log.error("request failed", extra={"error_type": type(exc).__name__})
             if failure is None:
                 await answer(problem(500, "INTERNAL", UNEXPECTED, request_id.get()))
             elif failure[0] == 503:
-                await answer(self.retry_later(*failure))
+                pool_timeout = isinstance(exc, SATimeoutError)
+                await answer(self.retry_later(*failure), "pool_timeout" if pool_timeout else None)
             else:
                 await answer(problem(*failure, request_id.get()))
         finally:
@@ -584,7 +606,16 @@ def create_app(
     graphql.sessions, graphql.settings, graphql.keys = sessions, settings, keys
     graphql.listen_url = listen_url
     graphql.disclosure_policy = disclosure_policy
-    gate = GraphQLGate(graphql, sessions, settings, keys, uploading_roles(schema))
+    metrics = Metrics()
+    graphql.metrics = metrics
+    gate = GraphQLGate(graphql, sessions, settings, keys, uploading_roles(schema), metrics)
+    pool = _pool_of(engine, sessions)
+    metrics.watch(
+        pool_in_use=(lambda: pool.checkedout()) if pool is not None else (lambda: 0),
+        pool_waiting=lambda: gate.waiting,
+        subscriptions_open=lambda: admission.total,
+        listen_connections=listen_connections,
+    )
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -617,18 +648,29 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             Route(
                 "/bulk/{receipt_id}/rejections.csv",
-                guarded(rejections_download(sessions, disclosure_policy)),
+                observed(guarded(rejections_download(sessions, disclosure_policy)), BULK_REJECTIONS, metrics),
                 methods=["GET"],
             ),
             Route(
                 "/plans/{plan_id}/publication.json",
-                guarded(publication_download(sessions, disclosure_policy)),
+                observed(
+                    guarded(publication_download(sessions, disclosure_policy)), PLAN_PUBLICATION, metrics
+                ),
                 methods=["GET"],
             ),
+            Route("/metrics", guarded(metrics_endpoint(sessions, settings, metrics)), methods=["GET"]),
         ],
         middleware=[Middleware(RequestLog)],
         exception_handlers={StarletteHTTPException: route_problem},
         lifespan=lifespan,
     )
-    app.state.sessions, app.state.settings = sessions, settings
+    app.state.sessions, app.state.settings, app.state.metrics = sessions, settings, metrics
     return app
+
+
+def _pool_of(engine: AsyncEngine | None, sessions: async_sessionmaker[AsyncSession]) -> Any:
+    """The connection pool the app's sessions draw from (tests bind them to one connection of theirs)."""
+    bind = engine if engine is not None else sessions.kw.get("bind")
+    if isinstance(bind, AsyncConnection):
+        bind = bind.engine
+    return bind.pool if isinstance(bind, AsyncEngine) else None

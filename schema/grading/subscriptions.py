@@ -14,12 +14,18 @@ from hub.db import unit_of_work
 from hub.disclosure.policy import Subject
 from hub.errors import HubError, Invalid
 from hub.grading import changes
+from hub.metrics import SUBSCRIPTION_OUTCOME_OF_CODE
 from hub.notifications import SubscriptionRefused, admission
 from schema.context import HubContext, Info
 from schema.grading.types import ClassificationChange
 from schema.permissions import allow
 
 log = logging.getLogger(__name__)
+
+
+def _count(context: HubContext, outcome: str) -> None:
+    if context.metrics is not None:
+        context.metrics.subscription(outcome)
 
 
 def _refusal(context: HubContext, error: HubError) -> GraphQLError:
@@ -50,6 +56,7 @@ class GradingSubscriptions:
     ) -> AsyncGenerator[ClassificationChange, None]:
         context = info.context
         caller = context.caller.organisation_code or context.caller.role.value
+        admitted = False
         try:
             if context.sessions is None or context.listen_url is None:
                 raise Invalid("subscriptions need the hub's own database connection", code="UNAVAILABLE")
@@ -61,13 +68,17 @@ class GradingSubscriptions:
             ):
                 async with unit_of_work(context.sessions) as session:
                     followed = await changes.subscribable_domains(session, context.caller, domains)
+                admitted = True
+                _count(context, "admitted")
                 async for row in changes.stream(context.sessions, context.listen_url, followed, after_id):
                     change = ClassificationChange.disclosed(context.disclosure, row)
                     if change is not None:
                         yield change
         except HubError as error:
+            _count(context, "failed" if admitted else SUBSCRIPTION_OUTCOME_OF_CODE.get(error.code, "refused"))
             raise _refusal(context, error) from None
         except Exception as error:
+            _count(context, "failed" if admitted else "refused")
             # A database failure (the server gone, no connection left): its text can carry SQL and
             # names, so neither the client nor the log gets it; the log has its kind.
             log.error("subscription failed", extra={"error_type": type(error).__name__})

@@ -13,6 +13,7 @@ from strawberry.file_uploads import Upload
 
 from hub.auth.caller import Caller
 from hub.disclosure.policy import Subject
+from hub.errors import HubError
 from hub.records.bulk import receipts as bulk_service
 from hub.records.bulk import service as bulk
 from schema.context import Info
@@ -168,16 +169,27 @@ class BulkMutations:
             idempotency_key=idempotency_key,
             historical=historical,
         )
-        counts = await bulk.push_file(
-            context.session,
-            context.caller,
-            cast(bulk.ByteSource, file),  # Starlette's UploadFile
-            request,
-            keys=context.keys,
-            max_bytes=context.settings.max_upload_bytes,
-            authority_domain=await context.authority_domain(),
-            today=context.today,
-        )
+        try:
+            counts = await bulk.push_file(
+                context.session,
+                context.caller,
+                cast(bulk.ByteSource, file),  # Starlette's UploadFile
+                request,
+                keys=context.keys,
+                max_bytes=context.settings.max_upload_bytes,
+                authority_domain=await context.authority_domain(),
+                today=context.today,
+            )
+        except Exception as error:
+            if context.metrics is not None:
+                context.metrics.bulk_file("refused" if isinstance(error, HubError) else "failed")
+            raise
+        if context.metrics is not None:
+            if counts.replayed:
+                context.metrics.bulk_file("replayed")
+            else:
+                accepted = counts.created + counts.updated + counts.unchanged
+                context.metrics.bulk_file("stored", accepted=accepted, rejected=counts.rejected)
         return receipt_of(counts, record_type, filename, context.caller.organisation_code)
 
 

@@ -32,6 +32,7 @@ from schema.build import build_schema
 from schema.context import HubContext
 from tests.conftest import Actor, company_code
 from tests.grading.evaluations import evaluation
+from tests.live import live_token
 
 DOMAIN = "food_small_workshops"
 SUBSCRIBE = """subscription($after: Int) { classificationChanged(domains: ["food_small_workshops"], afterId: $after) {
@@ -270,15 +271,12 @@ async def test_one_websocket_connection_may_hold_ten_subscriptions(
 ) -> None:
     """Through a real hub: the eleventh subscription on one connection is refused with a code
     (HUB_MAX_SUBSCRIPTIONS_PER_CONNECTION, default 10), and the ten share one LISTEN connection."""
-    code = make_uscc("1", "1", "230100", "L0000903")
-    async with live_engine.begin() as connection:
-        session = AsyncSession(bind=connection)
-        await auth.register_organisation(session, code, "订阅上限测试办", Role.CREDIT_OFFICE)
-        issued = await auth.issue_token(session, code, "subscription limits", 1, by="tests")
-        await session.flush()
+    secret = await live_token(
+        live_engine, make_uscc("1", "1", "230100", "L0000903"), "订阅上限测试办", Role.CREDIT_OFFICE
+    )
     ws_url = hub_server.replace("http://", "ws://")
     async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-        init = {"type": "connection_init", "payload": {"authorization": f"Bearer {issued.secret}"}}
+        init = {"type": "connection_init", "payload": {"authorization": f"Bearer {secret}"}}
         await ws.send(orjson.dumps(init).decode())
         assert orjson.loads(await asyncio.wait_for(ws.recv(), timeout=20))["type"] == "connection_ack"
         for n in range(1, 12):

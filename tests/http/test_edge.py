@@ -17,7 +17,6 @@ import orjson
 import pytest
 import strawberry
 from sqlalchemy import text
-from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from hub.db import make_engine, make_sessionmaker
@@ -27,7 +26,6 @@ from schema.build import HubSchema
 from schema.extensions import UnitOfWork
 from schema.permissions import ALL_ROLES, allow
 from tests.conftest import Actor
-from tests.live import free_port
 from tests.permission_table import writes
 
 KIB = 1024
@@ -368,14 +366,6 @@ async def test_statement_timeout_is_the_remaining_budget_and_ends_with_the_reque
         assert await conn.scalar(text("SELECT current_setting('statement_timeout')")) == "0"
 
 
-@pytest.fixture
-async def own_engine(test_url: URL) -> AsyncIterator[Any]:
-    """An engine of the test's own: two connections at most, a pool timeout of half a second."""
-    engine = make_engine(test_url, pool_size=1, pool_timeout=0.5)
-    yield engine
-    await engine.dispose()
-
-
 async def test_exhausted_pool_is_503_within_the_pool_timeout(own_engine):
     settings = Settings(request_timeout_seconds=60)
     async with await app_client(settings, make_sessionmaker(own_engine)) as client:
@@ -412,15 +402,6 @@ async def test_timed_out_statement_is_gone_from_pg_stat_activity(own_engine, eng
                 break
             await asyncio.sleep(0.05)
     assert count == 0
-
-
-@pytest.fixture
-async def nowhere() -> AsyncIterator[Any]:
-    """An engine for a PostgreSQL that is not there (nothing listens on the port)."""
-    url = URL.create("postgresql+asyncpg", username="hub", host="127.0.0.1", port=free_port(), database="hub")
-    engine = make_engine(url, pool_size=1, pool_timeout=0.5)
-    yield engine
-    await engine.dispose()
 
 
 async def test_database_unavailable_is_503_json_and_readyz_says_so(nowhere):
