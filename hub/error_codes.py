@@ -26,6 +26,7 @@ _CODES: dict[str, str] = {
     "MAX_ALIASES": "the query has more aliases than HUB_MAX_ALIASES",
     "MAX_TOKENS": "the query has more tokens than HUB_MAX_TOKENS, or more fields once its fragments are spread",
     "STRING_TOO_LONG": "a String or ID argument is longer than HUB_MAX_STRING_LENGTH characters",
+    "NUMBER_TOO_LONG": "a number literal of the query has more than 100 characters",
     "COST_LIMIT": "the query's estimated cost (extensions.cost, in objects) passes HUB_MAX_COST",
     "TIMEOUT": "the request took too long and was stopped (see the logs by requestId)",
     "INTERNAL": "the request failed unexpectedly; details only in the logs (by requestId)",

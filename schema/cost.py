@@ -135,7 +135,9 @@ class Estimate:
             return None
         for given in node.arguments or ():
             if given.name.value == "first":
-                if isinstance(given.value, IntValueNode):
+                # Past a 32-bit Int the literal is refused by validation; int() of thousands of digits
+                # would raise (Python's conversion limit) before that.
+                if isinstance(given.value, IntValueNode) and len(given.value.value) <= 10:
                     return max(0, int(given.value.value))
                 return self.max_page_size  # a variable (or an invalid value, refused elsewhere)
         default = argument.default_value

@@ -33,7 +33,7 @@ from hub.disclosure.policy import Subject
 from hub.errors import HubError
 from hub.metrics import Observation
 from schema.cost import expanded_fields
-from schema.strings import variable_errors
+from schema.strings import long_number, variable_errors
 
 log = logging.getLogger("hub.graphql")
 
@@ -120,7 +120,7 @@ class QueryDocument(SchemaExtension):
                 schema, context.query, self.max_tokens, rules
             ) or variable_errors(
                 schema,
-                _parse(context.query, self.max_tokens),
+                context.query,
                 context.operation_name,
                 context.variables,
                 self.max_string_length,
@@ -159,6 +159,9 @@ def _validate(
         # Before the rules: some of them would take exponential time on such a document.
         message = f"the document holds more than {max_tokens} fields once its fragments are spread"
         return [GraphQLError(message, extensions={"code": "MAX_TOKENS", "maxTokens": max_tokens})]
+    too_long = long_number(document)
+    if too_long is not None:
+        return [too_long]
     return validate(schema, document, rules)
 
 

@@ -1,7 +1,8 @@
-"""Every String and ID argument within bounds: at most `max_string_length` characters and no control
-character (C0 other than tab, LF and CR; DEL; C1), whether written in the document or sent as a
-variable, at any depth of lists and input objects. JSON arguments (record fields, policy documents)
-are the catalogue's to check, field by field, and are not walked here."""
+"""Every text argument within bounds: at most `max_string_length` characters and no control character
+(C0 other than tab, LF and CR; DEL; C1), whether written in the document or sent as a variable, at
+any depth of lists and input objects. Text is a String, an ID (also written as an integer), a Date,
+DateTime or other scalar given as a string, an enum value. JSON arguments (record fields, policy
+documents) are the catalogue's to check, field by field, and are not walked here."""
 
 from __future__ import annotations
 
@@ -11,23 +12,33 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import (
+    BREAK,
     ArgumentNode,
     DocumentNode,
+    FloatValueNode,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLInputObjectType,
     GraphQLInputType,
     GraphQLList,
     GraphQLNonNull,
+    GraphQLScalarType,
     GraphQLSchema,
+    IntValueNode,
+    ObjectFieldNode,
     OperationDefinitionNode,
     StringValueNode,
     ValidationRule,
     get_named_type,
     is_input_type,
+    parse,
     type_from_ast,
+    visit,
 )
+from graphql.language import Visitor
 
-_TEXT_SCALARS = frozenset({"String", "ID"})
+# Scalars whose values are no free text of the caller to bound here.
+_FREE_SCALARS = frozenset({"JSON", "Int", "Float", "Boolean"})
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
@@ -49,32 +60,85 @@ def _error(code: str, message: str, path: str, limit: int, nodes: Any = None) ->
     return GraphQLError(f"{path} {message}", nodes, extensions=extensions)
 
 
+# Digits a number literal may have: any Int or Float of the schema has fewer; Python refuses int() of
+# more than 4300, which graphql-core's own rules would meet first.
+LONGEST_NUMBER = 100
+
+
+def long_number(document: DocumentNode) -> GraphQLError | None:
+    """A number literal longer than LONGEST_NUMBER characters, refused before validation runs."""
+    found: list[GraphQLError] = []
+
+    class Numbers(Visitor):
+        def enter_int_value(self, node: IntValueNode, *_args: Any) -> Any:
+            return self._check(node)
+
+        def enter_float_value(self, node: FloatValueNode, *_args: Any) -> Any:
+            return self._check(node)
+
+        def _check(self, node: IntValueNode | FloatValueNode) -> Any:
+            if len(node.value) > LONGEST_NUMBER:
+                message = (
+                    f"a number literal has {len(node.value)} characters; at most {LONGEST_NUMBER} allowed"
+                )
+                found.append(GraphQLError(message, [node], extensions={"code": "NUMBER_TOO_LONG"}))
+                return BREAK
+            return None
+
+    visit(document, Numbers())
+    return found[0] if found else None
+
+
 def string_rule(limit: int) -> type[ValidationRule]:
     """The rule for string literals of the document; built once (the validation cache keys on it)."""
 
     class StringArguments(ValidationRule):
-        argument = "default value"  # of a variable, outside any argument
+        def __init__(self, context: Any) -> None:
+            super().__init__(context)
+            self.path: list[str] = []  # argument, then input object fields; empty in a default value
 
         def enter_argument(self, node: ArgumentNode, *_args: Any) -> None:
-            self.argument = node.name.value
+            self.path = [node.name.value]
 
         def leave_argument(self, node: ArgumentNode, *_args: Any) -> None:
-            self.argument = "default value"
+            self.path = []
+
+        def enter_object_field(self, node: ObjectFieldNode, *_args: Any) -> None:
+            self.path.append(node.name.value)
+
+        def leave_object_field(self, node: ObjectFieldNode, *_args: Any) -> None:
+            if self.path:
+                self.path.pop()
 
         def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
+            if _checked(self.context.get_input_type()):
+                self._check(node.value, node)
+
+        def enter_int_value(self, node: IntValueNode, *_args: Any) -> None:
+            # An ID may be written as an integer: its digits count as its characters.
             named = get_named_type(self.context.get_input_type())
-            if named is None or named.name not in _TEXT_SCALARS:
-                return
-            problem = problem_of(node.value, limit)
+            if named is not None and named.name == "ID":
+                self._check(node.value, node)
+
+        def _check(self, value: str, node: Any) -> None:
+            problem = problem_of(value, limit)
             if problem is not None:
-                self.report_error(_error(problem[0], problem[1], self.argument, limit, [node]))
+                where = ".".join(self.path) or "default value"
+                self.report_error(_error(problem[0], problem[1], where, limit, [node]))
 
     return StringArguments
 
 
+def _checked(input_type: Any) -> bool:
+    """Whether strings in this position are text to bound: any scalar or enum but JSON (whose
+    strings are record fields and policy documents, checked by the catalogue field by field)."""
+    named = get_named_type(input_type)
+    return isinstance(named, (GraphQLScalarType, GraphQLEnumType)) and named.name not in _FREE_SCALARS
+
+
 def variable_errors(
     schema: GraphQLSchema,
-    document: DocumentNode,
+    query: str,
     operation_name: str | None,
     variables: Mapping[str, Any] | None,
     limit: int,
@@ -82,7 +146,7 @@ def variable_errors(
     """The first text variable out of bounds, as a request error (empty when all are within)."""
     if not variables:
         return []
-    for name, input_type in _text_variables(schema, document, operation_name):
+    for name, input_type in _text_variables(schema, query, operation_name):
         if name in variables:
             for path, value in _texts(input_type, variables[name], f"variables.{name}"):
                 problem = problem_of(value, limit)
@@ -91,12 +155,14 @@ def variable_errors(
     return []
 
 
-# The document is the cached one of its query text (schema.extensions), so its id is stable.
+# Keyed by the query's text (hashed once), not its document, which would be hashed node by node. A
+# text gets here only once it parsed and validated; it is parsed again once per distinct text.
 @functools.lru_cache(maxsize=256)
 def _text_variables(
-    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+    schema: GraphQLSchema, query: str, operation_name: str | None
 ) -> tuple[tuple[str, GraphQLInputType], ...]:
-    """The operation's variables whose type holds a String or ID somewhere."""
+    """The operation's variables whose type holds text to bound somewhere."""
+    document = parse(query, no_location=True)
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
     if len(chosen) != 1:
@@ -111,7 +177,7 @@ def _text_variables(
 
 def _holds_text(input_type: Any, seen: set[str]) -> bool:
     named = get_named_type(input_type)
-    if named.name in _TEXT_SCALARS:
+    if _checked(named):
         return True
     if isinstance(named, GraphQLInputObjectType) and named.name not in seen:
         seen.add(named.name)
@@ -120,7 +186,7 @@ def _holds_text(input_type: Any, seen: set[str]) -> bool:
 
 
 def _texts(input_type: Any, value: Any, path: str) -> Iterator[tuple[str, str]]:
-    """(path, string) of every String or ID in a variable's value, by its type."""
+    """(path, string) of every string in a variable's value in a position to bound, by its type."""
     if isinstance(input_type, GraphQLNonNull):
         input_type = input_type.of_type
     if isinstance(input_type, GraphQLList):
@@ -134,5 +200,5 @@ def _texts(input_type: Any, value: Any, path: str) -> Iterator[tuple[str, str]]:
             for name, field in input_type.fields.items():
                 if name in value:
                     yield from _texts(field.type, value[name], f"{path}.{name}")
-    elif getattr(input_type, "name", None) in _TEXT_SCALARS and isinstance(value, str):
+    elif _checked(input_type) and isinstance(value, str):
         yield path, value

@@ -61,6 +61,7 @@ NOT_CODES = {
     "GET": "HTTP method of the download routes",
     "POST": "HTTP method (the Allow header of a 405)",
     "INFO": "log level",
+    "JSON": "name of the GraphQL scalar for JSON values (schema/strings.py)",
     "MATERIALIZED": "SQL: a materialised CTE",
     "RECORD_ID": "column of a bulk file naming the record id",
     "SELECT": "SQL: a table privilege the server role may be given (hub/migrate.py)",

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from hub.settings import Settings
 from tests.conftest import company_code, gql
+from tests.http.test_edge import app_client
 from tests.records.builders import valid_record, written
 
 LIMIT = 4000  # the README's default of HUB_MAX_STRING_LENGTH
@@ -93,3 +95,36 @@ async def test_a_long_string_in_a_json_argument_is_the_catalogues_to_judge(clien
         "STRING_TOO_LONG",
         "variables.key",
     )
+
+
+async def test_a_literal_deep_in_an_input_object_names_its_field(client):
+    uscc = company_code(5)
+    query = '{ entity(uscc: "' + uscc + '") { records(filter: {recordTypes: ["a\\u0000"]}) { totalCount } } }'
+    assert refused(await gql(client, query)) == ("NUL_CHARACTER", "filter.recordTypes")
+
+
+async def test_a_date_or_enum_given_as_text_is_bounded_too(client):
+    variables = {"uscc": company_code(5), "filter": {"decidedFrom": "2024-01-01\x00"}}
+    result = await gql(client, RECORDS, variables)
+    assert refused(result) == ("NUL_CHARACTER", "variables.filter.decidedFrom")
+    assert "\x00" not in str(result)  # never echoed back
+    enum = await gql(client, "query($r: RoleName) { organisations(role: $r) { code } }", {"r": "BANK\x1b"})
+    assert refused(enum) == ("CONTROL_CHARACTER", "variables.r")
+
+
+async def test_an_id_written_as_a_long_integer_is_bounded(sessions, actors):
+    # Past 100 digits any number literal is refused whole (NUMBER_TOO_LONG); the ID rule counts below.
+    limited = Settings(max_string_length=50)
+    async with await app_client(limited, sessions) as small:
+        query = "{ bulkReceipt(id: " + "1" * 51 + ") { __typename } }"
+        assert refused(await gql(small, query, actor=actors["department"])) == ("STRING_TOO_LONG", "id")
+
+
+@pytest.mark.parametrize("digits", ["1" * 5000, "1" * 101, "1." + "5" * 200])
+async def test_a_number_of_hundreds_of_digits_is_refused_not_internal(client, digits):
+    # Python refuses int() of more than 4300 digits: unguarded, validation would answer INTERNAL.
+    query = '{ searchEntities(name: "abc", first: ' + digits + ") { totalCount } }"
+    result = await gql(client, query)
+    assert result["data"] is None, result
+    [error] = result["errors"]
+    assert error["extensions"]["code"] == "NUMBER_TOO_LONG", result
