@@ -35,6 +35,7 @@ _CODES: dict[str, str] = {
     "BAD_JSON": "HTTP 400: the request body is not a JSON object",
     "BAD_REQUEST": "HTTP 400: the HTTP request is not a GraphQL request the hub serves",
     "METHOD_NOT_ALLOWED": "HTTP 405: the method is not allowed (mutations need POST)",
+    "BAD_MULTIPART": "HTTP 400: a multipart body that is malformed, has other text parts than operations and map, a text part over HUB_MAX_BODY_BYTES, or more than 10 files",
     "PREFLIGHT_REQUIRED": "HTTP 400: a multipart request needs a GraphQL-Require-Preflight or Authorization header",
     "OVERLOADED": "HTTP 503: the process is at its limit of requests or connections; retry after Retry-After",
     "RATE_LIMITED": "HTTP 429: the caller passed its role's rate limit; retry after Retry-After",
@@ -105,7 +106,7 @@ _CODES: dict[str, str] = {
     "PAGE_SIZE": "`first` is outside the allowed page size",
     "BAD_CURSOR": "the cursor is not one this API gave out",
     "TOO_SHORT": "a name fragment is too short to search by, or a name or reason shorter than allowed",
-    "NOT_PRINTABLE": "a search argument, name or reason holds control characters",
+    "NOT_PRINTABLE": "a search argument holds control characters",
     "NOT_A_DISTRICT": "not an administrative division code",
     "BAD_ID": "not a well-formed id",
     # Grading: evaluations, schemes, domains.

@@ -11,6 +11,7 @@ from hub.entities import repository as entities
 from hub.entities.service import checked_uscc
 from hub.errors import Conflict, Invalid, NotFound
 from hub.models import EntityNameChange
+from hub.records.validation.field_check import control_problem
 from hub.sync.events import EntityRenamed
 from hub.sync.outbox import emit
 
@@ -20,8 +21,10 @@ REASON_LENGTH = (2, 500)
 
 def _text(value: str, path: str, bounds: tuple[int, int]) -> str:
     value = value.strip()
-    if not value.isprintable():
-        raise Invalid(f"{path} holds control characters", code="NOT_PRINTABLE", path=path)
+    # The rule a pushed XDR_MC meets: a name a push could register can be corrected back.
+    problem = control_problem(path, path, value)
+    if problem is not None:
+        raise Invalid(problem.message, code=problem.code, path=path)
     if len(value) < bounds[0]:
         raise Invalid(f"{path} needs at least {bounds[0]} characters", code="TOO_SHORT", path=path)
     if len(value) > bounds[1]:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -151,7 +152,8 @@ class HubGraphQL(GraphQL[HubContext, None]):
             request = Request(scope, receive)
             try:
                 try:
-                    response = await self.run(request)
+                    refused = await self._read_multipart(request)
+                    response = refused or await self.run(request)
                 except HTTPException as error:  # strawberry's refusals, as JSON with a code
                     response = http_problem(error, scope["method"])
                 await response(scope, receive, send)
@@ -168,6 +170,22 @@ class HubGraphQL(GraphQL[HubContext, None]):
         async with unit_of_work(self.sessions) as session:
             scope["hub_ws_session"] = session
             await super().__call__(scope, receive, send)
+
+    async def _read_multipart(self, request: Request) -> Response | None:
+        """Parse a multipart body here, with the hub's bounds, before strawberry reads it (Starlette
+        keeps the parsed form): the GraphQL multipart request has two text parts (operations, map),
+        each within the JSON body limit, and a few files; Starlette's defaults would keep a thousand
+        text parts of 1 MiB each in memory."""
+        if not (_header(request.scope, b"content-type") or "").lower().startswith("multipart/form-data"):
+            return None
+        try:
+            await request.form(
+                max_files=MAX_UPLOAD_FILES, max_fields=2, max_part_size=self.settings.max_body_bytes
+            )
+        except (StarletteHTTPException, MultiPartException) as error:
+            detail = getattr(error, "detail", None) or getattr(error, "message", "")
+            return problem(400, "BAD_MULTIPART", f"the multipart body is refused: {detail}", request_id.get())
+        return None
 
     async def get_context(self, request: Any, response: Any) -> HubContext:
         state = request.scope.get("hub")
@@ -293,6 +311,9 @@ ALLOW = "GET, POST"
 # (or Authorization) without one (CORS), so requiring either stops cross-site request forgery of uploads.
 PREFLIGHT_HEADER = b"graphql-require-preflight"
 _STATEMENT_MARGIN = 0.1  # seconds
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,19}")
+# Files one multipart request may carry (each upload mutation takes one; aliases may repeat it).
+MAX_UPLOAD_FILES = 10
 _QUERY_CANCELED = "57014"  # SQLSTATE of a statement stopped by statement_timeout
 
 
@@ -423,7 +444,8 @@ class GraphQLGate:
                 message = "a multipart request must carry a GraphQL-Require-Preflight or Authorization header"
                 return problem(400, "PREFLIGHT_REQUIRED", message, request_id.get()), limit, multipart
         length = _header(scope, b"content-length")
-        if length is not None and not length.strip().isdigit():
+        # ASCII digits only (str.isdigit() admits "²"), and few enough for int() to be cheap.
+        if length is not None and not _CONTENT_LENGTH.fullmatch(length.strip()):
             message = "Content-Length is not a number"
             return problem(400, "BAD_REQUEST", message, request_id.get()), limit, multipart
         if length is not None and int(length) > limit:

@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 
 from hub.auth.caller import Role
+from hub.disclosure.policy import Item, Subject
 from hub.records import registry
 from schema.context import Info
 from schema.errors import ConflictProblem, InvalidInput, NotFoundProblem
@@ -18,8 +19,8 @@ from schema.permissions import allow
 class EntityNameCorrection:
     id: int = strawberry.field(description="The correction's id (the change_id of its entity.renamed event).")
     uscc: str = strawberry.field(description="The entity's USCC.")
-    name: str = strawberry.field(description="The registered name from now on.")
-    previous_name: str = strawberry.field(description="The name it replaced.")
+    name: str | None = strawberry.field(description="The registered name from now on.")
+    previous_name: str | None = strawberry.field(description="The name it replaced.")
     reason: str = strawberry.field(description="Why, e.g. the registration authority's change notice.")
     corrected_by: str = strawberry.field(description="The credit office that made it (its USCC).")
     corrected_at: dt.datetime = strawberry.field(description="When.")
@@ -47,11 +48,12 @@ class EntityMutations:
         reason: Annotated[str, strawberry.argument(description="Why, 2-500 characters.")],
     ) -> CorrectEntityNameResult:
         change = await registry.correct_name(info.context.session, info.context.caller, uscc, name, reason)
+        gate, subject = info.context.disclosure, Subject(uscc=change.uscc)
         return EntityNameCorrection(
             id=change.id,
             uscc=change.uscc,
-            name=change.name,
-            previous_name=change.previous_name,
+            name=gate.text(Item.ENTITY, "name", change.name, subject),
+            previous_name=gate.text(Item.ENTITY, "name", change.previous_name, subject),
             reason=change.reason,
             corrected_by=change.changed_by,
             corrected_at=change.changed_at,

@@ -25,7 +25,7 @@ from hub.web.app import create_app
 from schema.build import build_schema
 from tests.conftest import Actor, company_code, gql
 from tests.inspections.support import DRAW, POOL, declare, evaluation, own_domain, standard_plan
-from tests.records.builders import PERSON_ID, PUSH, person_record, valid_record
+from tests.records.builders import PERSON_ID, PUSH, person_record, push_ok, valid_record
 
 # GraphQL types whose fields carry an entity's data (hand-kept: a new such type belongs here).
 ENTITY_DATA_TYPES = {
@@ -35,6 +35,8 @@ ENTITY_DATA_TYPES = {
     "ClassificationChange",
     "RecordResult",
     "RejectedRow",
+    "WarnedRow",
+    "EntityNameCorrection",
     "RejectedIndicatorRow",
     "Inspector",
     "DeclaredConflict",
@@ -57,6 +59,7 @@ COVERED = {
     "Mutation.declareConflict": "test_inspections",
     "Mutation.commitInspectionPlan": "test_inspections (no entity data before the draw)",
     "Mutation.drawInspectionPlan": "test_inspections",
+    "Mutation.correctEntityName": "test_name_correction_answer",
     "Subscription.classificationChanged": "tests/disclosure/test_subscription_gate.py",
 }
 
@@ -233,6 +236,22 @@ async def test_bulk_answers(client, withheld, actors) -> None:
         assert_no_entity_value(download.text, values)
     shown = await client.get(receipt["rejectionsUrl"], headers=dept.headers)
     assert ECHOED in shown.text  # the default policy shows the pusher its own input
+
+
+CORRECT = """mutation($u: String!) { correctEntityName(uscc: $u, name: "更正守门有限公司", reason: "登记变更") {
+  __typename ... on EntityNameCorrection { uscc name previousName } } }"""
+
+
+async def test_name_correction_answer(client, withheld, actors) -> None:
+    dept, uscc = actors["department"], company_code(4600)
+    await push_ok(
+        client, dept, [valid_record("administrative_penalty", dept.code, uscc, XDR_MC=PARTY)], key="nc"
+    )
+    answer = await gql(withheld, CORRECT, {"u": uscc}, actors["credit_office"])
+    correction = answer["data"]["correctEntityName"]
+    assert correction["__typename"] == "EntityNameCorrection", answer
+    assert_no_entity_value(answer, [PARTY, "更正守门有限公司"])
+    assert_reported(answer)
 
 
 LOAD = """mutation($d: String!, $p: String!, $v: [EntityIndicatorsInput!]!) {

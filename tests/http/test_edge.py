@@ -119,7 +119,9 @@ async def test_body_without_content_length_is_counted_as_it_is_read(small):
     assert over.status_code == 413 and refusal(over) == "BODY_TOO_LARGE"
 
 
-@pytest.mark.parametrize("length", ["12abc", "-1"])
+@pytest.mark.parametrize(
+    "length", ["12abc", "-1", b"\xb2", "1" * 30], ids=["letters", "negative", "superscript two", "30 digits"]
+)
 async def test_malformed_content_length_is_400(small, length):
     response = await small.post("/graphql", content=b"{}", headers={**JSON_HEADERS, "content-length": length})
     assert response.status_code == 400 and refusal(response) == "BAD_REQUEST"
@@ -456,3 +458,40 @@ async def test_routes_beside_graphql_answer_json_with_a_code(client, nowhere):
             assert response.status_code == 503, response.text
             assert refusal(response) == "DATABASE_UNAVAILABLE"
             assert response.headers["retry-after"] == "1"
+
+
+def _form(parts: list[tuple[str, str | None, bytes]]) -> tuple[bytes, str]:
+    boundary = "formboundary"
+    body = b""
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+OPERATIONS = orjson.dumps({"query": "{ __typename }", "variables": {"file": None}})
+MAP = b'{"0": ["variables.file"]}'
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [
+            ("operations", None, OPERATIONS),
+            ("map", None, MAP),
+            ("junk", None, b"x" * 100),
+            ("0", "f.csv", b"a"),
+        ],
+        [("operations", None, OPERATIONS + b" " * (2 * KIB)), ("map", None, MAP), ("0", "f.csv", b"a")],
+        [("operations", None, OPERATIONS), ("map", None, MAP)] + [(str(i), "f.csv", b"a") for i in range(11)],
+    ],
+    ids=["a third text part", "a text part over the JSON limit", "eleven files"],
+)
+async def test_multipart_text_parts_are_bounded(small, actors, parts):
+    # Starlette's defaults would keep a thousand text parts of 1 MiB each in memory.
+    body, content_type = _form(parts)
+    headers = {"content-type": content_type, **actors["department"].headers}
+    response = await small.post("/graphql", content=body, headers=headers)
+    assert response.status_code == 400 and refusal(response) == "BAD_MULTIPART", response.text
+    ok, _ = _form([("operations", None, OPERATIONS), ("map", None, MAP), ("0", "f.csv", b"a")])
+    assert (await small.post("/graphql", content=ok, headers=headers)).status_code == 200
