@@ -69,6 +69,13 @@ def uploading_roles(schema: strawberry.Schema) -> frozenset[Role]:
     definition = getattr(schema.mutation, "__strawberry_definition__")  # noqa: B009
     roles: set[Role] = set()
     for field in definition.fields:
-        if any(argument.type is Upload for argument in field.arguments):
+        if any(_named(argument.type) is Upload for argument in field.arguments):
             roles |= rule_of(field) or frozenset()
     return frozenset(roles)
+
+
+def _named(annotation: Any) -> Any:
+    """The type inside Optional and list wrappers (`Upload | None`, `list[Upload]`)."""
+    while hasattr(annotation, "of_type"):
+        annotation = annotation.of_type
+    return annotation

@@ -4,10 +4,16 @@ is refused with its code and writes nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import company_code, gql
+from hub.auth.caller import Caller, Role
+from hub.records import registry
+from tests.conftest import company_code, gov_code, gql
 from tests.records.builders import PARTY_NAME, push_ok, valid_record
 
 U = company_code(811)
@@ -117,3 +123,32 @@ async def test_a_name_a_push_registered_can_be_corrected_to_and_back(client, act
     # A control character never gets that far: the edge refuses it in any String argument.
     bell = await gql(client, CORRECT, {"u": uscc, "n": "某\u0007公司", "r": REASON}, office)
     assert bell["data"] is None and bell["errors"][0]["extensions"]["code"] == "CONTROL_CHARACTER", bell
+
+
+async def test_two_corrections_at_once_chain_their_previous_names(live_engine):
+    """Committed transactions on their own connections: the second correction waits for the first's
+    lock and records the first's name as its previous one (without the lock both would record the
+    original name, and one correction would vanish from the chain)."""
+    uscc = company_code(814)
+    office = Caller(role=Role.CREDIT_OFFICE, organisation_code=gov_code(1))
+    async with live_engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO entities (uscc, name, kind, district) VALUES (:u, '原名有限公司', 'enterprise', '230102')"
+                " ON CONFLICT (uscc) DO UPDATE SET name = '原名有限公司'"
+            ),
+            {"u": uscc},
+        )
+    session = functools.partial(AsyncSession, live_engine, expire_on_commit=False)
+    async with session() as first, session() as second:
+        one = await registry.correct_name(first, office, uscc, "第一次更名有限公司", REASON)
+        waiting = asyncio.create_task(
+            registry.correct_name(second, office, uscc, "第二次更名有限公司", REASON)
+        )
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # held by the first correction's row lock
+        await first.commit()
+        two = await asyncio.wait_for(waiting, timeout=10)
+        await second.commit()
+    assert (one.previous_name, one.name) == ("原名有限公司", "第一次更名有限公司")
+    assert (two.previous_name, two.name) == ("第一次更名有限公司", "第二次更名有限公司")

@@ -18,13 +18,15 @@ import pytest
 import strawberry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from strawberry.file_uploads import Upload
 
+from hub.auth.caller import Role
 from hub.db import make_engine, make_sessionmaker
 from hub.settings import Settings
 from hub.web.app import create_app
 from schema.build import HubSchema
 from schema.extensions import UnitOfWork
-from schema.permissions import ALL_ROLES, allow
+from schema.permissions import ALL_ROLES, allow, uploading_roles
 from tests.conftest import Actor
 from tests.permission_table import writes
 
@@ -495,3 +497,28 @@ async def test_multipart_text_parts_are_bounded(small, actors, parts):
     assert response.status_code == 400 and refusal(response) == "BAD_MULTIPART", response.text
     ok, _ = _form([("operations", None, OPERATIONS), ("map", None, MAP), ("0", "f.csv", b"a")])
     assert (await small.post("/graphql", content=ok, headers=headers)).status_code == 200
+
+
+def test_a_file_argument_in_any_wrapper_gives_its_roles_the_upload_allowance():
+    @strawberry.type
+    class Query:
+        @strawberry.field(extensions=allow(*ALL_ROLES))
+        def ok(self) -> bool:
+            return True
+
+    @strawberry.type
+    class Mutation:
+        @strawberry.mutation(extensions=allow(Role.BANK))
+        def maybe(self, file: Upload | None = None) -> bool:
+            return True
+
+        @strawberry.mutation(extensions=allow(Role.ENTITY))
+        def many(self, files: list[Upload]) -> bool:
+            return True
+
+        @strawberry.mutation(extensions=allow(Role.PROVINCE))
+        def none(self, text: str) -> bool:
+            return True
+
+    schema = strawberry.Schema(query=Query, mutation=Mutation)
+    assert uploading_roles(schema) == {Role.BANK, Role.ENTITY}

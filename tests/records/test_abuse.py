@@ -397,6 +397,9 @@ async def test_a_bulk_file_never_renames_the_entity_and_warns_per_line(client, a
     for i, row in enumerate(rows):
         row["RECORD_ID"] = f"w-{i}"
     receipt = _receipt(await upload(client, dept2, _csv(rows), key="w2"))
+    assert (receipt["warned"], receipt["replayed"]) == (2, False), receipt
+    replay = _receipt(await upload(client, dept2, _csv(rows), key="w2"))
+    assert (replay["id"], replay["warned"], replay["replayed"]) == (receipt["id"], 2, True), replay
     answer = (
         await client.post(
             "/graphql", json={"query": WARNED, "variables": {"id": receipt["id"]}}, headers=dept2.headers

@@ -11,7 +11,7 @@ UPLOAD = """
 mutation($file: Upload!, $type: String!, $key: String) {
   pushRecordsFile(file: $file, recordType: $type, idempotencyKey: $key) {
     __typename
-    ... on BulkReceipt { id total created updated unchanged rejected late replayed rejectionsUrl
+    ... on BulkReceipt { id total created updated unchanged rejected late warned replayed rejectionsUrl
       rejections { line sourceRecordId errors { code path message } } }
     ... on Problem { code message path }
   }
