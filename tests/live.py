@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -96,23 +97,23 @@ async def live_engine(live_url: URL) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-@pytest.fixture
-def hub_server(live_url: URL, tmp_path: Path) -> Iterator[str]:
-    """The URL of a real hub's /graphql, serving the live database."""
+@contextlib.contextmanager
+def serving(url: URL, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A `credit-hub serve` process on `url` (with `env`: HUB_ settings of its own) until the block
+    ends; yields its base URL. Its output goes to `log`."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "HUB_DATABASE_URL": live_url.render_as_string(hide_password=False)}
-    log = tmp_path / "hub.log"
-    with log.open("wb") as sink:
+    environment = {**os.environ, "HUB_DATABASE_URL": url.render_as_string(hide_password=False), **(env or {})}
+    with log.open("ab") as sink:
         process = subprocess.Popen(
             [tool("credit-hub"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
+            env=environment,
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
     try:
         _wait_healthy(process, base, log)
-        yield f"{base}/graphql"
+        yield base
     finally:
         process.terminate()
         try:
@@ -120,3 +121,10 @@ def hub_server(live_url: URL, tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=STOP_TIMEOUT)
+
+
+@pytest.fixture
+def hub_server(live_url: URL, tmp_path: Path) -> Iterator[str]:
+    """The URL of a real hub's /graphql, serving the live database."""
+    with serving(live_url, tmp_path / "hub.log") as base:
+        yield f"{base}/graphql"

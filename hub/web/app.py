@@ -46,7 +46,7 @@ from hub.ports import KeyProvider
 from hub.settings import Settings
 from hub.web.caller import caller_of, problem
 from hub.web.downloads import publication_download, rejections_download
-from hub.web.limits import RateLimiter
+from hub.web.limits import AdmissionLimit, RateLimiter
 from schema.build import build_schema
 from schema.context import HubContext
 
@@ -360,8 +360,8 @@ class GraphQLGate:
         keys: KeyProvider,
     ) -> None:
         self.app, self.sessions, self.settings, self.keys = app, sessions, settings, keys
-        self.active = 0  # requests of this process inside the gate (one event loop: no lock needed)
         self.rates = RateLimiter(settings.rate_limits)
+        self.admission = AdmissionLimit(settings.max_concurrent_requests, settings.min_concurrent_requests)
 
     def retry_later(self, status: int, code: str, message: str) -> Response:
         headers = {"retry-after": str(self.settings.retry_after_seconds)}
@@ -376,15 +376,14 @@ class GraphQLGate:
             refused = problem(405, "METHOD_NOT_ALLOWED", message, request_id.get(), {"allow": ALLOW})
             await refused(scope, receive, send)
             return
-        if self.active >= self.settings.max_concurrent_requests:
+        if not await self.admission.enter():
             message = "the server is at its limit of concurrent requests; retry after Retry-After"
             await self.retry_later(503, "OVERLOADED", message)(scope, receive, send)
             return
-        self.active += 1
         try:
             await self._serve(scope, receive, send)
         finally:
-            self.active -= 1
+            self.admission.leave()
 
     def _refuse_body(self, scope: Scope) -> tuple[Response | None, int, bool]:
         """A refusal from the headers alone, else the body's limit and whether it is multipart."""

@@ -1,0 +1,175 @@
+"""The load and fault scenarios of issue 8, each against a real `credit-hub serve` process.
+
+Each scenario takes its length, returns its figures, and says what failed: the suite runs them for
+a few seconds (tests/soak/test_*.py), `make soak` at full length (tests/soak/__main__.py). Timing
+limits are ratios to a baseline measured in the same run, on the same machine.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+from sqlalchemy.engine import URL
+
+from tests.bench import entity_lookup, support
+from tests.live import serving
+from tests.soak.traffic import Answer, Connections, closed_loop, open_loop, percentile, post
+
+LOOKUP = entity_lookup.QUERY
+RECOVERY_LIMIT = 10.0  # seconds
+RECOVERY_WINDOW = 20  # consecutive requests that must all be normal
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """A department's token and entities to look up, committed in the server's database."""
+
+    token: str
+    usccs: list[str]
+
+    def request(self, i: int) -> bytes:
+        body = orjson.dumps({"query": LOOKUP, "variables": {"uscc": self.usccs[i % len(self.usccs)]}})
+        return post(
+            "/graphql", body, {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        )
+
+
+async def seed_lookups(url: URL, entities: int = 200, per_entity: int = 3) -> Lookups:
+    """`entities` companies with `per_entity` penalties each, pushed through the hub itself; served
+    from the same database by every run (the department's token is new each time)."""
+    settings = support.bench_settings()
+    dept = await support.department(url)
+    usccs = [support.company(i) for i in range(entities)]
+    if not await _exists(url, usccs[-1]):
+        await entity_lookup.load_entities(url, settings, entities, per_entity, dept.token)
+    return Lookups(dept.token, usccs)
+
+
+async def _exists(url: URL, uscc: str) -> bool:
+    from sqlalchemy import text
+
+    from hub.db import make_engine
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.scalar(text("SELECT count(*) FROM entities WHERE uscc = :u"), {"u": uscc})
+    finally:
+        await engine.dispose()
+    return bool(found)
+
+
+def port_of(base: str) -> int:
+    return int(base.rsplit(":", 1)[1])
+
+
+@dataclass
+class Saturation:
+    seconds: float
+    unloaded_p99_ms: float = 0.0
+    saturation_rate: float = 0.0  # successful answers per second, closed-loop
+    offered_rate: float = 0.0
+    answers: int = 0
+    accepted: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    codes: Counter[str] = field(default_factory=Counter)
+    non_json: int = 0
+    without_retry_after: int = 0
+    accepted_p50_ms: float = 0.0
+    accepted_p99_ms: float = 0.0
+    recovery_s: float | None = None
+
+    def failures(self, latency_ratio: float = 2.0) -> list[str]:
+        """What went wrong; `latency_ratio`: the accepted p99 allowed, as a multiple of the unloaded p99."""
+        found = []
+        others = {status: n for status, n in self.statuses.items() if status not in (200, 429, 503)}
+        if others:
+            found.append(f"answers other than 200, 429 and 503: {others}")
+        if self.non_json:
+            found.append(f"{self.non_json} answers were not JSON")
+        if self.without_retry_after:
+            found.append(f"{self.without_retry_after} rejections without Retry-After")
+        if self.accepted_p99_ms > latency_ratio * self.unloaded_p99_ms:
+            found.append(
+                f"accepted p99 {self.accepted_p99_ms:.1f} ms > {latency_ratio:g} × the unloaded p99 "
+                f"{self.unloaded_p99_ms:.1f} ms"
+            )
+        if self.recovery_s is None:
+            found.append(f"not back to normal latency within {RECOVERY_LIMIT:.0f} s")
+        if not self.accepted or self.accepted == self.answers:
+            found.append(f"{self.accepted} of {self.answers} accepted: not an overload")
+        return found
+
+    def report(self) -> list[str]:
+        recovery = "never" if self.recovery_s is None else f"{self.recovery_s:.2f} s"
+        return [
+            f"2× saturation, {self.seconds:.0f} s: unloaded p99 {self.unloaded_p99_ms:.1f} ms, saturation "
+            f"{self.saturation_rate:.0f} req/s, offered {self.offered_rate:.0f} req/s ({self.answers} requests)",
+            f"  accepted {self.accepted} ({self.accepted / max(1, self.answers):.0%}), p50 {self.accepted_p50_ms:.1f} ms, p99 "
+            f"{self.accepted_p99_ms:.1f} ms = {self.accepted_p99_ms / self.unloaded_p99_ms:.2f}× unloaded; "
+            f"statuses {dict(sorted(self.statuses.items()))}, codes {dict(self.codes)}",
+            f"  non-JSON {self.non_json}, rejections without Retry-After {self.without_retry_after}, "
+            f"back to normal after {recovery}",
+        ]
+
+
+def _normal(answers: list[Answer], limit: float) -> bool:
+    ordered = sorted(a.latency for a in answers)
+    return all(a.status == 200 for a in answers) and ordered[-2] <= limit
+
+
+async def recovery(port: int, lookups: Lookups, ended: float, limit: float) -> float | None:
+    """Seconds from `ended` to the first of RECOVERY_WINDOW consecutive sequential look-ups that are all
+    answered 200 and (all but the slowest) within `limit`; None if not within RECOVERY_LIMIT."""
+    connections = Connections(port)
+    window: list[Answer] = []
+    try:
+        for i in itertools.count():
+            if time.perf_counter() - ended > RECOVERY_LIMIT:
+                return None
+            window.append(await connections.exchange(lookups.request(i)))
+            window = window[-RECOVERY_WINDOW:]
+            if len(window) == RECOVERY_WINDOW and _normal(window, limit):
+                return window[0].done - window[0].latency - ended
+    finally:
+        await connections.close()
+    return None
+
+
+async def saturation(url: URL, log: Path, seconds: float, env: dict[str, str] | None = None) -> Saturation:
+    """Measure the unloaded p99 and the saturation rate of `entity(uscc)`, then offer twice that rate."""
+    lookups = await seed_lookups(url)
+    figures = Saturation(seconds)
+    with serving(url, log, env) as base:
+        port = port_of(base)
+        baseline = max(2.0, seconds / 10)
+        await closed_loop(port, lookups.request, 2, 1.0)  # warm: connections, prepared statements
+        # Unloaded: one request at a time, before and after the load (the machine's other work
+        # changes over time; both halves see it).
+        unloaded = await closed_loop(port, lookups.request, 1, baseline / 2)
+        busy = await closed_loop(port, lookups.request, 2, baseline)
+        figures.saturation_rate = sum(a.status == 200 for a in busy) / baseline
+        figures.offered_rate = 2 * figures.saturation_rate
+        answers = await open_loop(port, lookups.request, figures.offered_rate, seconds)
+        ended = max(a.done for a in answers)
+        before = percentile([a.latency for a in unloaded if a.status == 200], 99)
+        figures.recovery_s = await recovery(port, lookups, ended, 2 * before)
+        unloaded += await closed_loop(port, lookups.request, 1, baseline / 2)
+        figures.unloaded_p99_ms = percentile([a.latency for a in unloaded if a.status == 200], 99) * 1000
+    figures.answers = len(answers)
+    accepted = [a for a in answers if a.status == 200]
+    figures.accepted = len(accepted)
+    figures.accepted_p50_ms = percentile([a.latency for a in accepted], 50) * 1000
+    figures.accepted_p99_ms = percentile([a.latency for a in accepted], 99) * 1000
+    figures.statuses = Counter(a.status for a in answers)
+    figures.codes = Counter(a.code or "-" for a in answers if a.status != 200)
+    figures.non_json = sum(not a.is_json for a in answers)
+    figures.without_retry_after = sum(
+        a.status in (429, 503) and b"retry-after" not in a.headers for a in answers
+    )
+    return figures
