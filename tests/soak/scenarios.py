@@ -7,18 +7,25 @@ limits are ratios to a baseline measured in the same run, on the same machine.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import math
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import orjson
+from sqlalchemy import TextClause, text
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.db import make_engine
 from tests.bench import entity_lookup, support
 from tests.live import serving
-from tests.soak.traffic import Answer, Connections, closed_loop, open_loop, percentile, post
+from tests.soak.traffic import Answer, Connections, closed_loop, open_loop, percentile, post, problem_code
 
 LOOKUP = entity_lookup.QUERY
 RECOVERY_LIMIT = 10.0  # seconds
@@ -51,10 +58,6 @@ async def seed_lookups(url: URL, entities: int = 200, per_entity: int = 3) -> Lo
 
 
 async def _exists(url: URL, uscc: str) -> bool:
-    from sqlalchemy import text
-
-    from hub.db import make_engine
-
     engine = make_engine(url, pool_size=1)
     try:
         async with engine.connect() as conn:
@@ -172,4 +175,103 @@ async def saturation(url: URL, log: Path, seconds: float, env: dict[str, str] | 
     figures.without_retry_after = sum(
         a.status in (429, 503) and b"retry-after" not in a.headers for a in answers
     )
+    return figures
+
+
+WAITING_ON_LOCKS = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+)
+ME = '{"query": "{ me { role } }"}'
+
+
+async def _until(engine: AsyncEngine, query: TextClause, done: Callable[[int], bool], within: float) -> float:
+    """Poll `query` until `done(value)`: the time.perf_counter() when it was, or inf past `within` seconds."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < within:
+        async with engine.connect() as conn:
+            if done(int(await conn.scalar(query) or 0)):
+                return time.perf_counter()
+        await asyncio.sleep(0.02)
+    return math.inf
+
+
+@dataclass
+class PoolExhausted:
+    pool: int  # connections the server may open (HUB_DB_POOL_SIZE and as many overflow)
+    timeout_s: float  # HUB_REQUEST_TIMEOUT_SECONDS
+    held: int = 0  # requests seen waiting on the lock in pg_stat_activity
+    refused_status: int = 0
+    refused_code: str | None = None
+    refused_retry_after: bool = False
+    refused_after_s: float = math.inf
+    holders: list[tuple[int, str | None]] = field(default_factory=list)
+    statements_gone_after_s: float = math.inf  # after the holders' answers
+    served_after: int = 0  # the status of a request once the lock is gone
+
+    def failures(self) -> list[str]:
+        found = []
+        if self.held != self.pool:
+            found.append(f"{self.held} requests held a connection, not {self.pool}")
+        if (self.refused_status, self.refused_code) != (503, "OVERLOADED") or not self.refused_retry_after:
+            found.append(f"the new request got {self.refused_status} {self.refused_code}, not 503 OVERLOADED")
+        if self.refused_after_s > 3.0:
+            found.append(f"the new request was answered after {self.refused_after_s:.2f} s, not within 3 s")
+        if self.holders != [(504, "TIMEOUT")] * self.pool:
+            found.append(f"the requests past their budget got {self.holders}, not 504 TIMEOUT")
+        if self.statements_gone_after_s > 1.0:
+            found.append(
+                f"their statements were gone {self.statements_gone_after_s:.2f} s after, not within 1 s"
+            )
+        if self.served_after != 200:
+            found.append(f"once the lock was gone a request got {self.served_after}")
+        return found
+
+    def report(self) -> list[str]:
+        return [
+            f"pool exhausted ({self.pool} connections, each held by a request waiting on a lock): a new "
+            f"request answered {self.refused_status} {self.refused_code} after {self.refused_after_s:.2f} s",
+            f"  the holders past their {self.timeout_s:g} s budget: {self.holders}; their statements gone from "
+            f"pg_stat_activity {self.statements_gone_after_s * 1000:.0f} ms after the answer",
+        ]
+
+
+async def pool_exhausted(url: URL, log: Path, pool_size: int = 1, budget: float = 3.0) -> PoolExhausted:
+    """Every connection of the server's pool held by a request that waits on a lock the test holds
+    (the token look-up, blocked by an exclusive lock on api_tokens): a new request is refused by the
+    pool timeout; the holders are stopped at the end of their time budget, their statements with them."""
+    figures = PoolExhausted(2 * pool_size, budget)
+    dept = await support.department(url)
+    env = {"HUB_DB_POOL_SIZE": str(pool_size), "HUB_REQUEST_TIMEOUT_SECONDS": str(budget)}
+    engine = make_engine(url, pool_size=2)
+    auth = {"Authorization": f"Bearer {dept.token}", "Content-Type": "application/json"}
+    try:
+        with serving(url, log, env) as base:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client, engine.connect() as locker:
+                await locker.begin()
+                await locker.execute(text("LOCK TABLE api_tokens IN ACCESS EXCLUSIVE MODE"))
+
+                async def held() -> tuple[httpx.Response, float]:
+                    response = await client.post("/graphql", content=ME, headers=auth)
+                    return response, time.perf_counter()
+
+                holders = [asyncio.create_task(held()) for _ in range(figures.pool)]
+                await _until(engine, WAITING_ON_LOCKS, lambda n: n >= figures.pool, 10.0)
+                async with engine.connect() as conn:
+                    figures.held = int(await conn.scalar(WAITING_ON_LOCKS) or 0)
+                started = time.perf_counter()
+                refused = await client.post("/graphql", content=ME, headers=auth)
+                figures.refused_after_s = time.perf_counter() - started
+                figures.refused_status = refused.status_code
+                figures.refused_code = problem_code(refused.content)
+                figures.refused_retry_after = "retry-after" in refused.headers
+                answers = [await task for task in holders]
+                figures.holders = [(r.status_code, problem_code(r.content)) for r, _ in answers]
+                last = max(at for _, at in answers)
+                gone = await _until(engine, WAITING_ON_LOCKS, lambda n: n == 0, 5.0)
+                figures.statements_gone_after_s = max(0.0, gone - last)
+                await locker.rollback()
+                figures.served_after = (await client.post("/graphql", content=ME, headers=auth)).status_code
+    finally:
+        await engine.dispose()
     return figures

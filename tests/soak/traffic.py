@@ -18,7 +18,7 @@ import orjson
 
 from tests.bench.load import post, read_response
 
-__all__ = ["Answer", "closed_loop", "get", "open_loop", "percentile", "post"]
+__all__ = ["Answer", "closed_loop", "get", "open_loop", "percentile", "post", "problem_code"]
 
 Request = Callable[[int], bytes]
 
@@ -41,17 +41,20 @@ class Answer:
 
     @property
     def code(self) -> str | None:
-        """`extensions.code` of a problem answer, or of a GraphQL answer's first error."""
-        try:
-            data = orjson.loads(self.body)
-        except orjson.JSONDecodeError:
-            return None
-        if not isinstance(data, dict):
-            return None
-        errors = data.get("errors") or []
-        first = errors[0] if errors and isinstance(errors[0], dict) else data
-        extensions = first.get("extensions") or {}
-        return extensions.get("code") if isinstance(extensions, dict) else None
+        return problem_code(self.body)
+
+
+def problem_code(body: bytes) -> str | None:
+    """`extensions.code` of the first error of a JSON answer, if it has one."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    errors = data.get("errors") if isinstance(data, dict) else None
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    extensions = first.get("extensions")
+    code = extensions.get("code") if isinstance(extensions, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def percentile(values: Iterable[float], p: float) -> float:
