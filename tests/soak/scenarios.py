@@ -14,7 +14,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,9 +28,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.db import make_engine
 from hub.settings import PROJECT_ROOT, Settings
 from tests.bench import entity_lookup, support
+from tests.bench.push_worker import push_once, upload_file
 from tests.live import serving
 from tests.records.builders import PUSH, valid_record
-from tests.soak.traffic import Answer, Connections, closed_loop, open_loop, percentile, post, problem_code
+from tests.soak.traffic import (
+    Answer,
+    Connections,
+    closed_loop,
+    get,
+    open_loop,
+    percentile,
+    post,
+    problem_code,
+)
 
 LOOKUP = entity_lookup.QUERY
 RECOVERY_LIMIT = 10.0  # seconds
@@ -460,3 +470,116 @@ async def _missing(url: URL, records: list[tuple[str, str]]) -> list[str]:
     finally:
         await engine.dispose()
     return [f"{uscc}/{wsh}" for uscc, wsh in records if (uscc, wsh) not in stored]
+
+
+# Near the cost limit (HUB_MAX_COST, 5000): 100 entities × 23 records with every field (the bulk
+# upload below gives 800 entities 25 records each).
+COSTLY = """
+query {
+  searchEntities(name: "商贸", first: 100) {
+    totalCount
+    edges { node { uscc name records(first: 23) { totalCount edges { node {
+      recordType sourceRecordId version decisionDate severity fields withheldFields } } } } }
+  }
+}
+"""
+SEARCH = (
+    "query($name: String!) { searchEntities(name: $name, first: 100) { totalCount edges { node { uscc } } } }"
+)
+LONG_NAME = "哈尔滨商贸" * 60_000  # 900 KB of UTF-8: just under the body limit (1 MiB)
+BULK_ROWS = 20_000
+HEALTHZ_LIMIT = 0.1  # seconds: /healthz p99 while the worst requests run…
+HEALTHZ_RATIO = 10  # …or this many times its unloaded p99, if the machine is slower than that
+
+
+@dataclass
+class Healthz:
+    seconds: float
+    unloaded_p99_ms: float = 0.0
+    loaded_p99_ms: float = 0.0
+    loaded_max_ms: float = 0.0
+    probes: int = 0
+    probe_failures: int = 0
+    worst: dict[str, Counter[str]] = field(default_factory=dict)  # per request kind: outcomes
+
+    def limit_ms(self, limit: float = HEALTHZ_LIMIT) -> float:
+        return max(limit * 1000, HEALTHZ_RATIO * self.unloaded_p99_ms)
+
+    def failures(self, limit: float = HEALTHZ_LIMIT) -> list[str]:
+        found = []
+        if self.loaded_p99_ms > self.limit_ms(limit):
+            found.append(f"/healthz p99 {self.loaded_p99_ms:.1f} ms > {self.limit_ms(limit):.0f} ms")
+        if self.probe_failures:
+            found.append(f"{self.probe_failures} /healthz probes failed")
+        for kind, outcomes in self.worst.items():
+            if not outcomes.get("ok"):
+                found.append(f"{kind} never ran to its end: {dict(outcomes)}")
+            bad = {o: n for o, n in outcomes.items() if o not in ("ok", "OVERLOADED", "TIMEOUT")}
+            if bad:
+                found.append(f"{kind} answered {bad}")
+        return found
+
+    def report(self) -> list[str]:
+        worst = "; ".join(f"{kind} {dict(outcomes)}" for kind, outcomes in self.worst.items())
+        return [
+            f"/healthz while the worst requests run, {self.seconds:.0f} s: p99 {self.loaded_p99_ms:.1f} ms "
+            f"(max {self.loaded_max_ms:.1f} ms, {self.probes} probes) against {self.unloaded_p99_ms:.1f} ms "
+            f"unloaded",
+            f"  the requests: {worst}",
+        ]
+
+
+async def healthz_under_the_worst(url: URL, log: Path, seconds: float) -> Healthz:
+    """/healthz probed every 10 ms while the most expensive requests a caller may send run back to back:
+    a query at the cost limit, a search for a 900 KB name, a bulk upload of BULK_ROWS rows."""
+    figures = Healthz(seconds)
+    dept = await support.department(url)
+    upload = entity_lookup.WORK_DIR / "soak-bulk.csv"
+    support.write_penalty_csv(upload, BULK_ROWS, support.DEPT_CODE, companies=800)
+    headers = {"Authorization": f"Bearer {dept.token}"}
+    try:
+        with serving(url, log) as base:
+            port = port_of(base)
+            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+                await push_once(client, dept.token, upload)  # the records COSTLY reads (25 per entity)
+                unloaded = await open_loop(port, lambda i: get("/healthz"), 100, max(1.0, seconds / 5))
+                figures.unloaded_p99_ms = percentile([a.latency for a in unloaded], 99) * 1000
+                end = time.perf_counter() + seconds
+
+                async def repeat(
+                    kind: str, send: Callable[[], Awaitable[httpx.Response]], check: str
+                ) -> None:
+                    outcomes = figures.worst.setdefault(kind, Counter())
+                    while time.perf_counter() < end:
+                        response = await send()
+                        code = problem_code(response.content)
+                        if code == "OVERLOADED":  # as a client told to retry after a moment
+                            await asyncio.sleep(0.1)
+                        outcomes[
+                            "ok"
+                            if response.status_code == 200 and check in response.text
+                            else code or str(response.status_code)
+                        ] += 1
+
+                def graphql(body: dict[str, object]) -> Callable[[], Awaitable[httpx.Response]]:
+                    return lambda: client.post("/graphql", json=body, headers=headers)
+
+                workers = [
+                    repeat("query at the cost limit", graphql({"query": COSTLY}), '"records"'),
+                    repeat(
+                        "search for a 900 KB name",
+                        graphql({"query": SEARCH, "variables": {"name": LONG_NAME}}),
+                        '"totalCount"',
+                    ),
+                    repeat("bulk upload", lambda: upload_file(client, dept.token, upload), '"BulkReceipt"'),
+                ]
+                probe = asyncio.create_task(open_loop(port, lambda i: get("/healthz"), 100, seconds))
+                await asyncio.gather(*workers)
+                loaded = await probe
+    finally:
+        upload.unlink(missing_ok=True)
+    figures.probes = len(loaded)
+    figures.probe_failures = sum(a.status != 200 for a in loaded)
+    figures.loaded_p99_ms = percentile([a.latency for a in loaded], 99) * 1000
+    figures.loaded_max_ms = max(a.latency for a in loaded) * 1000
+    return figures
