@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 import weakref
 from collections import deque
 from collections.abc import Sequence
@@ -25,42 +26,48 @@ T = TypeVar("T")
 
 
 class _Turns:
-    """One waiter resumed per event-loop iteration (each iteration polls the sockets first)."""
+    """Waiters go on while the current turn of the event loop has used less than SLICE of CPU time;
+    the others wait for the next turn (each turn polls the sockets first). CPU time, not wall time:
+    a process the operating system sets aside meanwhile has not held the loop."""
+
+    SLICE = 0.05  # seconds of the loop thread's CPU time per turn
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.waiting: deque[asyncio.Future[None]] = deque()
-        self.taken = False  # a turn was given in this iteration
+        self.since: float | None = None  # thread CPU time at the first waiter of this turn
 
     async def take(self) -> None:
-        if not self.taken:  # the first in an iteration goes on at once
-            self.taken = True
-            self.loop.call_soon(self._next)
-            return
-        turn = self.loop.create_future()
-        self.waiting.append(turn)
-        await turn
+        while True:
+            now = time.thread_time()
+            if self.since is None:
+                self.since = now
+                self.loop.call_soon(self._next_turn)
+            if not self.waiting and now - self.since < self.SLICE:
+                return
+            turn = self.loop.create_future()
+            self.waiting.append(turn)
+            await turn
 
-    def _next(self) -> None:
-        while self.waiting:
-            turn = self.waiting.popleft()
+    def _next_turn(self) -> None:
+        """Wake every waiter; they go on in the next turn, as many as its slice allows."""
+        self.since = None
+        waiting, self.waiting = self.waiting, deque()
+        for turn in waiting:
             if not turn.done():  # not cancelled
                 turn.set_result(None)
-                self.loop.call_soon(self._next)
-                return
-        self.taken = False
 
 
 _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = weakref.WeakKeyDictionary()
 
 
 class PacedDataLoader(DataLoader[K, T]):
-    """A DataLoader whose waiters go on one per event-loop iteration.
+    """A DataLoader whose waiters go on a slice of CPU time at a time (_Turns).
 
     A batch resolves every waiter at once: a list of 100 entities asking for their records would
-    otherwise build all 100 pages (and GraphQL complete them) in one iteration of the loop, which
-    polls no socket meanwhile, so every other request (/healthz included) would wait for all of it.
-    One at a time, other requests are served between two of them. A lone waiter goes on at once."""
+    otherwise have GraphQL complete all 100 pages in one turn of the event loop, which polls no
+    socket meanwhile, so every other request (/healthz included) would wait for all of it. Cheap
+    waiters all go on in the same turn, so what they load next is still loaded in one batch."""
 
     async def load(self, key: K) -> T:
         value = await super().load(key)

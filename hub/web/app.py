@@ -115,6 +115,17 @@ def is_request_error(result: ExecutionResult) -> bool:
     )
 
 
+def _database_lost(result: ExecutionResult) -> bool:
+    """Nothing answered, because the database went away under the operation (schema.extensions):
+    503 with Retry-After, as when it is unreachable before the operation."""
+    errors = result.errors or []
+    return (
+        result.data is None
+        and bool(errors)
+        and all((e.extensions or {}).get("code") == "DATABASE_UNAVAILABLE" for e in errors)
+    )
+
+
 def http_problem(error: HTTPException, method: str) -> Response:
     """Strawberry's HTTP refusal as the hub's JSON problem. A mutation over GET is 405 with the
     methods that would serve it (GraphQL over HTTP), not strawberry's 400."""
@@ -221,6 +232,9 @@ class HubGraphQL(GraphQL[HubContext, None]):
         ):
             response_data.pop("data", None)
             sub_response.status_code = 400
+        elif sub_response is not None and _database_lost(result):
+            sub_response.status_code = 503
+            sub_response.headers["retry-after"] = str(self.settings.retry_after_seconds)
         return response_data
 
     def create_response(

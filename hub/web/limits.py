@@ -63,8 +63,11 @@ class AdmissionLimit:
     nothing (they wait for the database, not for each other); once it falls behind, each further
     request only makes all the others slower, so it is better refused at once (503 with Retry-After)
     than served late. The loop is looked at every INTERVAL while requests come in: a look that runs
-    more than BEHIND late means the loop had other work queued, and the limit drops by a quarter;
-    one on time raises it by one (and an idle spell by one per INTERVAL), back to `ceiling`.
+    more than BEHIND late, while the loop's thread was running Python for at least half the time
+    since the last look, means the loop had other work queued, and the limit halves (lateness alone
+    may be the operating system's: a machine whose other processes take the CPU now and then);
+    GROW_AFTER looks in a row without that raise it by one (an idle spell too, per as long), back
+    to `ceiling`.
 
     A request that finds every slot taken waits for the next one to free, behind at most as many
     others as there are slots and for at most QUEUE_WAIT: a slot is then never idle while requests
@@ -84,6 +87,7 @@ class AdmissionLimit:
         self._armed = False
         self._on_time = 0  # looks on time in a row
         self._last = 0.0  # loop time of the last look
+        self._cpu = 0.0  # the thread's CPU time when the next look was set
 
     async def enter(self) -> bool:
         """Take a slot (give it back with `leave`); False when refused: the queue is full or the
@@ -127,13 +131,18 @@ class AdmissionLimit:
 
     def _arm(self, loop: asyncio.AbstractEventLoop, now: float) -> None:
         self._armed = True
+        self._cpu = time.thread_time()
         loop.call_at(now + self.INTERVAL, self._look, loop, now + self.INTERVAL)
 
     def _look(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
         now = self._last = loop.time()
-        if now - due > self.BEHIND:
+        busy = time.thread_time() - self._cpu
+        late = now - due
+        if late > self.BEHIND and busy >= (late + self.INTERVAL) / 2:
             self.limit = max(self.floor, self.limit // 2)
             self._on_time = 0
+        elif late > self.BEHIND:  # the thread did not run: the operating system's delay, not ours
+            pass
         else:
             self._on_time += 1
             if self._on_time >= self.GROW_AFTER:

@@ -352,6 +352,11 @@ class Restart:
             found.append(f"answers other than 200 and 503: {others}")
         if self.failures_without_retry_after:
             found.append(f"{self.failures_without_retry_after} failures without Retry-After")
+        codes = {
+            code: n for code, n in self.codes.items() if code not in ("OVERLOADED", "DATABASE_UNAVAILABLE")
+        }
+        if codes:
+            found.append(f"failures with codes other than OVERLOADED and DATABASE_UNAVAILABLE: {codes}")
         if len(self.outages_s) != self.restarts or any(s > RECOVERY_LIMIT for s in self.outages_s):
             found.append(
                 f"serving again after {self.outages_s} s, not within {RECOVERY_LIMIT:.0f} s of each restart"
