@@ -69,15 +69,15 @@ class AdmissionLimit:
     GROW_AFTER looks in a row without that raise it by one (an idle spell too, per as long), back
     to `ceiling`.
 
-    A request that finds every slot taken waits for the next one to free, behind at most as many
-    others as there are slots and for at most QUEUE_WAIT: a slot is then never idle while requests
-    arrive, and none waits longer than about one request's time.
+    A request that finds every slot taken waits for the next one to free, behind at most `floor`
+    others and for at most QUEUE_WAIT: a slot is then seldom idle while requests arrive, and none
+    waits longer than about one request's time.
     """
 
     INTERVAL = 0.005  # seconds between two looks at the loop
     BEHIND = 0.001  # seconds late: the loop had other work queued
-    GROW_AFTER = 4  # looks on time in a row before the limit grows by one
-    QUEUE_WAIT = 0.1  # seconds a request waits for a slot at most
+    GROW_AFTER = 10  # looks on time in a row before the limit grows by one
+    QUEUE_WAIT = 0.02  # seconds a request waits for a slot at most
 
     def __init__(self, ceiling: int, floor: int) -> None:
         self.ceiling, self.floor = ceiling, max(1, min(floor, ceiling))

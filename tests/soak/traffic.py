@@ -68,18 +68,24 @@ def get(path: str) -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: soak\r\n\r\n".encode()
 
 
+# Seconds an idle connection is kept: uvicorn closes one idle for 5 s (its keep-alive timeout).
+KEEP_ALIVE = 3.0
+
+
 class Connections:
     """Keep-alive connections to one port: an idle one is reused, else a new one is opened."""
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []  # and last use
         self.open: set[asyncio.StreamWriter] = set()
 
     async def exchange(self, request: bytes) -> Answer:
         sent = time.perf_counter()
+        while self.idle and sent - self.idle[-1][2] > KEEP_ALIVE:
+            self._drop(self.idle.pop()[1])  # the server may have closed it by now
         if self.idle:
-            reader, writer = self.idle.pop()
+            reader, writer, _ = self.idle.pop()
         else:
             try:
                 reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
@@ -99,7 +105,7 @@ class Connections:
         if headers.get(b"connection", b"").lower() == b"close":
             self._drop(writer)
         else:
-            self.idle.append((reader, writer))
+            self.idle.append((reader, writer, now))
         return Answer(status, headers, body, now - sent, now)
 
     def _drop(self, writer: asyncio.StreamWriter) -> None:
