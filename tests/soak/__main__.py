@@ -1,7 +1,8 @@
 """`make soak`: the load and fault scenarios of tests/soak at full length, with their figures.
 
 2× saturation for SOAK_SECONDS (default 60), the exhausted pool, PostgreSQL restarted three times
-under writes for SOAK_SECONDS, /healthz for half as long while the worst requests run; then the
+under writes for SOAK_SECONDS, /healthz while each of the worst requests runs, then all three,
+for a quarter of that each; then the
 suite's tests of the shared LISTEN connection (200 subscriptions) and of SIGTERM, whose figures
 they assert. Each scenario serves a database of its own (hub_soak, dropped afterwards; the restart
 scenario a PostgreSQL server of its own); the servers' logs go to .data/soak/. Exits 1 if any figure
@@ -62,7 +63,9 @@ async def main() -> int:
         restart = await scenarios.restart_under_writes(LOGS / "restart.log", seconds, restarts=3)
         print("\n".join(restart.report()), flush=True)
         failed += restart.failures()
-        healthz = await scenarios.healthz_under_the_worst(url, LOGS / "healthz.log", seconds / 2)
+        healthz = await scenarios.healthz_under_the_worst(
+            url, LOGS / "healthz.log", seconds / 4, together=True
+        )
         print("\n".join(healthz.report()), flush=True)
         failed += healthz.failures()
     finally:
