@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench schema clean-data
+.PHONY: install run test lint format bench soak schema clean-data
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Credit Hub needs Python 3.11 or newer (set PYTHON=...)")'
@@ -35,6 +35,10 @@ format: install
 
 bench: install
 	$(BIN)/python -m tests.bench
+
+# The load and fault scenarios of tests/soak at full length (SOAK_SECONDS, default 60), with their figures.
+soak: install
+	$(BIN)/python -m tests.soak
 
 schema: install
 	$(BIN)/credit-hub schema > schema/hub.graphql

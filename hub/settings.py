@@ -51,8 +51,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 2 * 1024**3
     # Largest JSON request body; a multipart body may be max_upload_bytes + max_body_bytes.
     max_body_bytes: int = 1024**2
-    # Requests served at once by one process; more are answered 503 at once (OVERLOADED).
+    # Requests served at once by one process; more are answered 503 at once (OVERLOADED). While the
+    # event loop falls behind, the limit drops towards min_concurrent_requests (hub.web.limits).
     max_concurrent_requests: int = 100
+    min_concurrent_requests: int = 1
     # The Retry-After of a 503 answer.
     retry_after_seconds: int = 1
     # Requests per minute per bearer token (the public: per client address), by role, e.g.

@@ -23,6 +23,7 @@ from graphql import (
     validate,
 )
 from graphql.validation import ASTValidationRule
+from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
@@ -40,6 +41,21 @@ log = logging.getLogger("hub.graphql")
 UNEXPECTED = "Unexpected error."
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 EXPECTED = (HubError, GraphQLError)
+
+
+# SQLSTATE classes of a lost server: connection exception, operator intervention (shut down, restarting).
+_CONNECTION_LOST = ("08", "57P")
+
+
+def _database_gone(exc: BaseException) -> bool:
+    """The connection to PostgreSQL broke under the operation (a restart, a network cut): nothing the
+    caller did, and nothing was committed; the answer says so, the caller may retry."""
+    if isinstance(exc, OSError):
+        return True
+    if isinstance(exc, DBAPIError):
+        state = str(getattr(exc.orig, "sqlstate", None) or "")
+        return bool(exc.connection_invalidated) or state.startswith(_CONNECTION_LOST)
+    return False
 
 
 def _public_error(error: GraphQLError, request_id: str, gate: Disclosure) -> GraphQLError:
@@ -70,6 +86,14 @@ def _public_error(error: GraphQLError, request_id: str, gate: Disclosure) -> Gra
             extensions["path"] = original.path
         message = gate.message(original.message, Subject(owner=gate.caller.organisation_code))
         return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=extensions)
+    if _database_gone(original):
+        log.warning("database unavailable", extra={"error_type": type(original).__name__})
+        return GraphQLError(
+            "the database cannot be reached; retry after Retry-After",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "DATABASE_UNAVAILABLE", "requestId": request_id},
+        )
     if isinstance(original, TimeoutError):
         return GraphQLError(
             "the request took too long and was stopped",

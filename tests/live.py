@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -94,27 +95,23 @@ async def live_token(engine: AsyncEngine, code: str, name: str, role: Role) -> s
     return issued.secret
 
 
-@pytest.fixture
-def hub_server(live_url: URL, tmp_path: Path) -> Iterator[str]:
-    """The URL of a real hub's /graphql, serving the live database."""
+@contextlib.contextmanager
+def serving(url: URL, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A `credit-hub serve` process on `url` (with `env`: HUB_ settings of its own) until the block
+    ends; yields its base URL. Its output goes to `log`."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "HUB_DATABASE_URL": live_url.render_as_string(hide_password=False),
-        "HUB_METRICS_TOKEN": LIVE_METRICS_TOKEN,
-    }
-    log = tmp_path / "hub.log"
-    with log.open("wb") as sink:
+    environment = {**os.environ, "HUB_DATABASE_URL": url.render_as_string(hide_password=False), **(env or {})}
+    with log.open("ab") as sink:
         process = subprocess.Popen(
             [tool("credit-hub"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
+            env=environment,
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
     try:
         _wait_healthy(process, base, log)
-        yield f"{base}/graphql"
+        yield base
     finally:
         process.terminate()
         try:
@@ -122,3 +119,10 @@ def hub_server(live_url: URL, tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=STOP_TIMEOUT)
+
+
+@pytest.fixture
+def hub_server(live_url: URL, tmp_path: Path) -> Iterator[str]:
+    """The URL of a real hub's /graphql, serving the live database."""
+    with serving(live_url, tmp_path / "hub.log", {"HUB_METRICS_TOKEN": LIVE_METRICS_TOKEN}) as base:
+        yield f"{base}/graphql"

@@ -48,7 +48,7 @@ from hub.ports import KeyProvider
 from hub.settings import Settings
 from hub.web.caller import caller_of, problem
 from hub.web.downloads import publication_download, rejections_download
-from hub.web.limits import RateLimiter
+from hub.web.limits import AdmissionLimit, RateLimiter
 from hub.web.scrape import metrics_endpoint, observed
 from schema.build import build_schema
 from schema.context import HubContext
@@ -116,6 +116,17 @@ def is_request_error(result: ExecutionResult) -> bool:
         bool(errors)
         and result.data is None
         and all(e.path is None and (e.extensions or {}).get("code") not in _SERVER_FAULTS for e in errors)
+    )
+
+
+def _database_lost(result: ExecutionResult) -> bool:
+    """Nothing answered, because the database went away under the operation (schema.extensions):
+    503 with Retry-After, as when it is unreachable before the operation."""
+    errors = result.errors or []
+    return (
+        result.data is None
+        and bool(errors)
+        and all((e.extensions or {}).get("code") == "DATABASE_UNAVAILABLE" for e in errors)
     )
 
 
@@ -252,6 +263,9 @@ class HubGraphQL(GraphQL[HubContext, None]):
         ):
             response_data.pop("data", None)
             sub_response.status_code = 400
+        elif sub_response is not None and _database_lost(result):
+            sub_response.status_code = 503
+            sub_response.headers["retry-after"] = str(self.settings.retry_after_seconds)
         return response_data
 
     def create_response(
@@ -397,9 +411,9 @@ class GraphQLGate:
     ) -> None:
         self.app, self.sessions, self.settings, self.keys = app, sessions, settings, keys
         self.upload_roles, self.metrics = upload_roles, metrics
-        self.active = 0  # requests of this process inside the gate (one event loop: no lock needed)
-        self.waiting = 0  # of them, those waiting for a database connection
+        self.waiting = 0  # requests inside the gate waiting for a database connection
         self.rates = RateLimiter(settings.rate_limits)
+        self.admission = AdmissionLimit(settings.max_concurrent_requests, settings.min_concurrent_requests)
 
     def retry_later(self, status: int, code: str, message: str) -> Response:
         headers = {"retry-after": str(self.settings.retry_after_seconds)}
@@ -418,16 +432,15 @@ class GraphQLGate:
                 observation.status = 405
                 await refused(scope, receive, send)
                 return
-            if self.active >= self.settings.max_concurrent_requests:
+            if not await self.admission.enter():
                 message = "the server is at its limit of concurrent requests; retry after Retry-After"
                 observation.status, observation.reason = 503, "concurrency"
                 await self.retry_later(503, "OVERLOADED", message)(scope, receive, send)
                 return
-            self.active += 1
             try:
                 await self._serve(scope, receive, send, observation)
             finally:
-                self.active -= 1
+                self.admission.leave()
         finally:
             self.metrics.request(GRAPHQL, observation, time.perf_counter() - arrived)
 

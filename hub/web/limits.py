@@ -6,8 +6,10 @@ caller gets up to N times its rate. Enough to stop one caller from saturating a 
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
+from collections import deque
 from collections.abc import Mapping
 
 from hub.auth.caller import Caller, Role
@@ -51,3 +53,101 @@ class RateLimiter:
                 del self.buckets[key]
         if len(self.buckets) >= MAX_BUCKETS:  # all busy: forget them rather than grow
             self.buckets.clear()
+
+
+class AdmissionLimit:
+    """How many requests the process serves at once: at most `ceiling`, fewer while the event loop
+    falls behind, down to `floor`; a few more wait their turn in a short queue.
+
+    One event loop runs every request's Python work. While it keeps up, more requests at once cost
+    nothing (they wait for the database, not for each other); once it falls behind, each further
+    request only makes all the others slower, so it is better refused at once (503 with Retry-After)
+    than served late. The loop is looked at every INTERVAL while requests come in: a look that runs
+    more than BEHIND late, while the loop's thread was running Python for at least half the time
+    since the last look, means the loop had other work queued, and the limit halves (lateness alone
+    may be the operating system's: a machine whose other processes take the CPU now and then);
+    GROW_AFTER looks in a row without that raise it by one (an idle spell too, per as long), back
+    to `ceiling`.
+
+    A request that finds every slot taken waits for the next one to free, behind at most `floor`
+    others and for at most QUEUE_WAIT: a slot is then seldom idle while requests arrive, and none
+    waits longer than about one request's time.
+    """
+
+    INTERVAL = 0.005  # seconds between two looks at the loop
+    BEHIND = 0.001  # seconds late: the loop had other work queued
+    GROW_AFTER = 10  # looks on time in a row before the limit grows by one
+    QUEUE_WAIT = 0.02  # seconds a request waits for a slot at most
+
+    def __init__(self, ceiling: int, floor: int) -> None:
+        self.ceiling, self.floor = ceiling, max(1, min(floor, ceiling))
+        self.limit = ceiling
+        self.active = 0  # requests holding a slot (one event loop: no lock needed)
+        self.waiting: deque[asyncio.Future[None]] = deque()
+        self._armed = False
+        self._on_time = 0  # looks on time in a row
+        self._last = 0.0  # loop time of the last look
+        self._cpu = 0.0  # the thread's CPU time when the next look was set
+
+    async def enter(self) -> bool:
+        """Take a slot (give it back with `leave`); False when refused: the queue is full or the
+        wait was too long."""
+        loop = asyncio.get_running_loop()
+        if not self._armed:
+            now = loop.time()
+            idle = int((now - self._last) / (self.INTERVAL * self.GROW_AFTER)) if self._last else self.ceiling
+            self.limit = min(self.ceiling, self.limit + idle)
+            self._arm(loop, now)
+        if self.active < self.limit and not self.waiting:
+            self.active += 1
+            return True
+        if len(self.waiting) >= self.floor:
+            return False
+        turn: asyncio.Future[None] = loop.create_future()
+        self.waiting.append(turn)
+        try:
+            async with asyncio.timeout(self.QUEUE_WAIT):
+                await asyncio.shield(turn)
+        except BaseException as exc:
+            if turn.done():  # the slot was handed over as the wait ended: pass it on
+                self.leave()
+            else:
+                turn.cancel()
+                self.waiting.remove(turn)
+            if isinstance(exc, TimeoutError):
+                return False
+            raise
+        return True
+
+    def leave(self) -> None:
+        """Give a slot back: to the first request waiting, unless the limit has dropped below it."""
+        if self.active <= self.limit:
+            while self.waiting:
+                turn = self.waiting.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # the slot goes to it as it is
+                    return
+        self.active -= 1
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, now: float) -> None:
+        self._armed = True
+        self._cpu = time.thread_time()
+        loop.call_at(now + self.INTERVAL, self._look, loop, now + self.INTERVAL)
+
+    def _look(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+        now = self._last = loop.time()
+        busy = time.thread_time() - self._cpu
+        late = now - due
+        if late > self.BEHIND and busy >= (late + self.INTERVAL) / 2:
+            self.limit = max(self.floor, self.limit // 2)
+            self._on_time = 0
+        elif late > self.BEHIND:  # the thread did not run: the operating system's delay, not ours
+            pass
+        else:
+            self._on_time += 1
+            if self._on_time >= self.GROW_AFTER:
+                self.limit = min(self.ceiling, self.limit + 1)
+                self._on_time = 0
+        self._armed = False
+        if self.limit < self.ceiling or self.active:  # keep looking while it matters
+            self._arm(loop, now)

@@ -31,17 +31,25 @@ def post(path: str, body: bytes, headers: dict[str, str]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[bytes, bytes], bytes]:
+    """One HTTP/1.1 answer with a Content-Length (uvicorn gives every answer one): status, headers
+    (lower-case names), body."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    headers = {}
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name:
+            headers[name.strip().lower()] = value.strip()
+    body = await reader.readexactly(int(headers.get(b"content-length", b"0")))
+    return status, headers, body
+
+
 async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> bytes:
     writer.write(request)
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = head[9:12]
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line[:15].lower() == b"content-length:":
-            length = int(line[15:])
-    body = await reader.readexactly(length)
-    if status != b"200":
-        raise RuntimeError(f"HTTP {status.decode()}: {body[:200]!r}")
+    status, _, body = await read_response(reader)
+    if status != 200:
+        raise RuntimeError(f"HTTP {status}: {body[:200]!r}")
     return body
 
 

@@ -53,10 +53,11 @@ def peak_rss() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-async def push_once(client: httpx.AsyncClient, token: str, path: Path) -> dict[str, Any]:
+async def upload_file(client: httpx.AsyncClient, token: str, path: Path) -> httpx.Response:
+    """`pushRecordsFile` of the penalties in `path` (a GraphQL multipart request)."""
     operations = {"query": UPLOAD, "variables": {"file": None, "type": "administrative_penalty"}}
     with path.open("rb") as upload:
-        response = await client.post(
+        return await client.post(
             "/graphql",
             data={
                 "operations": orjson.dumps(operations).decode(),
@@ -65,6 +66,10 @@ async def push_once(client: httpx.AsyncClient, token: str, path: Path) -> dict[s
             files={"0": (path.name, upload, "text/csv")},
             headers={"Authorization": f"Bearer {token}"},
         )
+
+
+async def push_once(client: httpx.AsyncClient, token: str, path: Path) -> dict[str, Any]:
+    response = await upload_file(client, token, path)
     response.raise_for_status()
     receipt: dict[str, Any] = response.json()["data"]["pushRecordsFile"]
     if receipt["__typename"] != "BulkReceipt":

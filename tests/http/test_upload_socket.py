@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ from hub.auth import service as auth
 from hub.auth.caller import Role
 from hub.db import make_engine
 from tests.conftest import gov_code
-from tests.live import STOP_TIMEOUT, _wait_healthy, free_port, tool
+from tests.live import serving
 from tests.records.test_abuse import _csv, _row
 
 MIB = 1024 * 1024
@@ -48,33 +47,17 @@ async def uploader_token(live_url: URL) -> AsyncIterator[str]:
 @pytest.fixture
 def small_upload_server(live_url: URL, tmp_path: Path) -> Iterator[tuple[int, int]]:
     """(port, pid) of a hub whose upload limit is UPLOAD_LIMIT, with a temp directory of its own."""
-    port = free_port()
     spool = tmp_path / "spool"
     spool.mkdir()
-    env = {
-        **os.environ,
-        "HUB_DATABASE_URL": live_url.render_as_string(hide_password=False),
-        "HUB_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT),
-        "TMPDIR": str(spool),
-    }
-    log = tmp_path / "hub.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [tool("credit-hub"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_healthy(process, f"http://127.0.0.1:{port}", log)
-        yield port, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
+    env = {"HUB_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT), "TMPDIR": str(spool)}
+    with serving(live_url, tmp_path / "hub.log", env) as base:
+        port = int(base.rsplit(":", 1)[1])
+        [server] = [
+            c
+            for c in psutil.net_connections("tcp")
+            if c.laddr and c.laddr.port == port and c.status == "LISTEN"
+        ]
+        yield port, server.pid
 
 
 def _head(port: int, authorization: str | None, chunked: bool) -> bytes:
