@@ -37,7 +37,15 @@ from strawberry.types.unset import UNSET, UnsetType
 from hub.auth.caller import PUBLIC, Role
 from hub.catalog.policy import current_policy
 from hub.crypto import StaticKeyProvider
-from hub.db import database_url, make_engine, make_sessionmaker, statement_deadline, unit_of_work
+from hub.db import (
+    FAILURE_MESSAGES,
+    database_failure,
+    database_url,
+    make_engine,
+    make_sessionmaker,
+    statement_deadline,
+    unit_of_work,
+)
 from hub.disclosure.policy import ROLE_POLICY, DisclosurePolicy
 from hub.errors import HubError
 from hub.logs import request_id
@@ -293,7 +301,6 @@ ALLOW = "GET, POST"
 # (or Authorization) without one (CORS), so requiring either stops cross-site request forgery of uploads.
 PREFLIGHT_HEADER = b"graphql-require-preflight"
 _STATEMENT_MARGIN = 0.1  # seconds
-_QUERY_CANCELED = "57014"  # SQLSTATE of a statement stopped by statement_timeout
 
 
 class _BodyTooLarge(Exception):
@@ -349,15 +356,17 @@ def _counted(receive: Receive, limit: int) -> Receive:
     return counted
 
 
+_STATUS = {"OVERLOADED": 503, "TIMEOUT": 504, "DATABASE_UNAVAILABLE": 503}
+
+
 def _database_failure(exc: BaseException) -> tuple[int, str, str] | None:
     """The answer for a failure of the database before the operation ran, or None if it is not one."""
-    if isinstance(exc, SATimeoutError):  # no free connection within the pool timeout
-        return 503, "OVERLOADED", "no database connection is free; retry after Retry-After"
-    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == _QUERY_CANCELED:
-        return 504, "TIMEOUT", "the request took too long and was stopped"
-    if isinstance(exc, (DBAPIError, OSError)):
-        return 503, "DATABASE_UNAVAILABLE", "the database cannot be reached; retry after Retry-After"
-    return None
+    code = database_failure(exc)
+    if code is None and isinstance(exc, DBAPIError):  # the token look-up or the connection's set-up
+        code = "DATABASE_UNAVAILABLE"
+    if code is None:
+        return None
+    return _STATUS[code], code, FAILURE_MESSAGES[code]
 
 
 class GraphQLGate:
