@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench soak schema clean-data
+.PHONY: install run test lint format bench soak fuzz schema clean-data
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Credit Hub needs Python 3.11 or newer (set PYTHON=...)")'
@@ -39,6 +39,11 @@ bench: install
 # The load and fault scenarios of tests/soak at full length (SOAK_SECONDS, default 60), with their figures.
 soak: install
 	$(BIN)/python -m tests.soak
+
+# The schema fuzz at a large size (the suite runs a few hundred examples); HUB_FUZZ_EXAMPLES in total.
+HUB_FUZZ_EXAMPLES ?= 5000
+fuzz: install
+	HUB_FUZZ_EXAMPLES=$(HUB_FUZZ_EXAMPLES) $(BIN)/pytest tests/http/test_fuzz.py -q
 
 schema: install
 	$(BIN)/credit-hub schema > schema/hub.graphql

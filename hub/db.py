@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, urlparse
 import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Result, make_url
-from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util import await_
 
@@ -224,6 +225,36 @@ def _on_checkout(dbapi_connection: Any, record: object, proxy: object) -> None:
         # As pool_pre_ping does: a connection that fails this is stale (the server restarted), and so
         # are the others; the pool drops them all and retries with a new one.
         raise InvalidatePoolError(type(exc).__name__) from exc
+
+
+# SQLSTATE classes of a server that is gone or refusing work: 08 connection exception, 53 insufficient
+# resources (too many connections), 57P operator intervention (pg_terminate_backend, shutdown, restart).
+_UNAVAILABLE_STATES = ("08", "53", "57P")
+QUERY_CANCELED = "57014"  # a statement stopped by statement_timeout
+# What a caller is told for each (no detail of the failure itself: it may hold SQL or a host name).
+FAILURE_MESSAGES = {
+    "OVERLOADED": "no database connection is free; retry after Retry-After",
+    "TIMEOUT": "the request took too long and was stopped",
+    "DATABASE_UNAVAILABLE": "the database cannot be reached; retry after Retry-After",
+}
+
+
+def database_failure(exc: BaseException) -> str | None:
+    """The code of a failure of the database itself, not of the request: OVERLOADED (no connection came
+    free within the pool timeout), TIMEOUT (statement_timeout), DATABASE_UNAVAILABLE (the server cannot
+    be reached, or the connection was lost mid-request); None for anything else, a defect included."""
+    if isinstance(exc, PoolTimeoutError):
+        return "OVERLOADED"
+    if isinstance(exc, DBAPIError):
+        state = str(getattr(exc.orig, "sqlstate", None) or "")
+        if state == QUERY_CANCELED:
+            return "TIMEOUT"
+        if exc.connection_invalidated or state.startswith(_UNAVAILABLE_STATES):
+            return "DATABASE_UNAVAILABLE"
+        return None
+    if isinstance(exc, OSError):  # refused, reset or timed out before the driver had a connection
+        return "DATABASE_UNAVAILABLE"
+    return None
 
 
 def make_engine(url: URL, *, pool_size: int = 10, pool_timeout: float = 2.0) -> AsyncEngine:

@@ -49,6 +49,9 @@ SIZES: dict[str, int] = {
     "RejectedIndicatorRow.errors": 10,
 }
 UNPAGINATED = 100
+# The largest estimate an answer shows: the largest integer every JSON reader keeps exactly (a
+# `first` of 2^64 nested three deep would not fit JSON's encoders, and means no more than this).
+SHOWN_MAXIMUM = 2**53 - 1
 
 
 def cost_rule(max_cost: int, max_page_size: int) -> type[ValidationRule]:
@@ -59,7 +62,8 @@ def cost_rule(max_cost: int, max_page_size: int) -> type[ValidationRule]:
             root = self.context.schema.get_root_type(node.operation)
             if root is None:
                 return
-            cost = Estimate(self.context, max_page_size).selections(node.selection_set, root, None)
+            estimate = Estimate(self.context, max_page_size).selections(node.selection_set, root, None)
+            cost = min(estimate, SHOWN_MAXIMUM)
             if cost > max_cost:
                 self.report_error(
                     GraphQLError(
@@ -160,10 +164,17 @@ class _CodedContext:
 
 
 def coded(rule: type[ASTValidationRule], code: str) -> type[ASTValidationRule]:
-    """`rule`, with `code` on every error it reports."""
+    """`rule`, with `code` on every error it reports. strawberry's depth limiter raises (KeyError,
+    ValueError) on a spread of an undefined fragment and on an empty selection set, which graphql-core
+    parses: such a document is refused (never let through unmeasured), as a malformed one."""
 
     def __init__(self: ASTValidationRule, context: ValidationContext) -> None:
-        rule.__init__(self, cast(ValidationContext, _CodedContext(context, code)))
+        try:
+            rule.__init__(self, cast(ValidationContext, _CodedContext(context, code)))
+        except (KeyError, ValueError):
+            ASTValidationRule.__init__(self, context)
+            message = "the document spreads a fragment it does not define, or has an empty selection set"
+            context.report_error(GraphQLError(message, extensions={"code": "GRAPHQL_VALIDATION_FAILED"}))
 
     return type(f"{rule.__name__}Coded", (rule,), {"__init__": __init__})
 

@@ -23,12 +23,11 @@ from graphql import (
     validate,
 )
 from graphql.validation import ASTValidationRule
-from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from hub import metrics
-from hub.db import settle
+from hub.db import FAILURE_MESSAGES, database_failure, settle
 from hub.disclosure.gate import Disclosure
 from hub.disclosure.policy import Subject
 from hub.errors import HubError
@@ -39,23 +38,9 @@ from schema.strings import long_number, variable_errors
 log = logging.getLogger("hub.graphql")
 
 UNEXPECTED = "Unexpected error."
-_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
+# graphql-core's hints: "Did you mean 'x'?" (validation, coercion), ", did you mean '...'?" (the lexer).
+_SUGGESTION = re.compile(r",? ?did you mean [^?]*\?", re.IGNORECASE)
 EXPECTED = (HubError, GraphQLError)
-
-
-# SQLSTATE classes of a lost server: connection exception, operator intervention (shut down, restarting).
-_CONNECTION_LOST = ("08", "57P")
-
-
-def _database_gone(exc: BaseException) -> bool:
-    """The connection to PostgreSQL broke under the operation (a restart, a network cut): nothing the
-    caller did, and nothing was committed; the answer says so, the caller may retry."""
-    if isinstance(exc, OSError):
-        return True
-    if isinstance(exc, DBAPIError):
-        state = str(getattr(exc.orig, "sqlstate", None) or "")
-        return bool(exc.connection_invalidated) or state.startswith(_CONNECTION_LOST)
-    return False
 
 
 def _public_error(error: GraphQLError, request_id: str, gate: Disclosure) -> GraphQLError:
@@ -64,42 +49,30 @@ def _public_error(error: GraphQLError, request_id: str, gate: Disclosure) -> Gra
     original = error.original_error
     if original is None:
         # Syntax and validation errors are meant for the caller, minus any "Did you mean" hints,
-        # which would reveal the schema even with introspection off.
-        message = _SUGGESTION.sub("", error.message)
-        if message == error.message:
-            return error
-        return GraphQLError(
-            message, nodes=error.nodes, source=error.source, positions=error.positions, path=error.path
+        # which would reveal the schema even with introspection off; each with its code.
+        code = (
+            "GRAPHQL_PARSE_FAILED" if isinstance(error, GraphQLSyntaxError) else "GRAPHQL_VALIDATION_FAILED"
         )
+        return _request_error(error, code)
     if isinstance(original, GraphQLError):
         # Raised on purpose (permission rules): message and extensions are written for the caller.
         # Variables that fail coercion come here too, with graphql-core's hints, which go.
-        return GraphQLError(
-            _SUGGESTION.sub("", error.message),
-            nodes=error.nodes,
-            path=error.path,
-            extensions=original.extensions,
-        )
+        return _request_error(error, "BAD_VARIABLES", original.extensions)
     if isinstance(original, HubError):
         extensions = {"code": original.code}
         if original.path:
             extensions["path"] = original.path
         message = gate.message(original.message, Subject(owner=gate.caller.organisation_code))
         return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=extensions)
-    if _database_gone(original):
-        log.warning("database unavailable", extra={"error_type": type(original).__name__})
+    # The database failed (or the request's time ran out): the request may be retried as it is.
+    failure = "TIMEOUT" if isinstance(original, TimeoutError) else database_failure(original)
+    if failure is not None:
+        log.error("database failure", extra={"error_type": type(original).__name__, "error_code": failure})
         return GraphQLError(
-            "the database cannot be reached; retry after Retry-After",
+            FAILURE_MESSAGES[failure],
             nodes=error.nodes,
             path=error.path,
-            extensions={"code": "DATABASE_UNAVAILABLE", "requestId": request_id},
-        )
-    if isinstance(original, TimeoutError):
-        return GraphQLError(
-            "the request took too long and was stopped",
-            nodes=error.nodes,
-            path=error.path,
-            extensions={"code": "TIMEOUT", "requestId": request_id},
+            extensions={"code": failure, "requestId": request_id},
         )
     # The log names the kind of failure and where, never the message (it may hold SQL or data).
     log.error(
@@ -111,6 +84,24 @@ def _public_error(error: GraphQLError, request_id: str, gate: Disclosure) -> Gra
         nodes=error.nodes,
         path=error.path,
         extensions={"code": "INTERNAL", "requestId": request_id},
+    )
+
+
+def _request_error(error: GraphQLError, code: str, extensions: dict[str, Any] | None = None) -> GraphQLError:
+    """A request error as the caller sees it: no suggestion in its message, and a code (its own when it
+    came with one: the limits, the permission rules)."""
+    own = error.extensions if extensions is None else extensions
+    coded = {"code": code, **(own or {})}
+    message = _SUGGESTION.sub("", error.message)
+    if message == error.message and coded == error.extensions:
+        return error
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=coded,
     )
 
 
@@ -169,6 +160,9 @@ def _parse(query: str, max_tokens: int) -> DocumentNode:
             error.extensions = {"code": "MAX_TOKENS", "maxTokens": max_tokens}
         elif "nested too deeply" in error.message:
             error.extensions = {"code": "MAX_DEPTH"}
+        else:  # coded here: a failing on_parse hook ends the operation before UnitOfWork sees its errors
+            error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+            error.message = _SUGGESTION.sub("", error.message)
         raise
 
 

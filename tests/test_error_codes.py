@@ -182,7 +182,7 @@ def test_the_scan_sees_each_form_a_code_takes() -> None:
         ("PERIOD_INVALID", "ModelError"),
         ("USCC_CHECK", "CodeProblem"),
         ("TOKEN_INVALID", "problem"),
-        ("TIMEOUT", '{"code": …}'),
+        ("GRAPHQL_PARSE_FAILED", '{"code": …}'),
         ("FORBIDDEN", '{"code": …}'),
         ("NOT_FOUND", "default_code"),
         ("USCC_ORG_CODE_CHECK", "code =="),

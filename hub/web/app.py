@@ -32,13 +32,28 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage as TransportConnectionInit,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionErrorMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage as LegacyConnectionInit
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from hub.auth.caller import PUBLIC, Role
 from hub.catalog.policy import current_policy
 from hub.crypto import StaticKeyProvider
-from hub.db import database_url, make_engine, make_sessionmaker, statement_deadline, unit_of_work
+from hub.db import (
+    FAILURE_MESSAGES,
+    database_failure,
+    database_url,
+    make_engine,
+    make_sessionmaker,
+    statement_deadline,
+    unit_of_work,
+)
 from hub.disclosure.policy import ROLE_POLICY, DisclosurePolicy
 from hub.errors import HubError
 from hub.logs import request_id
@@ -63,6 +78,8 @@ JSON = "application/json"
 UNEXPECTED = "Unexpected error."
 # Masked failures of the server (see schema.extensions): not request errors, whatever their shape.
 _SERVER_FAULTS = frozenset({"INTERNAL", "TIMEOUT"})
+# Failures of the database inside an operation: answered 503 with Retry-After.
+_RETRY = frozenset({"DATABASE_UNAVAILABLE", "OVERLOADED"})
 
 
 def _quality(accept: str, media_type: str) -> tuple[float, int]:
@@ -119,17 +136,6 @@ def is_request_error(result: ExecutionResult) -> bool:
     )
 
 
-def _database_lost(result: ExecutionResult) -> bool:
-    """Nothing answered, because the database went away under the operation (schema.extensions):
-    503 with Retry-After, as when it is unreachable before the operation."""
-    errors = result.errors or []
-    return (
-        result.data is None
-        and bool(errors)
-        and all((e.extensions or {}).get("code") == "DATABASE_UNAVAILABLE" for e in errors)
-    )
-
-
 def http_problem(error: HTTPException, method: str) -> Response:
     """Strawberry's HTTP refusal as the hub's JSON problem. A mutation over GET is 405 with the
     methods that would serve it (GraphQL over HTTP), not strawberry's 400."""
@@ -144,6 +150,43 @@ def http_problem(error: HTTPException, method: str) -> Response:
     return problem(error.status_code, code, error.reason, rid)
 
 
+class ConnectFailed(Exception):
+    """The token of a WebSocket connection could not be looked up (the database failed, or worse)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code)
+        self.code, self.message = code, message
+
+    @property
+    def close_code(self) -> int:
+        """WebSocket close codes (RFC 6455, IANA): 1013 Try Again Later when the database failed
+        (clients reconnect after a pause), 1011 Internal Error otherwise."""
+        return 1011 if self.code == "INTERNAL" else 1013
+
+
+class HubTransportWS(BaseGraphQLTransportWSHandler[HubContext, None]):
+    """graphql-transport-ws, whose only refusal of a connection_init is 4403 Forbidden: a failure to
+    look the token up closes with `ConnectFailed.close_code` and the code as the reason."""
+
+    async def handle_connection_init(self, message: TransportConnectionInit) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except ConnectFailed as failure:
+            await self.websocket.close(code=failure.close_code, reason=failure.code)
+
+
+class HubLegacyWS(BaseGraphQLWSHandler[HubContext, None]):
+    """The legacy graphql-ws protocol: a connection_error with the code, then the same close."""
+
+    async def handle_connection_init(self, message: LegacyConnectionInit) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except ConnectFailed as failure:
+            payload: dict[str, object] = {"code": failure.code, "message": failure.message}
+            await self.send_message(ConnectionErrorMessage(type="connection_error", payload=payload))
+            await self.websocket.close(code=failure.close_code, reason=failure.code)
+
+
 class HubGraphQL(GraphQL[HubContext, None]):
     """Strawberry's ASGI view; the context comes from what the gate put in the request scope.
 
@@ -151,6 +194,8 @@ class HubGraphQL(GraphQL[HubContext, None]):
     caller their `connection_init` payload's `authorization` names (see `on_ws_connect`).
     """
 
+    graphql_transport_ws_handler_class = HubTransportWS
+    graphql_ws_handler_class = HubLegacyWS
     sessions: async_sessionmaker[AsyncSession]
     settings: Settings
     keys: KeyProvider
@@ -231,8 +276,14 @@ class HubGraphQL(GraphQL[HubContext, None]):
         authorization = params.get("authorization") or params.get("Authorization")
         if authorization is None:
             return _ACK  # stays public: subscriptions it may not call are refused by their rules
-        async with unit_of_work(self.sessions) as session:
-            caller = await caller_of(session, str(authorization))
+        try:
+            async with unit_of_work(self.sessions) as session:
+                caller = await caller_of(session, str(authorization))
+        except Exception as exc:
+            # No detail leaves: the handlers below close the connection with the code alone.
+            log.error("websocket authentication failed", extra={"error_type": type(exc).__name__})
+            failure = _database_failure(exc)
+            raise ConnectFailed(*(failure[1:] if failure else ("INTERNAL", UNEXPECTED))) from exc
         if isinstance(caller, Response):
             raise ConnectionRejectionError({"code": "TOKEN_INVALID"})
         context.become(caller)
@@ -256,6 +307,15 @@ class HubGraphQL(GraphQL[HubContext, None]):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response_data = await super().process_result(request, result)
         sub_response: Response | None = getattr(request.state, "sub_response", None)
+        # The database failed while the operation ran (schema.extensions codes it): nothing was
+        # stored, and the answer says when to retry, as the gate's own 503 does.
+        unavailable = next(
+            (e for e in result.errors or [] if (e.extensions or {}).get("code") in _RETRY), None
+        )
+        if unavailable is not None and sub_response is not None:
+            sub_response.status_code = 503
+            sub_response.headers["retry-after"] = str(self.settings.retry_after_seconds)
+            return {"errors": [unavailable.formatted]}
         if (
             sub_response is not None
             and sub_response.media_type == GRAPHQL_RESPONSE_JSON
@@ -263,9 +323,6 @@ class HubGraphQL(GraphQL[HubContext, None]):
         ):
             response_data.pop("data", None)
             sub_response.status_code = 400
-        elif sub_response is not None and _database_lost(result):
-            sub_response.status_code = 503
-            sub_response.headers["retry-after"] = str(self.settings.retry_after_seconds)
         return response_data
 
     def create_response(
@@ -328,7 +385,6 @@ _STATEMENT_MARGIN = 0.1  # seconds
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,19}")
 # Files one multipart request may carry (each upload mutation takes one; aliases may repeat it).
 MAX_UPLOAD_FILES = 10
-_QUERY_CANCELED = "57014"  # SQLSTATE of a statement stopped by statement_timeout
 
 
 class _BodyTooLarge(Exception):
@@ -384,15 +440,17 @@ def _counted(receive: Receive, limit: int) -> Receive:
     return counted
 
 
+_STATUS = {"OVERLOADED": 503, "TIMEOUT": 504, "DATABASE_UNAVAILABLE": 503}
+
+
 def _database_failure(exc: BaseException) -> tuple[int, str, str] | None:
     """The answer for a failure of the database before the operation ran, or None if it is not one."""
-    if isinstance(exc, SATimeoutError):  # no free connection within the pool timeout
-        return 503, "OVERLOADED", "no database connection is free; retry after Retry-After"
-    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == _QUERY_CANCELED:
-        return 504, "TIMEOUT", "the request took too long and was stopped"
-    if isinstance(exc, (DBAPIError, OSError)):
-        return 503, "DATABASE_UNAVAILABLE", "the database cannot be reached; retry after Retry-After"
-    return None
+    code = database_failure(exc)
+    if code is None and isinstance(exc, DBAPIError):  # the token look-up or the connection's set-up
+        code = "DATABASE_UNAVAILABLE"
+    if code is None:
+        return None
+    return _STATUS[code], code, FAILURE_MESSAGES[code]
 
 
 class GraphQLGate:

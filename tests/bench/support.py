@@ -60,15 +60,16 @@ def bench_rows(default: int = 1_000_000) -> int:
     return int(os.environ.get("BENCH_ROWS", default))
 
 
-_roles: Roles | None = None
+# By server (the settings that name it): a soak scenario runs a PostgreSQL of its own beside the suite's.
+_roles: dict[tuple[str, str], Roles] = {}
 
 
 async def bench_roles(settings: Settings) -> Roles:
-    """hub_bench_owner and hub_bench_server, as in production (made once per process)."""
-    global _roles
-    if _roles is None:
-        _roles = await make_roles(settings, BENCH_DATABASE)
-    return _roles
+    """hub_bench_owner and hub_bench_server, as in production (made once per process and server)."""
+    key = (settings.database_url.get_secret_value(), str(settings.data_dir))
+    if key not in _roles:
+        _roles[key] = await make_roles(settings, BENCH_DATABASE)
+    return _roles[key]
 
 
 async def fresh_database(settings: Settings, name: str = BENCH_DATABASE) -> URL:
@@ -82,8 +83,9 @@ async def fresh_database(settings: Settings, name: str = BENCH_DATABASE) -> URL:
 def owner_of(url: URL) -> URL:
     """The database of `url` (a fresh_database) as its owner: the benchmarks' set-up and baselines
     (TRUNCATE, VACUUM, tables of their own), never the hub's path."""
-    assert _roles is not None and url.database, "fresh_database made it"
-    return _roles.owner_url(url.database)
+    assert url.database, "fresh_database made it"
+    [roles] = [r for r in _roles.values() if r.server_url(url.database) == url]
+    return roles.owner_url(url.database)
 
 
 async def drop_database(settings: Settings, name: str) -> None:
