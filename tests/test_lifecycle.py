@@ -173,3 +173,42 @@ def test_make_run_migrates_as_the_owner_and_serves_as_the_server_role(data_dir: 
         hub.send_signal(signal.SIGTERM)
         hub.wait(timeout=STOP_TIMEOUT)
     assert _gone(data_dir), log.read_text()
+
+
+def test_sigterm_to_make_run_leaves_no_postgres(data_dir: Path, tmp_path: Path) -> None:
+    """What a process manager or `kill` does to `make run`: make passes SIGTERM on to the hub, which
+    stops its embedded PostgreSQL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "HUB_DATA_DIR": str(data_dir),
+        "HUB_DATABASE_URL": "",
+        "HUB_MIGRATION_DATABASE_URL": "",
+        "HUB_PORT": str(port),
+    }
+    env.pop("HUB_SERVER_ROLE", None)
+    log = tmp_path / "make-run.log"
+    root = Path(__file__).resolve().parents[1]
+    with log.open("wb") as sink:
+        make = subprocess.Popen(
+            ["make", "-s", "run"], cwd=root, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 300  # migrate and the demo's data come first
+        while time.monotonic() < deadline:
+            assert make.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"make run did not serve within 300 s:\n{log.read_text()}")
+        assert _postgres_of(data_dir)
+        make.send_signal(signal.SIGTERM)
+        make.wait(timeout=STOP_TIMEOUT)
+    finally:
+        if make.poll() is None:
+            make.kill()
+    assert _gone(data_dir), log.read_text()
