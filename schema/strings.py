@@ -7,7 +7,6 @@ documents) are the catalogue's to check, field by field, and are not walked here
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -37,27 +36,24 @@ from graphql import (
 )
 from graphql.language import Visitor
 
+from hub.records.validation.field_check import control_problem
+
 # Scalars whose values are no free text of the caller to bound here.
 _FREE_SCALARS = frozenset({"JSON", "Int", "Float", "Boolean"})
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def problem_of(value: str, limit: int) -> tuple[str, str] | None:
-    """(code, message) of a text argument out of bounds, or None."""
+def problem_of(value: str, limit: int, path: str, nodes: Any = None) -> GraphQLError | None:
+    """The request error of a text argument out of bounds, or None. Control characters are judged
+    by the rule pushed record fields meet (hub.records.validation.field_check)."""
     if len(value) > limit:
-        return "STRING_TOO_LONG", f"has {len(value)} characters; at most {limit} allowed"
-    found = _CONTROL.search(value)
+        message = f"{path} has {len(value)} characters; at most {limit} allowed"
+        return GraphQLError(
+            message, nodes, extensions={"code": "STRING_TOO_LONG", "path": path, "maxLength": limit}
+        )
+    found = control_problem(path, path, value)
     if found is not None:
-        code = "NUL_CHARACTER" if found.group() == "\x00" else "CONTROL_CHARACTER"
-        return code, f"holds the control character U+{ord(found.group()):04X}"
+        return GraphQLError(found.message, nodes, extensions={"code": found.code, "path": path})
     return None
-
-
-def _error(code: str, message: str, path: str, limit: int, nodes: Any = None) -> GraphQLError:
-    extensions: dict[str, Any] = {"code": code, "path": path}
-    if code == "STRING_TOO_LONG":
-        extensions["maxLength"] = limit
-    return GraphQLError(f"{path} {message}", nodes, extensions=extensions)
 
 
 # Digits a number literal may have: any Int or Float of the schema has fewer; Python refuses int() of
@@ -121,10 +117,9 @@ def string_rule(limit: int) -> type[ValidationRule]:
                 self._check(node.value, node)
 
         def _check(self, value: str, node: Any) -> None:
-            problem = problem_of(value, limit)
+            problem = problem_of(value, limit, ".".join(self.path) or "default value", [node])
             if problem is not None:
-                where = ".".join(self.path) or "default value"
-                self.report_error(_error(problem[0], problem[1], where, limit, [node]))
+                self.report_error(problem)
 
     return StringArguments
 
@@ -149,9 +144,9 @@ def variable_errors(
     for name, input_type in _text_variables(schema, query, operation_name):
         if name in variables:
             for path, value in _texts(input_type, variables[name], f"variables.{name}"):
-                problem = problem_of(value, limit)
+                problem = problem_of(value, limit, path)
                 if problem is not None:
-                    return [_error(problem[0], problem[1], path, limit)]
+                    return [problem]
     return []
 
 

@@ -194,17 +194,7 @@ def test_sigterm_to_make_run_leaves_no_postgres(data_dir: Path, tmp_path: Path) 
             ["make", "-s", "run"], cwd=root, env=env, stdout=sink, stderr=subprocess.STDOUT
         )
     try:
-        deadline = time.monotonic() + 300  # migrate and the demo's data come first
-        while time.monotonic() < deadline:
-            assert make.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail(f"make run did not serve within 300 s:\n{log.read_text()}")
+        _wait_healthy(make, f"http://127.0.0.1:{port}", log)  # after migrate and the demo's data
         assert _postgres_of(data_dir)
         make.send_signal(signal.SIGTERM)
         make.wait(timeout=STOP_TIMEOUT)
