@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import secrets
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hub.ports import KeyProvider
 
@@ -71,3 +78,69 @@ def unseal(keys: KeyProvider, purpose: str, sealed: bytes, context: bytes) -> by
         return AESGCM(keys.key(purpose)).decrypt(nonce, body, context)
     except InvalidTag:
         raise SealBroken(f"a sealed {purpose} value does not open with this hub's key") from None
+
+
+# --- signatures (Ed25519): signed grants (JWS), access-log checkpoints, later sync messages ----------
+
+
+def b64url(data: bytes) -> str:
+    """Base64url without padding (RFC 7515 §2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """An Ed25519 key pair of the hub for one purpose. The private half never leaves this object:
+    not in repr, logs or errors."""
+
+    purpose: str
+    _private: Ed25519PrivateKey = field(repr=False)
+
+    @property
+    def public_bytes(self) -> bytes:
+        """The raw 32-byte public key (RFC 8032)."""
+        return self._private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    @property
+    def key_id(self) -> str:
+        """The RFC 7638 JWK thumbprint: a stable name for the key that anyone can recompute."""
+        members = {"crv": "Ed25519", "kty": "OKP", "x": b64url(self.public_bytes)}
+        canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
+        return b64url(hashlib.sha256(canonical).digest())
+
+    def jwk(self) -> dict[str, str]:
+        """The public key as a JWK (RFC 8037), for the hub's JWKS."""
+        return {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": b64url(self.public_bytes),
+            "kid": self.key_id,
+            "use": "sig",
+            "alg": "EdDSA",
+        }
+
+    def sign(self, data: bytes) -> bytes:
+        return self._private.sign(data)
+
+    @classmethod
+    def from_seed(cls, purpose: str, seed: bytes) -> SigningKey:
+        """A key from its 32-byte RFC 8032 seed (the JWK's "d")."""
+        return cls(purpose, Ed25519PrivateKey.from_private_bytes(seed))
+
+
+def signing_key(keys: KeyProvider, purpose: str) -> SigningKey:
+    """The hub's Ed25519 key for `purpose` ("grant", "access-log", …), derived with HKDF-SHA256 from
+    the provider's key material for that purpose, so every hub process signs with the same key."""
+    seed = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"credit-hub ed25519 " + purpose.encode()
+    ).derive(keys.key(f"signing:{purpose}"))
+    return SigningKey.from_seed(purpose, seed)
+
+
+def signature_valid(public_bytes: bytes, signature: bytes, data: bytes) -> bool:
+    """Whether `signature` is an Ed25519 signature of `data` by the raw public key `public_bytes`."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public_bytes).verify(signature, data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from hub.auth.caller import Caller
@@ -49,11 +50,34 @@ class Disclosure:
         self._report: Counter[_Note] = Counter()
         self._record_rulings: dict[tuple[Any, ...], _FieldRulings] = {}
         self._archive_scopes: dict[str, str | None] = {}
+        # USCC → the field tier an authorisation of that entity grants this caller in this request.
+        self._tiers: dict[str, str] = {}
+
+    # --- authorisations ----------------------------------------------------------------------------
+
+    def grant(self, uscc: str, tier: str) -> None:
+        """The caller reads `uscc`'s data under an authorisation that grants field tier `tier`
+        ("masked" or "full") for the rest of this request. The consents service calls it once it has
+        checked the authorisation; policies see it as `Subject.tier`."""
+        self._tiers[uscc] = tier
+        # Rulings already made for this entity were made without the grant.
+        self._archive_scopes.pop(uscc, None)
+        self._record_rulings = {k: v for k, v in self._record_rulings.items() if k[2] != uscc}
+
+    def tier(self, uscc: str | None) -> str | None:
+        """The tier granted for `uscc` in this request, if any."""
+        return self._tiers.get(uscc) if uscc is not None else None
 
     # --- the one question, asked of the policy -------------------------------------------------
 
+    def _with_tier(self, subject: Subject) -> Subject:
+        """The subject with the tier this request's authorisation grants for it, if any."""
+        if self._tiers and subject.tier is None and subject.uscc in self._tiers:
+            return replace(subject, tier=self._tiers[subject.uscc])
+        return subject
+
     def ruling(self, item: Item, field: str, subject: Subject, *, kind: str = "") -> Ruling:
-        ruling = self.policy.rule(self.caller, item, field, subject)
+        ruling = self.policy.rule(self.caller, item, field, self._with_tier(subject))
         if ruling.decision is not Decision.SHOWN:
             self._note(item, kind, field, ruling)
         return ruling
@@ -70,7 +94,7 @@ class Disclosure:
     def shows(self, item: Item, field: str, subject: Subject) -> bool:
         """Whether `field` leaves as it is (asked before building an answer that depends on it; the
         values themselves still go through `text` and the rest, which report)."""
-        return self.policy.rule(self.caller, item, field, subject).decision is Decision.SHOWN
+        return self.policy.rule(self.caller, item, field, self._with_tier(subject)).decision is Decision.SHOWN
 
     def text(
         self, item: Item, field: str, value: str | None, subject: Subject, *, kind: str = ""
@@ -152,7 +176,7 @@ class Disclosure:
         withheld: list[str] = []
         notes: list[_Note] = []
         for name, sensitivity in zip(names, sensitivities, strict=True):
-            subject = Subject(uscc=uscc, owner=owner, sensitivity=sensitivity)
+            subject = Subject(uscc=uscc, owner=owner, sensitivity=sensitivity, tier=self.tier(uscc))
             ruling = self.policy.rule(self.caller, Item.RECORD, name, subject)
             if ruling.decision is Decision.SHOWN:
                 shown.append(name)

@@ -53,6 +53,9 @@ class Subject:
     uscc: str | None = None
     owner: str | None = None
     sensitivity: str | None = None  # the catalogue's sensitivity of a record field, where it has one
+    # The field tier an authorisation of the entity grants this caller ("masked" or "full"; see
+    # Disclosure.grant), None when the caller reads without one.
+    tier: str | None = None
 
 
 class DisclosurePolicy(Protocol):

@@ -6,7 +6,7 @@ import pytest
 
 from hub.auth.caller import Caller, Role
 from hub.disclosure.gate import Disclosure
-from hub.disclosure.policy import ROLE_POLICY, Decision, Item, Subject
+from hub.disclosure.policy import ROLE_POLICY, Decision, Item, Ruling, Subject
 from tests.conftest import company_code, gov_code
 
 ENTITY = company_code(7)
@@ -69,3 +69,19 @@ def test_the_gate_reports_each_withheld_field_once_with_a_count() -> None:
         ("A", 3, "withheld"),
         ("B", 3, "withheld"),
     ]
+
+
+class _TierEcho:
+    """A policy that answers with the tier it was given, to show what the gate hands on."""
+
+    def rule(self, caller, item, field, subject):
+        return Ruling(Decision.MASKED, f"tier {subject.tier}", rule="first_character")
+
+
+def test_a_grant_gives_its_tier_to_every_ruling_about_that_entity_only():
+    gate = Disclosure(Caller(Role.BANK, "91110000MA00000001"), _TierEcho())
+    assert gate.ruling(Item.SUPERVISION, "*", Subject(uscc="A")).reason == "tier None"
+    gate.grant("A", "masked")
+    assert gate.ruling(Item.SUPERVISION, "*", Subject(uscc="A")).reason == "tier masked"
+    assert gate.ruling(Item.SUPERVISION, "*", Subject(uscc="B")).reason == "tier None"
+    assert gate.tier("A") == "masked" and gate.tier("B") is None
