@@ -67,8 +67,9 @@ def level_of(i: int) -> str:
     return LEVELS[-1][0]
 
 
-async def prepare(url: URL, n: int) -> list[str]:
-    """The domain assigned, N evaluated entities, the pool with conflicts; returns the USCCs."""
+async def prepare(url: URL, n: int, owner: URL | None = None) -> list[str]:
+    """The domain assigned, N evaluated entities, the pool with conflicts; returns the USCCs.
+    `owner`: the database as its owner (default: `url`'s, a fresh_database of the benchmarks)."""
     engine = make_engine(url, pool_size=1)
     async with engine.begin() as conn:
         await admin.assign_domain(AsyncSession(bind=conn), DOMAIN, support.DEPT_CODE, "bench")
@@ -79,7 +80,7 @@ async def prepare(url: URL, n: int) -> list[str]:
         for i, uscc in enumerate(usccs):
             yield uscc, level_of(i)
 
-    conn = await asyncpg.connect(asyncpg_dsn(support.owner_of(url)))
+    conn = await asyncpg.connect(asyncpg_dsn(owner or support.owner_of(url)))
     try:
         await conn.execute("CREATE TEMP TABLE stage (uscc text, level text)")
         await conn.copy_records_to_table("stage", records=stage(), columns=("uscc", "level"))

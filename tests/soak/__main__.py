@@ -64,7 +64,11 @@ async def main() -> int:
         print("\n".join(restart.report()), flush=True)
         failed += restart.failures()
         healthz = await scenarios.healthz_under_the_worst(
-            url, LOGS / "healthz.log", seconds / 4, together=True
+            url,
+            LOGS / "healthz.log",
+            seconds / 4,
+            together=True,
+            candidates=int(os.environ.get("SOAK_DRAW_CANDIDATES", scenarios.DRAW_CANDIDATES)),
         )
         print("\n".join(healthz.report()), flush=True)
         failed += healthz.failures()

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.db import make_engine
 from hub.settings import PROJECT_ROOT, Settings
-from tests.bench import entity_lookup, support
+from tests.bench import entity_lookup, inspection_draw, support
 from tests.bench.push_worker import push_once, upload_file
 from tests.live import serving
 from tests.records.builders import PUSH, valid_record
@@ -536,28 +536,73 @@ class Healthz:
         return lines
 
 
-COST_LIMIT_QUERY, LONG_SEARCH, BULK_UPLOAD = (
+COST_LIMIT_QUERY, LONG_SEARCH, BULK_UPLOAD, PLAN_DRAW, PUBLICATION = (
     "a query at the cost limit",
     "a 4,000-character name search",
     "a bulk upload",
+    "a plan committed, drawn and published",
+    "a drawn plan's publication download",
 )
-KINDS = (COST_LIMIT_QUERY, LONG_SEARCH, BULK_UPLOAD)
+KINDS = (COST_LIMIT_QUERY, LONG_SEARCH, BULK_UPLOAD, PLAN_DRAW, PUBLICATION)
+# Candidates of the double-random plan drawn among the worst requests: `make soak` the 1,000,000 of
+# the draw's figure (SOAK_DRAW_CANDIDATES); the suite a few thousand.
+DRAW_CANDIDATES = 1_000_000
 
 
-async def healthz_under_the_worst(url: URL, log: Path, seconds: float, together: bool = False) -> Healthz:
+async def _plan_drawn(client: httpx.AsyncClient, token: str, period: str) -> tuple[httpx.Response, str]:
+    """Commit a plan over the domain's candidates and draw it: the draw's answer, and the plan's id."""
+    headers = {"Authorization": f"Bearer {token}"}
+    commit = inspection_draw.COMMIT.replace('period: "bench"', "period: $p").replace(
+        "mutation($d: String!,", "mutation($p: String!, $d: String!,"
+    )
+    variables = {"p": period, "d": inspection_draw.DOMAIN, "r": inspection_draw.RATIOS}
+    committed = await client.post("/graphql", json={"query": commit, "variables": variables}, headers=headers)
+    plan = orjson.loads(committed.content).get("data", {}).get("commitInspectionPlan") or {}
+    if plan.get("__typename") != "InspectionPlan":
+        return committed, ""
+    drawn = await client.post(
+        "/graphql", json={"query": inspection_draw.DRAW, "variables": {"id": plan["id"]}}, headers=headers
+    )
+    return drawn, plan["id"]
+
+
+async def healthz_under_the_worst(
+    url: URL,
+    log: Path,
+    seconds: float,
+    together: bool = False,
+    candidates: int = DRAW_CANDIDATES,
+    owner: URL | None = None,
+) -> Healthz:
     """/healthz probed every 10 ms while the most expensive requests a caller may send run back to back:
-    a query at the cost limit, a search for a 4,000-character name, a bulk upload of BULK_ROWS rows; each
-    kind alone for `seconds`, then (`together`) all three at once."""
+    a query at the cost limit, a search for a 4,000-character name, a bulk upload of BULK_ROWS rows, a
+    double-random plan over `candidates` entities committed, drawn and its publication built, and the
+    download of a drawn plan's publication; each kind alone for `seconds`, then (`together`) all at once.
+    `owner`: the database as its owner, to set up the plan's candidates (default: a benchmark database's)."""
     figures = Healthz(seconds)
     dept = await support.department(url)
+    await inspection_draw.prepare(url, candidates, owner)  # the domain's evaluated entities and its pool
     upload = entity_lookup.WORK_DIR / "soak-bulk.csv"
     support.write_penalty_csv(upload, BULK_ROWS, support.DEPT_CODE, companies=800)
     headers = {"Authorization": f"Bearer {dept.token}"}
+    periods = itertools.count()
     try:
         with serving(url, log) as base:
             port = port_of(base)
-            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            async with httpx.AsyncClient(base_url=base, timeout=120) as client:
                 await push_once(client, dept.token, upload)  # the records COSTLY reads (25 per entity)
+                reclassify = 'mutation { reclassifyDomain(domain: "market_regulation") { __typename } }'
+                await client.post("/graphql", json={"query": reclassify}, headers=headers)
+                _, first_plan = await _plan_drawn(client, dept.token, "soak-published")
+                if not first_plan:
+                    raise RuntimeError("the plan for the publication downloads was not committed")
+
+                async def draw_and_publish() -> httpx.Response:
+                    drawn, plan_id = await _plan_drawn(client, dept.token, f"soak-{next(periods)}")
+                    if not plan_id or '"categories"' not in drawn.text:
+                        return drawn
+                    return await client.get(f"/plans/{plan_id}/publication.json")  # builds and keeps it
+
                 unloaded = await open_loop(port, lambda i: get("/healthz"), 100, max(1.0, seconds / 2))
                 figures.unloaded_p99_ms = percentile([a.latency for a in unloaded], 99) * 1000
 
@@ -571,6 +616,11 @@ async def healthz_under_the_worst(url: URL, log: Path, seconds: float, together:
                         '"totalCount"',
                     ),
                     BULK_UPLOAD: (lambda: upload_file(client, dept.token, upload), '"BulkReceipt"'),
+                    PLAN_DRAW: (draw_and_publish, '"assignments"'),
+                    PUBLICATION: (
+                        lambda: client.get(f"/plans/{first_plan}/publication.json"),
+                        '"assignments"',
+                    ),
                 }
 
                 async def repeat(kind: str, end: float) -> None:
@@ -585,7 +635,7 @@ async def healthz_under_the_worst(url: URL, log: Path, seconds: float, together:
                         outcomes["ok" if ok else code or str(response.status_code)] += 1
 
                 phases = [(kind, [kind]) for kind in KINDS] + (
-                    [("all three", list(KINDS))] if together else []
+                    [("all together", list(KINDS))] if together else []
                 )
                 for phase, kinds in phases:
                     end = time.perf_counter() + seconds
