@@ -69,15 +69,24 @@ class AdmissionLimit:
     GROW_AFTER looks in a row without that raise it by one (an idle spell too, per as long), back
     to `ceiling`.
 
-    A request that finds every slot taken waits for the next one to free, behind at most `floor`
-    others and for at most QUEUE_WAIT: a slot is then seldom idle while requests arrive, and none
-    waits longer than about one request's time.
+    A request that finds every slot taken waits for the next one to free. How long, and behind how
+    many, depends on whether the process is overloaded or only meets a burst (controlled delay, as
+    in CoDel and Facebook's server queues): while no request was refused for OVERLOAD_MEMORY, a
+    burst is arriving at a process that was keeping up, and up to BURST requests may wait up to
+    BURST_WAIT each (a client's 50 requests at once are served, not refused); once those are used
+    or a request was refused (the queue full, or a wait too long), the process is overloaded, and
+    a request waits at most QUEUE_WAIT behind at most `floor` others: a slot is then seldom idle
+    while requests arrive, and none waits longer than about one request's time. BURST is small
+    against what a process serves in a second, so a sustained overload pays for it only at its start.
     """
 
     INTERVAL = 0.005  # seconds between two looks at the loop
     BEHIND = 0.001  # seconds late: the loop had other work queued
     GROW_AFTER = 10  # looks on time in a row before the limit grows by one
-    QUEUE_WAIT = 0.02  # seconds a request waits for a slot at most
+    QUEUE_WAIT = 0.02  # seconds a request waits for a slot at most, under overload
+    BURST_WAIT = 0.1  # …and in a burst
+    BURST = 32  # requests that may wait BURST_WAIT, once the process has kept up for OVERLOAD_MEMORY
+    OVERLOAD_MEMORY = 1.0  # seconds after a refusal during which the process counts as overloaded
 
     def __init__(self, ceiling: int, floor: int) -> None:
         self.ceiling, self.floor = ceiling, max(1, min(floor, ceiling))
@@ -88,6 +97,8 @@ class AdmissionLimit:
         self._on_time = 0  # looks on time in a row
         self._last = 0.0  # loop time of the last look
         self._cpu = 0.0  # the thread's CPU time when the next look was set
+        self._refused_at = -math.inf  # loop time of the last refusal
+        self._burst_left = self.BURST  # requests that may still wait as part of a burst
 
     async def enter(self) -> bool:
         """Take a slot (give it back with `leave`); False when refused: the queue is full or the
@@ -101,12 +112,19 @@ class AdmissionLimit:
         if self.active < self.limit and not self.waiting:
             self.active += 1
             return True
-        if len(self.waiting) >= self.floor:
+        now = loop.time()
+        if not self.waiting and now - self._refused_at > self.OVERLOAD_MEMORY:
+            self._burst_left = self.BURST  # kept up for a while: a new burst may wait again
+        burst = self._burst_left > 0 and now - self._refused_at > self.OVERLOAD_MEMORY
+        if not burst and len(self.waiting) >= self.floor:
+            self._refused_at = now
             return False
+        if burst:
+            self._burst_left -= 1
         turn: asyncio.Future[None] = loop.create_future()
         self.waiting.append(turn)
         try:
-            async with asyncio.timeout(self.QUEUE_WAIT):
+            async with asyncio.timeout(self.BURST_WAIT if burst else self.QUEUE_WAIT):
                 await asyncio.shield(turn)
         except BaseException as exc:
             if turn.done():  # the slot was handed over as the wait ended: pass it on
@@ -115,6 +133,7 @@ class AdmissionLimit:
                 turn.cancel()
                 self.waiting.remove(turn)
             if isinstance(exc, TimeoutError):
+                self._refused_at = loop.time()
                 return False
             raise
         return True

@@ -89,6 +89,7 @@ def port_of(base: str) -> int:
 @dataclass
 class Saturation:
     seconds: float
+    warmup: float = 0.0  # seconds at the start whose answers the latency figures leave out
     unloaded_p99_ms: float = 0.0
     saturation_rate: float = 0.0  # successful answers per second, closed-loop
     offered_rate: float = 0.0
@@ -126,7 +127,9 @@ class Saturation:
     def report(self) -> list[str]:
         recovery = "never" if self.recovery_s is None else f"{self.recovery_s:.2f} s"
         return [
-            f"2× saturation, {self.seconds:.0f} s: unloaded p99 {self.unloaded_p99_ms:.1f} ms, saturation "
+            f"2× saturation, {self.seconds:.0f} s"
+            + (f" after {self.warmup:g} s of it" if self.warmup else "")
+            + f": unloaded p99 {self.unloaded_p99_ms:.1f} ms, saturation "
             f"{self.saturation_rate:.0f} req/s, offered {self.offered_rate:.0f} req/s ({self.answers} requests)",
             f"  accepted {self.accepted} ({self.accepted / max(1, self.answers):.0%}), p50 {self.accepted_p50_ms:.1f} ms, p99 "
             f"{self.accepted_p99_ms:.1f} ms = {self.accepted_p99_ms / self.unloaded_p99_ms:.2f}× unloaded; "
@@ -159,10 +162,14 @@ async def recovery(port: int, lookups: Lookups, ended: float, limit: float) -> f
     return None
 
 
-async def saturation(url: URL, log: Path, seconds: float, env: dict[str, str] | None = None) -> Saturation:
-    """Measure the unloaded p99 and the saturation rate of `entity(uscc)`, then offer twice that rate."""
+async def saturation(
+    url: URL, log: Path, seconds: float, env: dict[str, str] | None = None, warmup: float = 0.0
+) -> Saturation:
+    """Measure the unloaded p99 and the saturation rate of `entity(uscc)`, then offer twice that rate
+    for `warmup` + `seconds`; the figures are of the answers to the requests sent after `warmup` (a
+    process that was idle lets a first burst wait in its queue: AdmissionLimit.BURST requests)."""
     lookups = await seed_lookups(url)
-    figures = Saturation(seconds)
+    figures = Saturation(seconds, warmup)
     with serving(url, log, env) as base:
         port = port_of(base)
         baseline = max(2.0, seconds / 10)
@@ -173,8 +180,10 @@ async def saturation(url: URL, log: Path, seconds: float, env: dict[str, str] | 
         busy = await closed_loop(port, lookups.request, 2, baseline)
         figures.saturation_rate = sum(a.status == 200 for a in busy) / baseline
         figures.offered_rate = 2 * figures.saturation_rate
-        answers = await open_loop(port, lookups.request, figures.offered_rate, seconds)
+        answers = await open_loop(port, lookups.request, figures.offered_rate, warmup + seconds)
         ended = max(a.done for a in answers)
+        started = min(a.done - a.latency for a in answers)
+        answers = [a for a in answers if a.done - a.latency >= started + warmup]
         before = percentile([a.latency for a in unloaded if a.status == 200], 99)
         figures.recovery_s = await recovery(port, lookups, ended, 2 * before)
         unloaded += await closed_loop(port, lookups.request, 1, baseline / 2)
