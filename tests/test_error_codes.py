@@ -58,6 +58,7 @@ NOT_CODES = {
     "CASCADE": "SQL: ondelete of a foreign key",
     "DELETE": "SQL: a table privilege the server role may be given (hub/migrate.py)",
     "INSERT": "SQL: a table privilege the server role may be given (hub/migrate.py)",
+    "OKP": "JOSE: the JWK key type of an Ed25519 key (RFC 8037; hub/crypto.py)",
     "GET": "HTTP method of the download routes",
     "POST": "HTTP method (the Allow header of a 405)",
     "INFO": "log level",
