@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth.caller import Caller
+from hub.auth.caller import Caller, Role
 from hub.catalog.masking_policies import MaskingPolicy, MaskRule
 from hub.catalog.policy import masking_policy
 from hub.catalog.record_types import RecordTypeDef
@@ -54,6 +54,38 @@ def _note_key(item: Item, kind: str, field: str, ruling: Ruling) -> _Note:
     return (item.value, kind, field, ruling.decision.value, ruling.rule or "", ruling.reason)
 
 
+class _SharedRulings:
+    """Record-field rulings kept across requests, per masking policy (a parsed version never changes;
+    the entry holds the policy and the definition themselves, so an id is never mistaken for another's)."""
+
+    _MAX_ENTRIES = 4096
+
+    def __init__(self) -> None:
+        self._by_policy: dict[int, tuple[MaskingPolicy, dict[Any, tuple[Any, _FieldRulings]]]] = {}
+
+    def get(self, masking: MaskingPolicy, key: Any, definition: RecordTypeDef | None) -> _FieldRulings | None:
+        entry = self._by_policy.get(id(masking))
+        if entry is None or entry[0] is not masking:
+            return None
+        found = entry[1].get(key)
+        return found[1] if found is not None and found[0] is definition else None
+
+    def put(
+        self, masking: MaskingPolicy, key: Any, definition: RecordTypeDef | None, rulings: _FieldRulings
+    ) -> None:
+        entry = self._by_policy.get(id(masking))
+        if entry is None or entry[0] is not masking:
+            if len(self._by_policy) >= 8:
+                self._by_policy.clear()
+            entry = self._by_policy[id(masking)] = (masking, {})
+        if len(entry[1]) >= self._MAX_ENTRIES:
+            entry[1].clear()
+        entry[1][key] = (definition, rulings)
+
+
+_SHARED = _SharedRulings()
+
+
 WITHHELD_MESSAGE = "details withheld by the disclosure policy; the code says what is wrong"
 
 
@@ -85,14 +117,18 @@ class Disclosure:
         ruling on third parties' reads. Every path that hands entity data to a third party calls it;
         until it has, the role rules alone decide (which withhold what they would mask). A policy
         that knows no masking (a test's WithholdAll) stays as it is."""
-        if self.masking is not None:
+        if self.masking is not None or getattr(self.policy, "with_masking", None) is None:
             return
+        self.use_masking(*await masking_policy(session))
+
+    def use_masking(self, masking: MaskingPolicy, version: int) -> None:
+        """Apply this masking policy (version `version`) from now on (`prepare` reads the one in force)."""
         refine = getattr(self.policy, "with_masking", None)
         if refine is None:
             return
-        self.masking, self.masking_version = await masking_policy(session)
-        self.policy = refine(self.masking)
-        self._rules = dict(self.masking.rules)
+        self.masking, self.masking_version = masking, version
+        self.policy = refine(masking)
+        self._rules = dict(masking.rules)
         self._record_rulings.clear()
 
     def _scans(self, subject: Subject) -> bool:
@@ -223,7 +259,7 @@ class Disclosure:
         key = (record_type, id(definition), uscc, owner, names, sensitivities)
         decided = self._record_rulings.get(key)
         if decided is None:
-            decided = self._record_rulings[key] = self._rule_record_fields(
+            decided = self._record_rulings[key] = self._shared_or_new(
                 definition, record_type, names, sensitivities, uscc, owner
             )
         shown_names, masked, scanned, withheld_names, notes = decided
@@ -237,9 +273,42 @@ class Disclosure:
             )
         for name in scanned:
             value = content[name]
-            if isinstance(value, str):
-                fields[name] = self._scan(Item.RECORD, record_type, name, value)
+            # Most free text holds no run of 11 digits: it leaves as it is, without the scan.
+            if isinstance(value, str) and masks.may_hold_numbers(value):
+                value = self._scan(Item.RECORD, record_type, name, value)
+            fields[name] = value
         return fields, withheld_names
+
+    def _shared_or_new(
+        self,
+        definition: RecordTypeDef | None,
+        record_type: str,
+        names: tuple[str, ...],
+        sensitivities: tuple[str | None, ...],
+        uscc: str,
+        owner: str,
+    ) -> _FieldRulings:
+        """Rulings under a masking policy depend only on the policy, the caller's role and relation to
+        the record, the tier, the record type version and the fields' sensitivities: they are shared
+        by the requests of this process (per policy version, bounded), not made again on every page."""
+        policy = self.policy
+        if not isinstance(policy, MaskedRolePolicy):
+            return self._rule_record_fields(definition, record_type, names, sensitivities, uscc, owner)
+        caller = self.caller
+        key = (
+            caller.role,
+            caller.role is Role.ENTITY and caller.organisation_code == uscc,
+            caller.role is Role.DEPARTMENT and caller.organisation_code == owner,
+            self.tier(uscc),
+            record_type,
+            names,
+            sensitivities,
+        )
+        found = _SHARED.get(policy.masking, key, definition)
+        if found is None:
+            found = self._rule_record_fields(definition, record_type, names, sensitivities, uscc, owner)
+            _SHARED.put(policy.masking, key, definition, found)
+        return found
 
     def _rule_record_fields(
         self,

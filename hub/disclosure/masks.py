@@ -171,6 +171,11 @@ def _kind_of(candidate: str) -> str | None:
     return "mobile"
 
 
+def may_hold_numbers(text: str) -> bool:
+    """Whether `text` has a run of 11 digits (an ID or mobile number needs one); most text has none."""
+    return _DIGIT_RUN.search(text) is not None
+
+
 def scan_counts(
     text: str, id_rule: MaskRule | None, mobile_rule: MaskRule | None, keys: KeyProvider | None = None
 ) -> tuple[str, int, int]:

@@ -155,3 +155,16 @@ async def test_the_archive_query_masks_as_the_matrix_says(client, actors, reader
                 "reason": "resident ID number in free text (自由文本中的身份证号)",
                 "count": 1,
             } in entries
+
+
+async def test_rulings_shared_between_requests_keep_every_case_apart(session, keys) -> None:
+    """Rulings are shared by the requests of a process: one definition, every case twice, in two orders."""
+    record, shared = MATRIX["record"], definition()
+    for order in (CASES, CASES[::-1]):
+        for case in order:
+            gate = Disclosure(caller(case["role"], case["whose"]), keys=keys)
+            await gate.prepare(session)
+            if case["tier"] != "none":
+                gate.grant(ENTITY, case["tier"])
+            got = gate.record_fields(shared, RECORD_TYPE, record, uscc=ENTITY, owner=DEPT)
+            assert got == expected_fields(case["view"], record), case

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from hub.catalog.masking_policies import MaskingPolicy, MaskingPolicyError
 from tests.conftest import gql
+from tests.records.builders import push_ok, valid_record
 
 SHIPPED = yaml.safe_load((Path(__file__).parents[2] / "hub/catalog/masking_policy.yaml").read_text("utf-8"))
 
@@ -149,3 +150,55 @@ async def test_only_the_credit_office_amends_it(client, actors, connection) -> N
     result = await gql(client, AMEND, {"p": SHIPPED}, actors["bank"])
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await _stored_versions(connection) == before
+
+
+ARCHIVE = (
+    """query($u: String!) { entity(uscc: $u) { name records(first: 5) { edges { node { fields } } } } }"""
+)
+
+
+async def test_an_amendment_applies_from_the_next_request_to_entity_and_record_fields(client, actors) -> None:
+    uscc = actors["entity"].code
+    record = valid_record("administrative_penalty", actors["department"].code, uscc, FRDB="李四")
+    await push_ok(client, actors["department"], [record])
+    before = (await gql(client, ARCHIVE, {"u": uscc}))["data"]["entity"]
+    assert "FRDB" not in before["records"]["edges"][0]["node"]["fields"]  # restricted: withheld
+    amended = copy.deepcopy(SHIPPED)
+    amended["decisions"][:0] = [
+        {
+            "roles": ["public"],
+            "tiers": ["none"],
+            "items": ["entity"],
+            "fields": ["name"],
+            "decision": "masked",
+            "rule": "name",
+            "reason": "test: names masked",
+        },
+        {
+            "roles": ["public"],
+            "tiers": ["none"],
+            "fields": ["FRDB"],
+            "decision": "masked",
+            "rule": "name",
+            "reason": "test: the legal representative's surname",
+        },
+    ]
+    answer = (await gql(client, AMEND, {"p": amended}, actors["credit_office"]))["data"]["amendMaskingPolicy"]
+    assert answer["__typename"] == "MaskingPolicy"
+    result = await gql(client, ARCHIVE, {"u": uscc})
+    after = result["data"]["entity"]
+    assert after["name"] == "哈*"  # 哈尔滨示例科技有限公司
+    assert after["records"]["edges"][0]["node"]["fields"]["FRDB"] == "李*"
+    entries = result["extensions"]["disclosure"]
+    assert {
+        "item": "entity",
+        "field": "name",
+        "decision": "masked",
+        "rule": "name",
+        "reason": "test: names masked",
+        "count": 1,
+    } in entries
+    # The entity itself still reads its own archive as stored.
+    own = (await gql(client, ARCHIVE, {"u": uscc}, actors["entity"]))["data"]["entity"]
+    assert own["name"] == "哈尔滨示例科技有限公司"
+    assert own["records"]["edges"][0]["node"]["fields"]["FRDB"] == "李四"
