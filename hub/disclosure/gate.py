@@ -259,7 +259,7 @@ class Disclosure:
         key = (record_type, id(definition), uscc, owner, names, sensitivities)
         decided = self._record_rulings.get(key)
         if decided is None:
-            decided = self._record_rulings[key] = self._shared_or_new(
+            decided = self._record_rulings[key] = self._rule_record_fields(
                 definition, record_type, names, sensitivities, uscc, owner
             )
         shown_names, masked, scanned, withheld_names, notes = decided
@@ -279,7 +279,7 @@ class Disclosure:
             fields[name] = value
         return fields, withheld_names
 
-    def _shared_or_new(
+    def _rule_record_fields(
         self,
         definition: RecordTypeDef | None,
         record_type: str,
@@ -291,40 +291,27 @@ class Disclosure:
         """Rulings under a masking policy depend only on the policy, the caller's role and relation to
         the record, the tier, the record type version and the fields' sensitivities: they are shared
         by the requests of this process (per policy version, bounded), not made again on every page."""
-        policy = self.policy
-        if not isinstance(policy, MaskedRolePolicy):
-            return self._rule_record_fields(definition, record_type, names, sensitivities, uscc, owner)
-        caller = self.caller
-        key = (
-            caller.role,
-            caller.role is Role.ENTITY and caller.organisation_code == uscc,
-            caller.role is Role.DEPARTMENT and caller.organisation_code == owner,
-            self.tier(uscc),
-            record_type,
-            names,
-            sensitivities,
-        )
-        found = _SHARED.get(policy.masking, key, definition)
-        if found is None:
-            found = self._rule_record_fields(definition, record_type, names, sensitivities, uscc, owner)
-            _SHARED.put(policy.masking, key, definition, found)
-        return found
-
-    def _rule_record_fields(
-        self,
-        definition: RecordTypeDef | None,
-        record_type: str,
-        names: tuple[str, ...],
-        sensitivities: tuple[str | None, ...],
-        uscc: str,
-        owner: str,
-    ) -> _FieldRulings:
+        tier = self.tier(uscc)
+        policy, caller = self.policy, self.caller
+        shared_key = None
+        if isinstance(policy, MaskedRolePolicy):
+            shared_key = (
+                caller.role,
+                caller.role is Role.ENTITY and caller.organisation_code == uscc,
+                caller.role is Role.DEPARTMENT and caller.organisation_code == owner,
+                tier,
+                record_type,
+                names,
+                sensitivities,
+            )
+            found = _SHARED.get(policy.masking, shared_key, definition)
+            if found is not None:
+                return found
         shown: list[str] = []
         masked: list[tuple[str, str]] = []
         scanned: list[str] = []
         withheld: list[str] = []
         notes: list[_Note] = []
-        tier = self.tier(uscc)
         for name, sensitivity in zip(names, sensitivities, strict=True):
             field_type = (
                 definition.field(name).type if definition is not None and definition.has_field(name) else None
@@ -346,7 +333,10 @@ class Disclosure:
             else:
                 withheld.append(name)
             notes.append(_note_key(Item.RECORD, record_type, name, ruling))
-        return tuple(shown), tuple(masked), tuple(scanned), tuple(sorted(withheld)), tuple(notes)
+        rulings = tuple(shown), tuple(masked), tuple(scanned), tuple(sorted(withheld)), tuple(notes)
+        if shared_key is not None and isinstance(policy, MaskedRolePolicy):
+            _SHARED.put(policy.masking, shared_key, definition, rulings)
+        return rulings
 
     # --- what the response says ------------------------------------------------------------------
 
