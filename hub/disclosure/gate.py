@@ -1,7 +1,8 @@
 """The disclosure gate: one per request, made from the caller; every piece of entity data leaves through it.
 
-Services and the schema hand it what they are about to answer; it asks its policy (rules by role
-today, authorisation scopes and masking policies later) field by field, returns what may leave —
+Services and the schema hand it what they are about to answer; it asks its policy (the rules by
+role, refined by the masking policy in force and the tier an authorisation grants) field by field,
+returns what may leave —
 shown, masked by a named rule, or withheld — and remembers what it withheld or masked and why, so
 that the response can say so in `extensions` instead of failing.
 """

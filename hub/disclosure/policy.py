@@ -2,8 +2,10 @@
 
 A policy answers one question — may this caller see this field of this subject? — and says why.
 The gate (hub.disclosure.gate) asks it for every piece of entity data on its way out. The role
-policy below holds today's rules; masking policies and authorisation scopes (the rights issue) are
-further policies behind the same question.
+policy below holds the rules by role; `MaskedRolePolicy` refines them for third parties with the
+masking policy in force (hub.catalog.masking_policies: by role, authorisation tier and field), which
+the gate installs once per request (`Disclosure.prepare`). A policy that wraps the role policy
+should offer `with_masking` too, or masking policies do not apply to it.
 """
 
 from __future__ import annotations
