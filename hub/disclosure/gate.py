@@ -146,10 +146,14 @@ class Disclosure:
         free = self.masking.free_text
         id_rule, mobile_rule = self._rules.get(free.id_number_rule), self._rules.get(free.mobile_rule)
         out, ids, mobiles = masks.scan_counts(value, id_rule, mobile_rule, self.keys)
-        for rule, count in ((free.id_number_rule, ids), (free.mobile_rule, mobiles)):
+        for found, rule, count in (
+            ("id_number", free.id_number_rule, ids),
+            ("mobile", free.mobile_rule, mobiles),
+        ):
             if count:
-                reason = SCAN_REASONS["id_number" if rule == free.id_number_rule else "mobile"]
-                self._report[(item.value, kind, field, Decision.MASKED.value, rule, reason)] += count
+                self._report[(item.value, kind, field, Decision.MASKED.value, rule, SCAN_REASONS[found])] += (
+                    count
+                )
         return out
 
     # --- authorisations ----------------------------------------------------------------------------
