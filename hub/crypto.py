@@ -46,6 +46,11 @@ def person_key(keys: KeyProvider, id_number: str) -> str:
     return "P" + digest[:17].upper()
 
 
+def keyed_digest(keys: KeyProvider, purpose: str, value: str) -> str:
+    """HMAC-SHA256 of `value` under the key for `purpose`, in hex (pseudonyms of masked values)."""
+    return hmac.new(keys.key(purpose), value.encode(), hashlib.sha256).hexdigest()
+
+
 def content_digest(data: bytes) -> bytes:
     """16-byte digest of a record's canonical content, used to detect unchanged re-pushes."""
     return hashlib.blake2b(data, digest_size=16).digest()

@@ -171,6 +171,7 @@ _CODES: dict[str, str] = {
     "RECORD_TYPE_INVALID": "the record type definition breaks a rule",
     "FIELD_REMOVED": "a field holding stored data cannot be removed from a record type",
     "PUBLICITY_INVALID": "the publicity rules break a rule",
+    "MASKING_POLICY_INVALID": "the masking policy is broken; the path names the field (e.g. policy.decisions[2].rule)",
 }
 
 CODES: Mapping[str, str] = MappingProxyType(_CODES)

@@ -48,7 +48,7 @@ class HubContext:
     def become(self, caller: Caller) -> None:
         """Set (or switch to, for a WebSocket connection once authenticated) the caller: its gate and loaders."""
         self.caller = caller
-        self.disclosure = Disclosure(caller, self.disclosure_policy)
+        self.disclosure = Disclosure(caller, self.disclosure_policy, keys=self.keys)
         self.loaders = Loaders(self.session, self.disclosure, self.today)
 
     async def authority_domain(self) -> str | None:

@@ -11,6 +11,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.catalog.masking_policies import (
+    KIND_MASKING_POLICY,
+    MASKING_POLICY_CODE,
+    MaskingPolicy,
+    MaskingPolicyError,
+)
 from hub.catalog.policy import (
     KIND_PUBLICITY,
     KIND_RECORD_TYPE,
@@ -52,3 +58,28 @@ async def save_publicity_rules(session: AsyncSession, body: Mapping[str, Any], b
     except (KeyError, TypeError, ValueError) as exc:
         raise Invalid(f"publicity rules: {exc}", code="PUBLICITY_INVALID", path="rules") from exc
     return await store_document(session, KIND_PUBLICITY, PUBLICITY_CODE, body, by)
+
+
+async def save_masking_policy(
+    session: AsyncSession, body: Mapping[str, Any], by: str
+) -> tuple[MaskingPolicy, int]:
+    """The credit office amends the masking policy: checked as the shipped YAML is, stored as a new
+    version, applied from the next request on (in every hub process: the gate reads the version)."""
+    try:
+        policy = MaskingPolicy.from_mapping(body)
+    except (MaskingPolicyError, KeyError, TypeError, ValueError) as exc:
+        raise Invalid(f"masking policy: {exc}", code="MASKING_POLICY_INVALID", path=_path_of(exc)) from exc
+    if policy.code != MASKING_POLICY_CODE:
+        raise Invalid(
+            f"masking policy: code must be {MASKING_POLICY_CODE!r}",
+            code="MASKING_POLICY_INVALID",
+            path="policy.code",
+        )
+    document = await store_document(session, KIND_MASKING_POLICY, policy.code, policy.to_mapping(), by)
+    return policy, document.version
+
+
+def _path_of(exc: Exception) -> str:
+    """The input path of a parser error ("decisions[2].rule: …" → "policy.decisions[2].rule")."""
+    where = str(exc).split(":", 1)[0] if isinstance(exc, MaskingPolicyError) else ""
+    return f"policy.{where}" if where and " " not in where else "policy"

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.catalog import registry
 from hub.catalog import store as repo
 from hub.catalog.grading_schemes import GradingScheme
+from hub.catalog.masking_policies import KIND_MASKING_POLICY, MASKING_POLICY_CODE, MaskingPolicy
 from hub.catalog.publicity import PublicityPolicy
 from hub.catalog.record_types import RecordTypeDef
 from hub.catalog.supervision_domains import SupervisionDomain
@@ -160,3 +161,21 @@ async def record_type_versions(
         for document in await repo.documents(session, KIND_RECORD_TYPE, missing):
             _definitions[(document.code, document.version)] = RecordTypeDef.from_mapping(document.body)
     return {key: _definitions[key] for key in wanted if key in _definitions}
+
+
+# Parsed masking policies by (version, checksum): a stored version never changes.
+_masking: dict[tuple[int, str], MaskingPolicy] = {}
+
+
+async def masking_policy(session: AsyncSession) -> tuple[MaskingPolicy, int]:
+    """The masking policy in force and its version: one indexed statement, and a parse per new version."""
+    newest = await repo.newest_version(session, KIND_MASKING_POLICY, MASKING_POLICY_CODE)
+    if newest is None:
+        raise Invalid("the masking policy is not loaded; run `credit-hub migrate`", code="CATALOG_NOT_LOADED")
+    found = _masking.get(newest)
+    if found is None:
+        (document,) = await repo.documents(session, KIND_MASKING_POLICY, [(MASKING_POLICY_CODE, newest[0])])
+        if len(_masking) > 64:  # bounded: only ever a handful of versions
+            _masking.clear()
+        found = _masking[newest] = MaskingPolicy.from_mapping(document.body)
+    return found, newest[0]

@@ -19,6 +19,7 @@ import yaml
 
 from hub.catalog.evaluation_models import KIND_EVALUATION_MODEL, EvaluationModel
 from hub.catalog.grading_schemes import GradingScheme, load_bundled_schemes
+from hub.catalog.masking_policies import KIND_MASKING_POLICY, MASKING_POLICY_CODE, MaskingPolicy
 from hub.catalog.publicity import PublicityPolicy
 from hub.catalog.record_types import RecordTypeDef, load_bundled
 from hub.catalog.supervision_domains import SupervisionDomain, load_bundled_domains
@@ -58,6 +59,11 @@ def _shipped_publicity() -> Iterable[tuple[str, dict[str, Any]]]:
 def _shipped_domains() -> Iterable[tuple[str, dict[str, Any]]]:
     schemes = load_bundled_schemes()
     return ((code, d.to_mapping()) for code, d in load_bundled_domains(schemes).items())
+
+
+def _shipped_masking() -> Iterable[tuple[str, dict[str, Any]]]:
+    text = (CATALOG_DIR / "masking_policy.yaml").read_text(encoding="utf-8")
+    yield MASKING_POLICY_CODE, MaskingPolicy.from_mapping(yaml.safe_load(text)).to_mapping()
 
 
 def _department(body: Mapping[str, Any], parsed: Parsed) -> str:
@@ -107,6 +113,14 @@ EVALUATION_MODEL = DocumentKind(
     lambda body, parsed: EvaluationModel.from_mapping(body),
     in_policy=False,
 )
+MASKING_POLICY = DocumentKind(
+    KIND_MASKING_POLICY,
+    "the masking policy (脱敏策略): per role, authorisation tier and field, shown, masked or withheld",
+    lambda body, parsed: MaskingPolicy.from_mapping(body),
+    _shipped_masking,
+    # Read on its own by the disclosure gate (one indexed look-up), not with the whole policy.
+    in_policy=False,
+)
 
 # In dependency order: a kind's parser may consult the kinds before it.
 KINDS: dict[str, DocumentKind] = {
@@ -119,6 +133,7 @@ KINDS: dict[str, DocumentKind] = {
         SUPERVISION_DOMAIN,
         DOMAIN_DEPARTMENT,
         EVALUATION_MODEL,
+        MASKING_POLICY,
     )
 }
 

@@ -67,3 +67,16 @@ async def documents(
         )
     )
     return list(rows.all())
+
+
+async def newest_version(session: AsyncSession, kind: str, code: str) -> tuple[int, str] | None:
+    """The newest version number of one document and its checksum (an index look-up)."""
+    row = (
+        await session.execute(
+            select(CatalogDocument.version, CatalogDocument.checksum)
+            .where(CatalogDocument.kind == kind, CatalogDocument.code == code)
+            .order_by(CatalogDocument.version.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])

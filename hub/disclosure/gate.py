@@ -1,7 +1,8 @@
 """The disclosure gate: one per request, made from the caller; every piece of entity data leaves through it.
 
-Services and the schema hand it what they are about to answer; it asks its policy (rules by role
-today, authorisation scopes and masking policies later) field by field, returns what may leave —
+Services and the schema hand it what they are about to answer; it asks its policy (the rules by
+role, refined by the masking policy in force and the tier an authorisation grants) field by field,
+returns what may leave —
 shown, masked by a named rule, or withheld — and remembers what it withheld or masked and why, so
 that the response can say so in `extensions` instead of failing.
 """
@@ -13,7 +14,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from hub.auth.caller import Caller
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.caller import Caller, Role
+from hub.catalog.masking_policies import MaskingPolicy, MaskRule
+from hub.catalog.policy import masking_policy
 from hub.catalog.record_types import RecordTypeDef
 from hub.disclosure import masks
 from hub.disclosure.policy import (
@@ -23,18 +28,63 @@ from hub.disclosure.policy import (
     Decision,
     DisclosurePolicy,
     Item,
+    MaskedRolePolicy,
     Ruling,
     Subject,
 )
+from hub.ports import KeyProvider
 
 # (item, record type or "", field, decision, rule, reason): one line of the response's report.
 _Note = tuple[str, str, str, str, str, str]
-# A record's shown fields, withheld fields, and the report lines the withheld ones add.
-_FieldRulings = tuple[tuple[str, ...], tuple[str, ...], tuple[_Note, ...]]
+# A record's fields as ruled: shown, masked (with the rule), scanned for ID and mobile numbers (shown
+# free text), withheld, and the report lines the masked and withheld ones add.
+_FieldRulings = tuple[
+    tuple[str, ...],
+    tuple[tuple[str, str], ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[_Note, ...],
+]
+SCAN_REASONS = {
+    "id_number": "resident ID number in free text (自由文本中的身份证号)",
+    "mobile": "mobile number in free text (自由文本中的手机号)",
+}
 
 
 def _note_key(item: Item, kind: str, field: str, ruling: Ruling) -> _Note:
     return (item.value, kind, field, ruling.decision.value, ruling.rule or "", ruling.reason)
+
+
+class _SharedRulings:
+    """Record-field rulings kept across requests, per masking policy (a parsed version never changes;
+    the entry holds the policy and the definition themselves, so an id is never mistaken for another's)."""
+
+    _MAX_ENTRIES = 4096
+
+    def __init__(self) -> None:
+        self._by_policy: dict[int, tuple[MaskingPolicy, dict[Any, tuple[Any, _FieldRulings]]]] = {}
+
+    def get(self, masking: MaskingPolicy, key: Any, definition: RecordTypeDef | None) -> _FieldRulings | None:
+        entry = self._by_policy.get(id(masking))
+        if entry is None or entry[0] is not masking:
+            return None
+        found = entry[1].get(key)
+        return found[1] if found is not None and found[0] is definition else None
+
+    def put(
+        self, masking: MaskingPolicy, key: Any, definition: RecordTypeDef | None, rulings: _FieldRulings
+    ) -> None:
+        entry = self._by_policy.get(id(masking))
+        if entry is None or entry[0] is not masking:
+            if len(self._by_policy) >= 8:
+                self._by_policy.clear()
+            entry = self._by_policy[id(masking)] = (masking, {})
+        if len(entry[1]) >= self._MAX_ENTRIES:
+            entry[1].clear()
+        entry[1][key] = (definition, rulings)
+
+
+_SHARED = _SharedRulings()
 
 
 WITHHELD_MESSAGE = "details withheld by the disclosure policy; the code says what is wrong"
@@ -43,15 +93,68 @@ WITHHELD_MESSAGE = "details withheld by the disclosure policy; the code says wha
 class Disclosure:
     """What this caller may see. Made per request (house rule 4), never shared between requests."""
 
-    def __init__(self, caller: Caller, policy: DisclosurePolicy = ROLE_POLICY) -> None:
+    def __init__(
+        self, caller: Caller, policy: DisclosurePolicy = ROLE_POLICY, *, keys: KeyProvider | None = None
+    ) -> None:
         self.caller = caller
         self.policy = policy
+        # Keyed hashes (假名) are made with a key of the hub's KeyProvider; without one they mask all.
+        self.keys = keys
+        # The masking policy in force and its version, once `prepare` has read them.
+        self.masking: MaskingPolicy | None = None
+        self.masking_version: int | None = None
+        self._rules: dict[str, MaskRule] = {}
         # Each report line → how many values it concerned.
         self._report: Counter[_Note] = Counter()
         self._record_rulings: dict[tuple[Any, ...], _FieldRulings] = {}
         self._archive_scopes: dict[str, str | None] = {}
         # USCC → the field tier an authorisation of that entity grants this caller in this request.
         self._tiers: dict[str, str] = {}
+
+    # --- the masking policy in force ---------------------------------------------------------------
+
+    async def prepare(self, session: AsyncSession) -> None:
+        """Read the masking policy in force (one indexed statement; parsed once per version) before
+        ruling on third parties' reads. Every path that hands entity data to a third party calls it;
+        until it has, the role rules alone decide (which withhold what they would mask). A policy
+        that knows no masking (a test's WithholdAll) stays as it is."""
+        if self.masking is not None or getattr(self.policy, "with_masking", None) is None:
+            return
+        self.use_masking(*await masking_policy(session))
+
+    def use_masking(self, masking: MaskingPolicy, version: int) -> None:
+        """Apply this masking policy (version `version`) from now on (`prepare` reads the one in force)."""
+        refine = getattr(self.policy, "with_masking", None)
+        if refine is None:
+            return
+        self.masking, self.masking_version = masking, version
+        self.policy = refine(masking)
+        self._rules = dict(masking.rules)
+        self._record_rulings.clear()
+
+    def _scans(self, subject: Subject) -> bool:
+        policy = self.policy
+        return isinstance(policy, MaskedRolePolicy) and policy.scans(self.caller, subject)
+
+    def mask(self, rule: str | None, value: str) -> str:
+        """`value` masked by the rule of that name (the policy's, else a built-in); unknown: all masked."""
+        return masks.apply(rule or "", value, self._rules, self.keys)
+
+    def _scan(self, item: Item, kind: str, field: str, value: str) -> str:
+        """Free text with the ID and mobile numbers in it masked, each kind found reported."""
+        assert self.masking is not None
+        free = self.masking.free_text
+        id_rule, mobile_rule = self._rules.get(free.id_number_rule), self._rules.get(free.mobile_rule)
+        out, ids, mobiles = masks.scan_counts(value, id_rule, mobile_rule, self.keys)
+        for found, rule, count in (
+            ("id_number", free.id_number_rule, ids),
+            ("mobile", free.mobile_rule, mobiles),
+        ):
+            if count:
+                self._report[(item.value, kind, field, Decision.MASKED.value, rule, SCAN_REASONS[found])] += (
+                    count
+                )
+        return out
 
     # --- authorisations ----------------------------------------------------------------------------
 
@@ -104,13 +207,17 @@ class Disclosure:
             return None
         ruling = self.ruling(item, field, subject, kind=kind)
         if ruling.decision is Decision.SHOWN:
-            return value
+            return self._scan(item, kind, field, value) if self._scans(subject) else value
         if ruling.decision is Decision.MASKED:
-            return masks.apply(ruling.rule or "", value)
+            return self.mask(ruling.rule, value)
         return None
 
     def message(self, message: str, subject: Subject, *, kind: str = "") -> str:
-        """The text of a problem: it may echo the input it is about (names, numbers), so it is entity data."""
+        """The text of a problem: it may echo the input it is about (names, numbers), so it is entity data
+        (free text: scanned for ID and mobile numbers when it goes to a third party)."""
+        subject = replace(
+            subject, field_type=subject.field_type or "text", sensitivity=subject.sensitivity or "public"
+        )
         return self.text(Item.MESSAGE, "message", message, subject, kind=kind) or WITHHELD_MESSAGE
 
     # --- archives --------------------------------------------------------------------------------
@@ -141,7 +248,8 @@ class Disclosure:
         uscc: str,
         owner: str,
     ) -> tuple[dict[str, Any], tuple[str, ...]]:
-        """The fields of one record this caller may see, and the names of those withheld.
+        """The fields of one record this caller may see (shown, or masked by their rule; free text
+        with its ID and mobile numbers masked), and the names of those withheld.
 
         Rulings are kept per request for each combination of record type version, entity, source and
         the sensitivities the content gives its fields (conditional sensitivity), so a page of records
@@ -157,34 +265,83 @@ class Disclosure:
         decided = self._record_rulings.get(key)
         if decided is None:
             decided = self._record_rulings[key] = self._rule_record_fields(
-                record_type, names, sensitivities, uscc, owner
+                definition, record_type, names, sensitivities, uscc, owner
             )
-        shown_names, withheld_names, notes = decided
+        shown_names, masked, scanned, withheld_names, notes = decided
         for note in notes:
             self._report[note] += 1
-        return {n: content[n] for n in shown_names}, withheld_names
+        fields = {n: content[n] for n in shown_names}
+        for name, rule in masked:
+            value = content[name]
+            fields[name] = (
+                None if value is None else self.mask(rule, value if isinstance(value, str) else str(value))
+            )
+        for name in scanned:
+            value = content[name]
+            # Most free text holds no run of 11 digits: it leaves as it is, without the scan.
+            if isinstance(value, str) and masks.may_hold_numbers(value):
+                value = self._scan(Item.RECORD, record_type, name, value)
+            fields[name] = value
+        return fields, withheld_names
 
     def _rule_record_fields(
         self,
+        definition: RecordTypeDef | None,
         record_type: str,
         names: tuple[str, ...],
         sensitivities: tuple[str | None, ...],
         uscc: str,
         owner: str,
     ) -> _FieldRulings:
+        """Rulings under a masking policy depend only on the policy, the caller's role and relation to
+        the record, the tier, the record type version and the fields' sensitivities: they are shared
+        by the requests of this process (per policy version, bounded), not made again on every page."""
+        tier = self.tier(uscc)
+        policy, caller = self.policy, self.caller
+        shared_key = None
+        if isinstance(policy, MaskedRolePolicy):
+            shared_key = (
+                caller.role,
+                caller.role is Role.ENTITY and caller.organisation_code == uscc,
+                caller.role is Role.DEPARTMENT and caller.organisation_code == owner,
+                tier,
+                record_type,
+                names,
+                sensitivities,
+            )
+            found = _SHARED.get(policy.masking, shared_key, definition)
+            if found is not None:
+                return found
         shown: list[str] = []
+        masked: list[tuple[str, str]] = []
+        scanned: list[str] = []
         withheld: list[str] = []
         notes: list[_Note] = []
         for name, sensitivity in zip(names, sensitivities, strict=True):
-            subject = Subject(uscc=uscc, owner=owner, sensitivity=sensitivity, tier=self.tier(uscc))
+            field_type = (
+                definition.field(name).type if definition is not None and definition.has_field(name) else None
+            )
+            subject = Subject(
+                uscc=uscc,
+                owner=owner,
+                sensitivity=sensitivity,
+                tier=tier,
+                record_type=record_type,
+                field_type=field_type,
+            )
             ruling = self.policy.rule(self.caller, Item.RECORD, name, subject)
             if ruling.decision is Decision.SHOWN:
-                shown.append(name)
+                (scanned if self._scans(subject) else shown).append(name)
+                continue
+            if ruling.decision is Decision.MASKED:
+                masked.append((name, ruling.rule or ""))
             else:
-                # Masking record fields arrives with masking policies; until then a masked field is withheld.
                 withheld.append(name)
-                notes.append(_note_key(Item.RECORD, record_type, name, ruling))
-        return tuple(shown), tuple(sorted(withheld)), tuple(notes)
+            notes.append(_note_key(Item.RECORD, record_type, name, ruling))
+        rulings = tuple(shown), tuple(masked), tuple(scanned), tuple(sorted(withheld)), tuple(notes)
+        if shared_key is not None and isinstance(policy, MaskedRolePolicy):
+            _SHARED.put(policy.masking, shared_key, definition, rulings)
+        return rulings
 
     # --- what the response says ------------------------------------------------------------------
 

@@ -2,8 +2,10 @@
 
 A policy answers one question — may this caller see this field of this subject? — and says why.
 The gate (hub.disclosure.gate) asks it for every piece of entity data on its way out. The role
-policy below holds today's rules; masking policies and authorisation scopes (the rights issue) are
-further policies behind the same question.
+policy below holds the rules by role; `MaskedRolePolicy` refines them for third parties with the
+masking policy in force (hub.catalog.masking_policies: by role, authorisation tier and field), which
+the gate installs once per request (`Disclosure.prepare`). A policy that wraps the role policy
+should offer `with_masking` too, or masking policies do not apply to it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from hub.auth.caller import Caller, Role
+from hub.catalog.masking_policies import MaskingPolicy
 
 
 class Item(StrEnum):
@@ -56,6 +59,9 @@ class Subject:
     # The field tier an authorisation of the entity grants this caller ("masked" or "full"; see
     # Disclosure.grant), None when the caller reads without one.
     tier: str | None = None
+    # A record field's record type and catalogue field type, for the masking policy's decisions.
+    record_type: str | None = None
+    field_type: str | None = None
 
 
 class DisclosurePolicy(Protocol):
@@ -73,6 +79,18 @@ ARCHIVE_CURRENT, ARCHIVE_PUBLIC = "current", "public"
 def _own_entity(caller: Caller, subject: Subject) -> bool:
     return (
         caller.role is Role.ENTITY and subject.uscc is not None and caller.organisation_code == subject.uscc
+    )
+
+
+def third_party(caller: Caller, subject: Subject) -> bool:
+    """Whether the caller reads another's data: not the platform's operators or the province, not the
+    entity itself, not the department that produced it. Masking policies govern what third parties see."""
+    if caller.role in FULL_VIEW_ROLES or _own_entity(caller, subject):
+        return False
+    return not (
+        caller.role is Role.DEPARTMENT
+        and subject.owner is not None
+        and caller.organisation_code == subject.owner
     )
 
 
@@ -122,6 +140,49 @@ class RolePolicy:
         if subject.sensitivity is None:
             return Ruling(Decision.WITHHELD, "field unknown to the record type's catalogue version")
         return Ruling(Decision.WITHHELD, f"{subject.sensitivity} field")
+
+    def with_masking(self, masking: MaskingPolicy) -> DisclosurePolicy:
+        """These rules refined, for third parties, by the masking policy in force."""
+        return MaskedRolePolicy(masking, self)
+
+
+# The items a masking policy's decisions can name.
+_MASKABLE = frozenset({Item.RECORD, Item.ENTITY, Item.PUSH_ANSWER, Item.MESSAGE})
+
+
+class MaskedRolePolicy:
+    """The role rules, with a masking policy's decisions (hub.catalog.masking_policies) for third
+    parties: the first decision matching the caller's role, the authorisation's tier (Subject.tier)
+    and the field decides; when none does, or for the caller's own data, the role rules decide."""
+
+    def __init__(self, masking: MaskingPolicy, base: RolePolicy) -> None:
+        self.masking = masking
+        self.base = base
+
+    def rule(self, caller: Caller, item: Item, field: str, subject: Subject) -> Ruling:
+        base = self.base.rule(caller, item, field, subject)
+        if field == "*" or item not in _MASKABLE or not third_party(caller, subject):
+            return base
+        if item is Item.RECORD and subject.sensitivity is None:
+            return base  # a field the catalogue does not know: withheld whatever the policy says
+        decision = self.masking.decide(
+            caller.role.value,
+            subject.tier,
+            item.value,
+            subject.record_type,
+            field,
+            subject.field_type,
+            subject.sensitivity,
+        )
+        if decision is None:
+            return base
+        return Ruling(Decision(decision.decision), decision.reason, decision.rule)
+
+    def scans(self, caller: Caller, subject: Subject) -> bool:
+        """Whether a shown value is scanned for ID and mobile numbers (free text, to a third party)."""
+        return self.masking.scans(caller.role.value, subject.field_type, subject.sensitivity) and third_party(
+            caller, subject
+        )
 
 
 class WithholdAll:

@@ -218,6 +218,7 @@ async def plan_for(session: AsyncSession, plan_id: str) -> InspectionPlan:
 async def _publication(session: AsyncSession, gate: Disclosure, plan: InspectionPlan) -> bytes:
     """The published plan as JSON bytes (format chub-plan-publication-v1) of a drawn plan."""
     assert plan.seed is not None  # drawn plans have their seed revealed
+    await gate.prepare(session)  # the masking policy in force (entities' names leave below)
     canonical = await repo.candidate_list(session, plan.id)
     owner = Subject(owner=plan.department_code)
     pool = [
@@ -244,7 +245,11 @@ async def _publication(session: AsyncSession, gate: Disclosure, plan: Inspection
         },
     )
     with collector_paused():
-        names = {u: gate.text(Item.ENTITY, "name", name, Subject(uscc=u)) for u, _, _, _, name in rows}
+        # A registry entry's name (企业名称) is public data; the masking policy may still mask it.
+        names = {
+            u: gate.text(Item.ENTITY, "name", name, Subject(uscc=u, sensitivity="public"))
+            for u, _, _, _, name in rows
+        }
         return to_json_bytes(published, canonical, names)
 
 

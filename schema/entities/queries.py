@@ -31,6 +31,7 @@ class EntityQueries:
         row = await info.context.loaders.entity.load(code)
         if row is None or not info.context.disclosure.admits(Item.ENTITY, Subject(uscc=row.uscc)):
             return None
+        await info.context.disclosure.prepare(info.context.session)  # the masking policy in force
         return Entity(row=row)
 
     @strawberry.field(
@@ -58,6 +59,8 @@ class EntityQueries:
             info.context.session, name=name, district=district, kind=kind, after=start, first=size
         )
         gate = info.context.disclosure
+        if page.entities:
+            await gate.prepare(info.context.session)  # the masking policy in force
         edges = [
             EntityEdge(node=Entity(row=e), cursor=encode(e.uscc))
             for e in page.entities

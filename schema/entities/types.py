@@ -9,11 +9,15 @@ from typing import Annotated
 import strawberry
 
 from hub import models
+from hub.disclosure.policy import Item, Subject
 from hub.entities.service import EntityRow
 from hub.records.archive.service import PageRequest, RecordFilter, SourceSummary
 from schema.context import Info
 from schema.cursors import decode_record_cursor, page_size
 from schema.records.types import PageInfo, RecordConnection, record_page
+
+# What a withheld entity name reads as (the field is not nullable).
+WITHHELD_NAME = "***"
 
 
 @strawberry.enum(description="Role of a caller (调用方角色).")
@@ -84,9 +88,13 @@ class Entity:
     def uscc(self) -> str:
         return self.row.uscc
 
-    @strawberry.field(description="Name of the entity (主体名称), as last reported.")
-    def name(self) -> str:
-        return self.row.name
+    @strawberry.field(
+        description="Name of the entity (主体名称), as last reported; masked for a third party when the "
+        "masking policy (脱敏策略) says so, and `***` when it withholds it (`extensions.disclosure` says why)."
+    )
+    def name(self, info: Info) -> str:
+        subject = Subject(uscc=self.row.uscc, sensitivity="public")
+        return info.context.disclosure.text(Item.ENTITY, "name", self.row.name, subject) or WITHHELD_NAME
 
     @strawberry.field(
         description="Entity type from the code (主体类型), e.g. enterprise, individual_business."

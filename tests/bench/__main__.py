@@ -18,7 +18,16 @@ from typing import Any
 import orjson
 
 from hub.settings import PROJECT_ROOT
-from tests.bench import bulk_push, entity_lookup, inspection_draw, memory, regrade, supervision_batch, support
+from tests.bench import (
+    bulk_push,
+    entity_lookup,
+    inspection_draw,
+    masking,
+    memory,
+    regrade,
+    supervision_batch,
+    support,
+)
 
 SUMMARY = PROJECT_ROOT / ".data" / "bench.json"
 
@@ -43,6 +52,8 @@ async def main() -> dict[str, Any]:
     lookup = await entity_lookup.run()
     results["entity_lookup"] = lookup
     print("\n".join(entity_lookup.report(lookup)), flush=True)
+    results["masking"] = masking.run()
+    print("\n".join(masking.report(results["masking"])), flush=True)
     results["inspection_draw"] = await inspection_draw.main()
     results["regrade"] = await regrade.main()
     results["supervision_batch"] = await supervision_batch.main()

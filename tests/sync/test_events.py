@@ -90,6 +90,8 @@ EMITS: dict[str, list[tuple[str, str | None]]] = {
     "saveRecordType": [],
     "savePublicityRules": [],
     "loadCalendarYear": [],
+    # The masking policy is the city's own rule for what leaves it: no other platform keeps a copy.
+    "amendMaskingPolicy": [],
     "registerOrganisation": [],
     "issueToken": [],
     "revokeToken": [],
@@ -116,6 +118,7 @@ SAVE_RULES = (
     """mutation($r: JSON!) { savePublicityRules(rules: $r) { __typename ... on Problem { code message } } }"""
 )
 CALENDAR = """mutation($s: CalendarYearInput!) { loadCalendarYear(schedule: $s) { __typename ... on Problem { code message } } }"""
+AMEND_MASKING = """mutation($p: JSON!) { amendMaskingPolicy(policy: $p) { __typename ... on Problem { code message } } }"""
 REGISTER = """mutation($c: String!) { registerOrganisation(code: $c, name: "市测试局", role: DEPARTMENT) {
   __typename ... on Problem { code message } } }"""
 ISSUE = """mutation($o: String!) { issueToken(organisationCode: $o, label: "events", days: 30) {
@@ -580,6 +583,12 @@ async def _publicity(client, actors, connection):
 async def _calendar(client, actors, connection):
     schedule = {"year": 2041, "source": "test calendar", "holidays": ["2041-01-01"], "workdays": []}
     return lambda: mutate(client, actors["credit_office"], CALENDAR, {"s": schedule})
+
+
+@case("amendMaskingPolicy")
+async def _masking_policy(client, actors, connection):
+    policy = next(body for kind, _, body in shipped_documents() if kind == "masking_policy")
+    return lambda: mutate(client, actors["credit_office"], AMEND_MASKING, {"p": policy})
 
 
 @case("registerOrganisation")

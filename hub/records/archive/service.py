@@ -69,6 +69,8 @@ def _public_on(gate: Disclosure, uscc: str, today: dt.date) -> dt.date | None:
 
 async def _view_factory(session: AsyncSession, gate: Disclosure, rows: Sequence[Any]) -> Any:
     """Disclosure follows the catalogue version each record was validated against."""
+    if rows:  # the masking policy in force decides what of them third parties see
+        await gate.prepare(session)
     definitions = await record_type_versions(session, {(r.record_type, r.type_version) for r in rows})
 
     def view(record: Any) -> RecordView:  # an ORM Record or a row with the same columns
