@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from hub.settings import Settings
 from schema.auth.operations import AuthMutations, AuthQueries
+from schema.consents.operations import ConsentMutations, ConsentQueries
 from schema.cost import coded, cost_rule
 from schema.entities.mutations import EntityMutations
 from schema.entities.queries import EntityQueries
@@ -30,7 +31,14 @@ from schema.strings import string_rule
 
 @strawberry.type(description="Read the credit archive, the catalogue and who you are.")
 class Query(
-    EntityQueries, GradingQueries, ScoringQueries, InspectionQueries, CatalogQueries, BulkQueries, AuthQueries
+    EntityQueries,
+    GradingQueries,
+    ScoringQueries,
+    InspectionQueries,
+    CatalogQueries,
+    BulkQueries,
+    AuthQueries,
+    ConsentQueries,
 ):
     pass
 
@@ -50,6 +58,7 @@ class Mutation(
     CatalogMutations,
     EntityMutations,
     AuthMutations,
+    ConsentMutations,
 ):
     pass
 

@@ -20,6 +20,7 @@ import yaml
 from hub.catalog.evaluation_models import KIND_EVALUATION_MODEL, EvaluationModel
 from hub.catalog.grading_schemes import GradingScheme, load_bundled_schemes
 from hub.catalog.publicity import PublicityPolicy
+from hub.catalog.purposes import Purpose, parse_purposes
 from hub.catalog.record_types import RecordTypeDef, load_bundled
 from hub.catalog.supervision_domains import SupervisionDomain, load_bundled_domains
 from hub.catalog.workdays import YearSchedule, bundled_years, schedule_from_mapping
@@ -58,6 +59,11 @@ def _shipped_publicity() -> Iterable[tuple[str, dict[str, Any]]]:
 def _shipped_domains() -> Iterable[tuple[str, dict[str, Any]]]:
     schemes = load_bundled_schemes()
     return ((code, d.to_mapping()) for code, d in load_bundled_domains(schemes).items())
+
+
+def _shipped_purposes() -> Iterable[tuple[str, dict[str, Any]]]:
+    text = (CATALOG_DIR / "purposes.yaml").read_text(encoding="utf-8")
+    return ((code, p.to_mapping()) for code, p in parse_purposes(yaml.safe_load(text)).items())
 
 
 def _department(body: Mapping[str, Any], parsed: Parsed) -> str:
@@ -107,6 +113,13 @@ EVALUATION_MODEL = DocumentKind(
     lambda body, parsed: EvaluationModel.from_mapping(body),
     in_policy=False,
 )
+PURPOSE = DocumentKind(
+    "purpose",
+    "a purpose of an authorisation (授权用途) and the caps of a grant for it",
+    # A purpose names record types: parsed after them, it must name known ones.
+    lambda body, parsed: Purpose.from_mapping(body, parsed.get("record_type", {})),
+    _shipped_purposes,
+)
 
 # In dependency order: a kind's parser may consult the kinds before it.
 KINDS: dict[str, DocumentKind] = {
@@ -119,6 +132,7 @@ KINDS: dict[str, DocumentKind] = {
         SUPERVISION_DOMAIN,
         DOMAIN_DEPARTMENT,
         EVALUATION_MODEL,
+        PURPOSE,
     )
 }
 
