@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.models import Authorisation, AuthorisationUse
+from hub.models import Authorisation
 
 
 async def add(session: AsyncSession, values: dict[str, Any]) -> Authorisation:
@@ -55,20 +54,33 @@ async def set_state(session: AsyncSession, row: Authorisation, state: str, **val
     return refreshed
 
 
-async def reads_on(session: AsyncSession, uscc: str, authorisation_id: uuid.UUID, day: dt.date) -> int:
-    found = await session.scalar(
-        select(AuthorisationUse.reads).where(
-            AuthorisationUse.uscc == uscc,
-            AuthorisationUse.authorisation_id == authorisation_id,
-            AuthorisationUse.day == day,
-        )
+async def locked_for_use(
+    session: AsyncSession, authorisation_id: uuid.UUID, day: dt.date
+) -> tuple[Authorisation, int] | None:
+    """The grant, locked as by `locked`, and its reads on `day` (kept on its own row, so they are
+    as fresh as the lock: PostgreSQL re-reads a row it waited for, not another table)."""
+    row = await locked(session, authorisation_id)
+    if row is None:
+        return None
+    return row, row.reads_that_day if row.reads_day == day else 0
+
+
+# One more read, in all and on the day, in one statement (the grant's row is locked by then);
+# authorisation_uses keeps the count of every day.
+_COUNT_USE = text(
+    """
+    WITH total AS (
+        UPDATE authorisations SET reads_used = reads_used + 1,
+            reads_that_day = CASE WHEN reads_day = :day THEN reads_that_day + 1 ELSE 1 END,
+            reads_day = :day
+        WHERE uscc = :uscc AND id = :id
+        RETURNING reads_used, reads_that_day
+    ), history AS (
+        INSERT INTO authorisation_uses (uscc, authorisation_id, day, reads) VALUES (:uscc, :id, :day, 1)
+        ON CONFLICT (uscc, authorisation_id, day) DO UPDATE SET reads = authorisation_uses.reads + 1
     )
-    return int(found or 0)
-
-
-_COUNT_TOTAL = text(
-    "UPDATE authorisations SET reads_used = reads_used + 1 WHERE uscc = :uscc AND id = :id "
-    "RETURNING reads_used"
+    SELECT reads_used, reads_that_day FROM total
+    """
 )
 
 
@@ -76,14 +88,8 @@ async def count_use(
     session: AsyncSession, uscc: str, authorisation_id: uuid.UUID, day: dt.date
 ) -> tuple[int, int]:
     """One more read of the grant, in all and on `day`: (reads in all, reads that day) after it."""
-    total = (await session.execute(_COUNT_TOTAL, {"uscc": uscc, "id": authorisation_id})).scalar_one()
-    upsert = insert(AuthorisationUse).values(uscc=uscc, authorisation_id=authorisation_id, day=day, reads=1)
-    statement = upsert.on_conflict_do_update(
-        index_elements=[AuthorisationUse.uscc, AuthorisationUse.authorisation_id, AuthorisationUse.day],
-        set_={"reads": AuthorisationUse.reads + 1},
-    ).returning(AuthorisationUse.reads)
-    today = (await session.execute(statement)).scalar_one()
-    return int(total), int(today)
+    row = (await session.execute(_COUNT_USE, {"uscc": uscc, "id": authorisation_id, "day": day})).one()
+    return int(row[0]), int(row[1])
 
 
 def _page(

@@ -368,9 +368,11 @@ async def _use(
     items: Collection[str],
     now: dt.datetime,
 ) -> Use:
-    row = await repo.locked(session, parse_id(authorisation_id, "authorisation"))
-    if row is None:
+    day = china_day(now)
+    found = await repo.locked_for_use(session, parse_id(authorisation_id, "authorisation"), day)
+    if found is None:
         raise NotFound("no authorisation of that id", code="UNKNOWN_AUTHORISATION", path="authorisation")
+    row, reads_today = found
     if row.grantee != caller.organisation_code:
         raise Forbidden(
             "the authorisation was given to another organisation",
@@ -417,8 +419,7 @@ async def _use(
             code="READS_TOTAL_REACHED",
             path="authorisation",
         )
-    day = china_day(now)
-    if await repo.reads_on(session, row.uscc, row.id, day) >= row.reads_per_day:
+    if reads_today >= row.reads_per_day:
         raise Conflict(
             f"the authorisation's {row.reads_per_day} reads of {day.isoformat()} are used up",
             code="READS_PER_DAY_REACHED",

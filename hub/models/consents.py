@@ -44,6 +44,10 @@ class Authorisation(Base):
     reads_per_day: Mapped[int] = mapped_column(Integer)
     reads_total: Mapped[int] = mapped_column(Integer)
     reads_used: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # The reads of the latest day with any (China time), on the grant's own row: read fresh under
+    # its lock (a count in another table would be read from the statement's older snapshot).
+    reads_day: Mapped[dt.date | None] = mapped_column(Date)
+    reads_that_day: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     state: Mapped[str] = mapped_column(String(12))
     note: Mapped[str | None] = mapped_column(String(500))
     requested_by: Mapped[str] = mapped_column(String(200))

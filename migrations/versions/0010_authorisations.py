@@ -40,6 +40,8 @@ def upgrade() -> None:
         sa.Column("reads_per_day", sa.Integer(), nullable=False),
         sa.Column("reads_total", sa.Integer(), nullable=False),
         sa.Column("reads_used", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("reads_day", sa.Date(), nullable=True),
+        sa.Column("reads_that_day", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("state", sa.String(length=12), nullable=False),
         sa.Column("note", sa.String(length=500), nullable=True),
         sa.Column("requested_by", sa.String(length=200), nullable=False),

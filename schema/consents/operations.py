@@ -271,7 +271,10 @@ class ConsentQueries:
         use = await service.use(
             context.session, context.caller, code, str(authorisation), asked_items(info), _now()
         )
-        context.disclosure.grant(code, use.tier)
+        # The gate holds one tier per entity for the request: two reads of one entity in one request
+        # (aliases, under two grants) both get the shallower one.
+        earlier = context.disclosure.tier(code)
+        context.disclosure.grant(code, "masked" if "masked" in (earlier, use.tier) else use.tier)
         return AuthorizedProfile(use=use)
 
 
