@@ -34,6 +34,19 @@ async def locked(session: AsyncSession, authorisation_id: uuid.UUID) -> Authoris
     return result.first()
 
 
+async def lock_due(session: AsyncSession, now: dt.datetime, limit: int) -> list[Authorisation]:
+    """Active or paused grants past their validity, locked; rows another process holds are skipped
+    (SKIP LOCKED), so sweeps in several processes never wait for or repeat each other."""
+    rows = await session.scalars(
+        select(Authorisation)
+        .where(Authorisation.state.in_(["active", "paused"]), Authorisation.valid_until <= now)
+        .order_by(Authorisation.valid_until)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(rows.all())
+
+
 async def get(session: AsyncSession, authorisation_id: uuid.UUID) -> Authorisation | None:
     result = await session.scalars(
         select(Authorisation)

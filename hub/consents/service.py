@@ -284,6 +284,16 @@ async def step(
     return row
 
 
+async def expire_due(session: AsyncSession, now: dt.datetime, limit: int = 1000) -> int:
+    """Record as expired (with their events) up to `limit` grants past their validity; how many.
+    `credit-hub consents expire` runs it (cron); a read that finds a grant expired records it too."""
+    rows = await repo.lock_due(session, now, limit)
+    for row in rows:
+        ended = await repo.set_state(session, row, "expired", ended_at=row.valid_until)
+        await emit(session, [_event(ev.AuthorisationExpired, ended)])
+    return len(rows)
+
+
 # --- reading -------------------------------------------------------------------------------------
 
 

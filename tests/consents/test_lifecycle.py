@@ -5,6 +5,8 @@ its code and writes nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import text
 
@@ -297,3 +299,29 @@ async def test_an_expired_grant_shows_expired(client, actors, connection, entity
     await expire(connection, grant["id"])
     found = await gql(client, ONE, {"i": grant["id"]}, actors["entity"])
     assert found["data"]["authorisation"]["state"] == "EXPIRED"
+
+
+async def test_the_daily_sweep_records_grants_past_their_validity_as_expired(
+    client, actors, connection, session, entity_on_file
+):
+    from hub.consents.service import expire_due
+
+    ended, running = await active_grant(client, actors), await active_grant(client, actors)
+    paused = await active_grant(client, actors)
+    await decide(client, actors["entity"], PAUSE, paused["id"])
+    await expire(connection, ended["id"])
+    await expire(connection, paused["id"])
+    now = dt.datetime.now(dt.UTC)
+    assert await expire_due(session, now) == 2
+    assert await expire_due(session, now) == 0  # recorded once
+    states = dict((await connection.execute(text("SELECT id::text, state FROM authorisations"))).all())
+    assert (states[ended["id"]], states[paused["id"]], states[running["id"]]) == (
+        "expired",
+        "expired",
+        "active",
+    )
+    assert (await outbox(connection, ended["id"]))[-1] == ("authorisation.expired", entity_on_file)
+    assert [e for e, _ in await outbox(connection, running["id"])] == [
+        "authorisation.requested",
+        "authorisation.approved",
+    ]
