@@ -7,8 +7,14 @@ import uuid
 from typing import Annotated, Any
 
 import strawberry
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+    value_from_ast_untyped,
+)
 from strawberry.scalars import JSON
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from hub.auth.caller import Role
 from hub.catalog.purposes import CLASSIFICATION, RECORDS, SUPERVISION
@@ -152,31 +158,45 @@ AuthorizedProfileResult = Annotated[
 ]
 
 
-def _selections(fields: list[Any]) -> list[SelectedField]:
-    """The fields selected, through inline fragments and fragment spreads."""
-    found: list[SelectedField] = []
-    for node in fields:
-        if isinstance(node, SelectedField):
+def _fields(selection_set: SelectionSetNode | None, info: Info) -> list[FieldNode]:
+    """The fields of a selection set, through inline fragments and fragment spreads (the query's own
+    syntax tree: the resolver's `selected_fields` converts the whole tree, costlier per request)."""
+    found: list[FieldNode] = []
+    for node in selection_set.selections if selection_set is not None else ():
+        if isinstance(node, FieldNode):
             found.append(node)
-        elif isinstance(node, InlineFragment | FragmentSpread):
-            found.extend(_selections(node.selections))
+        elif isinstance(node, InlineFragmentNode):
+            found.extend(_fields(node.selection_set, info))
+        elif isinstance(node, FragmentSpreadNode) and node.name.value in info._raw_info.fragments:
+            found.extend(_fields(info._raw_info.fragments[node.name.value].selection_set, info))
     return found
+
+
+def _record_types(field: FieldNode, info: Info) -> list[str] | None:
+    """The `recordTypes` argument of a `records` field, literal or from a variable."""
+    for argument in field.arguments or ():
+        if argument.name.value == "recordTypes":
+            value = value_from_ast_untyped(argument.value, info.variable_values)
+            if isinstance(value, list):
+                return [str(v) for v in value]
+            return [str(value)] if isinstance(value, str) else None
+    return None
 
 
 def asked_items(info: Info) -> list[str]:
     """The data items the query reads of the profile, so a read of an item not granted is refused
     before it is counted."""
     items: set[str] = set()
-    for root in info.selected_fields:
-        for field in _selections(root.selections):
-            if field.name == "supervision":
+    for root in info._raw_info.field_nodes:
+        for field in _fields(root.selection_set, info):
+            if field.name.value == "supervision":
                 items.add(SUPERVISION)
-            elif field.name == "classificationHistory":
+            elif field.name.value == "classificationHistory":
                 items.add(CLASSIFICATION)
-            elif field.name == "records":
-                types = field.arguments.get("recordTypes")
-                if isinstance(types, list) and types:
-                    items.update(RECORDS + str(t) for t in types)
+            elif field.name.value == "records":
+                types = _record_types(field, info)
+                if types:
+                    items.update(RECORDS + t for t in types)
                 else:
                     items.add(ANY_RECORDS)
     return sorted(items)

@@ -343,3 +343,33 @@ async def test_a_revocation_holds_from_the_next_request_in_another_hub_process(
             await session.commit()
         revoked = (await http.post(hub_server, json=body, headers=headers)).json()
         assert revoked["data"]["authorizedProfile"]["code"] == "AUTHORISATION_REVOKED", revoked
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        (
+            """query($u: String!, $a: ID!, $t: [String!]) { authorizedProfile(uscc: $u, authorisation: $a) {
+              __typename ... on AuthorizedProfile { records(recordTypes: $t) { totalCount } } ... on Problem { code } } }""",
+            {"t": ["administrative_licence"]},
+        ),
+        (
+            """query($u: String!, $a: ID!) { authorizedProfile(uscc: $u, authorisation: $a) { __typename ...Read
+              ... on Problem { code } } }
+            fragment Read on AuthorizedProfile { classificationHistory { domain } }""",
+            {},
+        ),
+    ],
+    ids=["records type in a variable", "an item in a named fragment"],
+)
+async def test_an_item_not_granted_is_found_in_variables_and_fragments(
+    client, actors, connection, query, variables
+):
+    entity = actors["entity"]
+    await registered(client, actors, entity.code, "scope-syntax")
+    grant = await active_grant(client, actors)
+    answer = await gql(client, query, {"u": entity.code, "a": grant["id"], **variables}, actors["bank"])
+    assert answer["data"]["authorizedProfile"] == {"__typename": "NotPermitted", "code": "OUT_OF_SCOPE"}, (
+        answer
+    )
+    assert await _reads(connection, grant["id"]) == 0
