@@ -373,3 +373,26 @@ async def test_an_item_not_granted_is_found_in_variables_and_fragments(
         answer
     )
     assert await _reads(connection, grant["id"]) == 0
+
+
+async def test_every_read_and_every_refusal_reaches_the_access_log_call_point(client, actors, monkeypatch):
+    """hub.consents.service.log_read is where the access log writes (hub/audit, next): each counted
+    read comes there as "read", each refused one with its code, in the read's transaction."""
+    logged: list[tuple[str, str, str]] = []
+
+    async def log_read(session, caller, uscc, authorisation_id, outcome):
+        logged.append((caller.organisation_code, authorisation_id, outcome))
+
+    monkeypatch.setattr(service, "log_read", log_read)
+    entity, bank = actors["entity"], actors["bank"]
+    await registered(client, actors, entity.code, "logged")
+    grant = await active_grant(client, actors, rt=1, rd=1)
+    for _ in range(2):
+        await gql(client, SUPERVISION_ONLY, {"u": entity.code, "a": grant["id"]}, bank)
+    await decide(client, entity, REVOKE, grant["id"])
+    await gql(client, SUPERVISION_ONLY, {"u": entity.code, "a": grant["id"]}, bank)
+    assert logged == [
+        (bank.code, grant["id"], "read"),
+        (bank.code, grant["id"], "READS_TOTAL_REACHED"),
+        (bank.code, grant["id"], "AUTHORISATION_REVOKED"),
+    ]
