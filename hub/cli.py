@@ -1,4 +1,4 @@
-"""`credit-hub`: serve, migrate, demo, schema, reclassify, plan verify, token issue|revoke, org add."""
+"""`credit-hub`: serve, migrate, demo, schema, reclassify, consents expire, plan verify, token issue|revoke, org add."""
 
 from __future__ import annotations
 
@@ -139,6 +139,22 @@ def cmd_reclassify(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_consents_expire(settings: Settings, args: argparse.Namespace) -> int:
+    """Record authorisations past their validity as expired, with their change events (cron)."""
+    import datetime as dt
+
+    from hub.consents.service import expire_due
+
+    total = 0
+    while True:  # batches of 1,000, each committed
+        done = _in_session(settings, lambda s: expire_due(s, dt.datetime.now(dt.UTC)))
+        total += done
+        if done < 1000:
+            break
+    print(f"{total} authorisations expired")
+    return 0
+
+
 def cmd_org_add(settings: Settings, args: argparse.Namespace) -> int:
     organisation = _in_session(
         settings,
@@ -195,6 +211,13 @@ def parser() -> argparse.ArgumentParser:
     reclassify = commands.add_parser("reclassify", help="re-classify domains now (run daily)")
     reclassify.add_argument("--domain", action="append", help="only this domain (repeatable)")
     reclassify.set_defaults(run=cmd_reclassify)
+
+    consents = commands.add_parser("consents", help="authorisations (授权)").add_subparsers(
+        dest="consents_command", required=True
+    )
+    consents.add_parser(
+        "expire", help="record grants past their validity as expired (run daily)"
+    ).set_defaults(run=cmd_consents_expire)
 
     org = commands.add_parser("org", help="organisations").add_subparsers(dest="org_command", required=True)
     add = org.add_parser("add", help="register a calling organisation")

@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from hub.settings import Settings
 from schema.auth.operations import AuthMutations, AuthQueries
+from schema.consents.operations import ConsentMutations, ConsentQueries
 from schema.cost import coded, cost_rule
 from schema.entities.mutations import EntityMutations
 from schema.entities.queries import EntityQueries
@@ -39,6 +40,7 @@ class Query(
     BulkQueries,
     AuthQueries,
     MaskingQueries,
+    ConsentQueries,
 ):
     pass
 
@@ -59,6 +61,7 @@ class Mutation(
     EntityMutations,
     AuthMutations,
     MaskingMutations,
+    ConsentMutations,
 ):
     pass
 

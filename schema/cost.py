@@ -47,6 +47,11 @@ SIZES: dict[str, int] = {
     "RecordResult.warnings": 10,
     "RejectedRow.errors": 10,
     "RejectedIndicatorRow.errors": 10,
+    # Authorisations: a purpose covers at most every record type and two more items (17 today).
+    "Query.purposes": 50,
+    "Purpose.items": 20,
+    "Authorisation.scope": 20,
+    "AuthorizedProfile.scope": 20,
 }
 UNPAGINATED = 100
 # The largest estimate an answer shows: the largest integer every JSON reader keeps exactly (a

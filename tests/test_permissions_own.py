@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.auth.caller import Role
 from tests.conftest import Actor, company_code, days_ago, gql
+from tests.consents import support as consents
 from tests.grading.evaluations import evaluation
 from tests.inspections import support as inspections
 from tests.permission_table import ALLOWED, OWN, Row, load, writes
@@ -530,3 +531,90 @@ async def test_allowed_roles_reach_others_objects(
 def test_every_reach_is_of_a_row_with_own_cells() -> None:
     stale = set(REACHES) - {row.name for row, _ in REACH_CELLS}
     assert not stale, f"proofs for rows without allowed and own cells: {sorted(stale)}"
+
+
+# Authorisations (授权): an entity decides on its own grants; a requester reads under its own.
+
+
+async def _consent_scene(s: Scene) -> dict[str, dict[str, Any]]:
+    """Grants of the entity actor asked by the bank and by the association (both approved), and a
+    request of the bank to another entity."""
+    entity = s.actors["entity"]
+    await consents.registered(s.client, s.actors, entity.code, "own-consents")
+    await consents.registered(s.client, s.actors, OTHER_ENTITY, "own-consents-other")
+    bank = await consents.active_grant(s.client, s.actors, "bank")
+    association = await consents.active_grant(
+        s.client,
+        s.actors,
+        "association",
+        purpose="bidding_qualification",
+        scope=[{"item": "supervision", "tier": "FULL"}],
+    )
+    foreign = await consents.ask(s.client, s.actors["bank"], OTHER_ENTITY)
+    return {"bank": bank, "association": association, "foreign": foreign}
+
+
+ONE_GRANT = """query($i: ID!) { authorisation(id: $i) { __typename ... on Authorisation { id }
+  ... on Problem { code } } }"""
+
+
+@proves("authorisation", Role.ENTITY, Role.BANK, Role.ASSOCIATION)
+async def _authorisation(s: Scene, role: Role) -> str:
+    grants = await _consent_scene(s)
+    me = s.actor(role)
+    mine, others = {
+        Role.ENTITY: (grants["bank"], grants["foreign"]),
+        Role.BANK: (grants["bank"], grants["association"]),
+        Role.ASSOCIATION: (grants["association"], grants["bank"]),
+    }[role]
+    found = answer(await s.gql(ONE_GRANT, {"i": mine["id"]}, me), "authorisation")
+    assert found == {"__typename": "Authorisation", "id": mine["id"]}
+    async with s.unchanged():
+        return refusal(await s.gql(ONE_GRANT, {"i": others["id"]}, me), "authorisation")
+
+
+@reaches("authorisation")
+async def _reach_authorisation(s: Scene, role: Role) -> None:
+    grants = await _consent_scene(s)
+    found = answer(await s.gql(ONE_GRANT, {"i": grants["foreign"]["id"]}, s.actor(role)), "authorisation")
+    assert found == {"__typename": "Authorisation", "id": grants["foreign"]["id"]}
+
+
+@proves("authorizedProfile", Role.BANK, Role.ASSOCIATION)
+async def _authorized_profile(s: Scene, role: Role) -> str:
+    grants = await _consent_scene(s)
+    me, entity = s.actor(role), s.actors["entity"].code
+    mine = grants[role.value]
+    others = grants["association" if role is Role.BANK else "bank"]
+    read = await s.gql(consents.SUPERVISION_ONLY, {"u": entity, "a": mine["id"]}, me)
+    assert answer(read, "authorizedProfile")["readsUsed"] == 1
+    async with s.unchanged():
+        return refusal(
+            await s.gql(consents.SUPERVISION_ONLY, {"u": entity, "a": others["id"]}, me), "authorizedProfile"
+        )
+
+
+def _decision_proof(name: str, operation: str, before: tuple[str, ...]) -> None:
+    """The entity's step `operation` on its own grant (brought through `before` first) and on another
+    entity's request."""
+
+    @proves(name, Role.ENTITY)
+    async def proof(s: Scene, role: Role) -> str:
+        grants = await _consent_scene(s)
+        me = s.actor(role)
+        own = grants["bank"]["id"]
+        if name in ("approveAuthorisation", "rejectAuthorisation"):
+            own = (await consents.ask(s.client, s.actors["bank"], me.code))["id"]
+        for step in before:
+            await consents.decide(s.client, me, step, own)
+        done = answer(await s.gql(operation, {"i": own}, me), name)
+        assert done["__typename"] == "Authorisation", done
+        async with s.unchanged():
+            return refusal(await s.gql(operation, {"i": grants["foreign"]["id"]}, me), name)
+
+
+_decision_proof("approveAuthorisation", consents.APPROVE, ())
+_decision_proof("rejectAuthorisation", consents.REJECT, ())
+_decision_proof("pauseAuthorisation", consents.PAUSE, ())
+_decision_proof("resumeAuthorisation", consents.RESUME, (consents.PAUSE,))
+_decision_proof("revokeAuthorisation", consents.REVOKE, ())

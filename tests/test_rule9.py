@@ -26,6 +26,8 @@ ENTITY_TABLES = {
     "inspector_conflicts": "uscc",  # conflicts of interest (回避) declared for an entity
     "plan_assignments": "uscc",  # an entity drawn by a plan, with its two inspectors
     "plan_conflicts": "uscc",  # a declared conflict as frozen with a plan
+    "authorisations": "uscc",  # the entity's grants to banks and associations (授权)
+    "authorisation_uses": "uscc",  # reads of a grant per day
 }
 # Platform tables: not one entity's data. Each with why.
 PLATFORM_TABLES = {

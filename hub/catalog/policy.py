@@ -20,6 +20,7 @@ from hub.catalog import store as repo
 from hub.catalog.grading_schemes import GradingScheme
 from hub.catalog.masking_policies import KIND_MASKING_POLICY, MASKING_POLICY_CODE, MaskingPolicy
 from hub.catalog.publicity import PublicityPolicy
+from hub.catalog.purposes import Purpose
 from hub.catalog.record_types import RecordTypeDef
 from hub.catalog.supervision_domains import SupervisionDomain
 from hub.catalog.workdays import WorkingCalendar, YearSchedule, schedule_from_mapping
@@ -32,6 +33,7 @@ KIND_CALENDAR = registry.CALENDAR.name
 KIND_SCHEME = registry.GRADING_SCHEME.name
 KIND_DOMAIN = registry.SUPERVISION_DOMAIN.name
 KIND_DOMAIN_DEPARTMENT = registry.DOMAIN_DEPARTMENT.name
+KIND_PURPOSE = registry.PURPOSE.name
 PUBLICITY_CODE = registry.PUBLICITY_CODE
 
 
@@ -67,6 +69,9 @@ class Policy:
     domains: dict[str, SupervisionDomain] = field(default_factory=dict)
     domain_versions: dict[str, int] = field(default_factory=dict)
     domain_departments: dict[str, str] = field(default_factory=dict)
+    # Purposes of authorisations (授权用途) and their caps.
+    purposes: dict[str, Purpose] = field(default_factory=dict)
+    purpose_versions: dict[str, int] = field(default_factory=dict)
     # What other packages derive from this policy and keep for as long as it is in force (e.g. the
     # compiled record validators): keyed by the deriving module's own keys.
     derived: dict[tuple[str, ...], Any] = field(default_factory=dict)
@@ -121,6 +126,8 @@ def _build(documents: list[CatalogDocument]) -> Policy:
         domains=parsed[KIND_DOMAIN],
         domain_versions=versions[KIND_DOMAIN],
         domain_departments=parsed[KIND_DOMAIN_DEPARTMENT],
+        purposes=parsed[KIND_PURPOSE],
+        purpose_versions=versions[KIND_PURPOSE],
     )
 
 

@@ -21,6 +21,7 @@ from hub.catalog.evaluation_models import KIND_EVALUATION_MODEL, EvaluationModel
 from hub.catalog.grading_schemes import GradingScheme, load_bundled_schemes
 from hub.catalog.masking_policies import KIND_MASKING_POLICY, MASKING_POLICY_CODE, MaskingPolicy
 from hub.catalog.publicity import PublicityPolicy
+from hub.catalog.purposes import Purpose, parse_purposes
 from hub.catalog.record_types import RecordTypeDef, load_bundled
 from hub.catalog.supervision_domains import SupervisionDomain, load_bundled_domains
 from hub.catalog.workdays import YearSchedule, bundled_years, schedule_from_mapping
@@ -64,6 +65,11 @@ def _shipped_domains() -> Iterable[tuple[str, dict[str, Any]]]:
 def _shipped_masking() -> Iterable[tuple[str, dict[str, Any]]]:
     text = (CATALOG_DIR / "masking_policy.yaml").read_text(encoding="utf-8")
     yield MASKING_POLICY_CODE, MaskingPolicy.from_mapping(yaml.safe_load(text)).to_mapping()
+
+
+def _shipped_purposes() -> Iterable[tuple[str, dict[str, Any]]]:
+    text = (CATALOG_DIR / "purposes.yaml").read_text(encoding="utf-8")
+    return ((code, p.to_mapping()) for code, p in parse_purposes(yaml.safe_load(text)).items())
 
 
 def _department(body: Mapping[str, Any], parsed: Parsed) -> str:
@@ -121,6 +127,13 @@ MASKING_POLICY = DocumentKind(
     # Read on its own by the disclosure gate (one indexed look-up), not with the whole policy.
     in_policy=False,
 )
+PURPOSE = DocumentKind(
+    "purpose",
+    "a purpose of an authorisation (授权用途) and the caps of a grant for it",
+    # A purpose names record types: parsed after them, it must name known ones.
+    lambda body, parsed: Purpose.from_mapping(body, parsed.get("record_type", {})),
+    _shipped_purposes,
+)
 
 # In dependency order: a kind's parser may consult the kinds before it.
 KINDS: dict[str, DocumentKind] = {
@@ -134,6 +147,7 @@ KINDS: dict[str, DocumentKind] = {
         DOMAIN_DEPARTMENT,
         EVALUATION_MODEL,
         MASKING_POLICY,
+        PURPOSE,
     )
 }
 

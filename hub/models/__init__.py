@@ -2,6 +2,7 @@
 
 from hub.models.base import Base
 from hub.models.catalog import CatalogDocument
+from hub.models.consents import Authorisation, AuthorisationUse
 from hub.models.entities import Entity, EntityNameChange
 from hub.models.grading import Classification, ClassificationChange, DomainMember, IndicatorValues
 from hub.models.ingest import BulkReceipt, BulkRejection, BulkWarning, IdempotentPush
@@ -22,6 +23,8 @@ from hub.models.sync import OutboxEvent
 __all__ = [
     "ROLES",
     "ApiToken",
+    "Authorisation",
+    "AuthorisationUse",
     "Base",
     "BulkReceipt",
     "BulkRejection",

@@ -27,6 +27,13 @@ class EventType(StrEnum):
     EVALUATION_WITHDRAWN = "evaluation.withdrawn"
     CLASSIFICATION_CHANGED = "classification.changed"
     ENTITY_RENAMED = "entity.renamed"
+    AUTHORISATION_REQUESTED = "authorisation.requested"
+    AUTHORISATION_APPROVED = "authorisation.approved"
+    AUTHORISATION_REJECTED = "authorisation.rejected"
+    AUTHORISATION_PAUSED = "authorisation.paused"
+    AUTHORISATION_RESUMED = "authorisation.resumed"
+    AUTHORISATION_REVOKED = "authorisation.revoked"
+    AUTHORISATION_EXPIRED = "authorisation.expired"
 
 
 class InvalidEvent(ValueError):
@@ -257,6 +264,75 @@ class EntityRenamed(Event):
         _number("change_id", self.change_id, 1)
 
 
+# --- authorisations (授权) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _AuthorisationChange(Event):
+    """A step of an entity's authorisation: the relay reads grant `authorisation_id` of the entity
+    (authorisations). `grantee` is the requesting organisation, `purpose` the catalogue's purpose."""
+
+    uscc: str
+    authorisation_id: str
+    grantee: str
+    purpose: str
+
+    def check(self) -> None:
+        _code("uscc", self.uscc)
+        _uuid("authorisation_id", self.authorisation_id)
+        _code("grantee", self.grantee)
+        _key("purpose", self.purpose)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthorisationRequested(_AuthorisationChange):
+    """A bank or association asked the entity for an authorisation (requestAuthorisation)."""
+
+    type: ClassVar[EventType] = EventType.AUTHORISATION_REQUESTED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthorisationApproved(_AuthorisationChange):
+    """The entity approved: the grant is active and signed."""
+
+    type: ClassVar[EventType] = EventType.AUTHORISATION_APPROVED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthorisationRejected(_AuthorisationChange):
+    """The entity rejected the request."""
+
+    type: ClassVar[EventType] = EventType.AUTHORISATION_REJECTED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthorisationPaused(_AuthorisationChange):
+    """The entity paused an active grant: no read until resumed."""
+
+    type: ClassVar[EventType] = EventType.AUTHORISATION_PAUSED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthorisationResumed(_AuthorisationChange):
+    """The entity resumed a paused grant."""
+
+    type: ClassVar[EventType] = EventType.AUTHORISATION_RESUMED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthorisationRevoked(_AuthorisationChange):
+    """The entity revoked a grant (or withdrew consent to a request): it ends for good."""
+
+    type: ClassVar[EventType] = EventType.AUTHORISATION_REVOKED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthorisationExpired(_AuthorisationChange):
+    """A grant passed its validity; recorded by the first use or change that finds it so."""
+
+    type: ClassVar[EventType] = EventType.AUTHORISATION_EXPIRED
+
+
 EVENT_CLASSES: Mapping[tuple[EventType, int], type[Event]] = {
     (cls.type, cls.payload_version): cls
     for cls in (
@@ -269,6 +345,13 @@ EVENT_CLASSES: Mapping[tuple[EventType, int], type[Event]] = {
         EvaluationsGraded,
         ClassificationChanged,
         EntityRenamed,
+        AuthorisationRequested,
+        AuthorisationApproved,
+        AuthorisationRejected,
+        AuthorisationPaused,
+        AuthorisationResumed,
+        AuthorisationRevoked,
+        AuthorisationExpired,
     )
 }
 

@@ -63,6 +63,7 @@ from hub.ports import KeyProvider
 from hub.settings import Settings
 from hub.web.caller import caller_of, problem
 from hub.web.downloads import publication_download, rejections_download
+from hub.web.jwks import jwks_endpoint
 from hub.web.limits import AdmissionLimit, RateLimiter
 from hub.web.scrape import metrics_endpoint, observed
 from schema.build import build_schema
@@ -752,6 +753,7 @@ def create_app(
                 methods=["GET"],
             ),
             Route("/metrics", guarded(metrics_endpoint(sessions, settings, metrics)), methods=["GET"]),
+            Route("/.well-known/jwks.json", jwks_endpoint(keys), methods=["GET"]),
         ],
         middleware=[Middleware(RequestLog)],
         exception_handlers={StarletteHTTPException: route_problem},

@@ -19,6 +19,7 @@ import orjson
 
 from hub.settings import PROJECT_ROOT
 from tests.bench import (
+    authorized_profile,
     bulk_push,
     entity_lookup,
     inspection_draw,
@@ -57,6 +58,7 @@ async def main() -> dict[str, Any]:
     results["inspection_draw"] = await inspection_draw.main()
     results["regrade"] = await regrade.main()
     results["supervision_batch"] = await supervision_batch.main()
+    results["authorized_profile"] = await authorized_profile.main()
 
     results["seconds"] = time.perf_counter() - started
     write_summary(results)

@@ -41,6 +41,8 @@ ENTITY_DATA_TYPES = {
     "Inspector",
     "DeclaredConflict",
     "InspectionPlan",
+    "Authorisation",
+    "AuthorizedProfile",
 }
 # Root operations that reach those types, and where this file proves they go through the gate.
 COVERED = {
@@ -61,6 +63,15 @@ COVERED = {
     "Mutation.drawInspectionPlan": "test_inspections",
     "Mutation.correctEntityName": "test_name_correction_answer",
     "Subscription.classificationChanged": "tests/disclosure/test_subscription_gate.py",
+    "Query.authorizedProfile": "tests/consents/test_withheld.py",
+    "Query.authorisations": "tests/consents/test_withheld.py",
+    "Query.authorisation": "tests/consents/test_withheld.py",
+    "Mutation.requestAuthorisation": "tests/consents/test_withheld.py",
+    "Mutation.approveAuthorisation": "tests/consents/test_withheld.py",
+    "Mutation.rejectAuthorisation": "tests/consents/test_withheld.py (the same answer and mapping)",
+    "Mutation.pauseAuthorisation": "tests/consents/test_withheld.py (the same answer and mapping)",
+    "Mutation.resumeAuthorisation": "tests/consents/test_withheld.py (the same answer and mapping)",
+    "Mutation.revokeAuthorisation": "tests/consents/test_withheld.py (the same answer and mapping)",
 }
 
 PARTY = "哈尔滨守门测试有限公司"

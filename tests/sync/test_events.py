@@ -27,6 +27,7 @@ from hub.catalog.record_types import load_bundled
 from hub.catalog.registry import shipped_documents
 from hub.sync.events import decode
 from tests.conftest import Actor, AsOwner, company_code, gov_code, gql
+from tests.consents import support as consents
 from tests.grading.evaluations import assign, evaluation
 from tests.inspections import support as inspections
 from tests.records.builders import PERSON_ID, PUSH, count, person_record, valid_record
@@ -39,6 +40,7 @@ LAST_MONTH = (TODAY - dt.timedelta(days=30)).isoformat()
 NEXT_YEAR = (TODAY + dt.timedelta(days=365)).isoformat()
 DRUGS = "drug_manufacturing"  # samr_risk: D is serious, the default is trustworthy
 E1, E2, E3 = company_code(901), company_code(902), company_code(903)
+GRANTOR = company_code(1)  # the entity actor of tests/conftest.py
 PERSON = "<the person's archive key>"  # the key the archive stores for person_record(), never the ID number
 
 # (event type, ordering key) per operation, in the order written. Kept by hand: never derived from the code.
@@ -97,6 +99,14 @@ EMITS: dict[str, list[tuple[str, str | None]]] = {
     "revokeToken": [],
     "correctEntityName: a corrected name": [("entity.renamed", E1)],
     "correctEntityName: the name it has already": [],
+    # Authorisations (授权): each step of a grant, keyed by the entity that gives it.
+    "savePurpose": [],
+    "requestAuthorisation": [("authorisation.requested", GRANTOR)],
+    "approveAuthorisation": [("authorisation.approved", GRANTOR)],
+    "rejectAuthorisation": [("authorisation.rejected", GRANTOR)],
+    "pauseAuthorisation": [("authorisation.paused", GRANTOR)],
+    "resumeAuthorisation": [("authorisation.resumed", GRANTOR)],
+    "revokeAuthorisation": [("authorisation.revoked", GRANTOR)],
 }
 
 MEMBERS = """mutation($d: String!, $u: [String!]!) { addDomainMembers(domain: $d, usccs: $u) {
@@ -634,6 +644,52 @@ async def _rename_same(client, actors, connection):
         assert answer["data"]["correctEntityName"]["__typename"] == "ConflictProblem", answer
 
     return again
+
+
+@case("savePurpose")
+async def _save_purpose(client, actors, connection):
+    purpose = {
+        "code": "events_check",
+        "name_zh": "事件测试用途",
+        "name": "Events check",
+        "basis": "tests",
+        "requester_roles": ["bank"],
+        "max_validity_days": 10,
+        "reads_per_day": 1,
+        "reads_total": 2,
+        "items": {"supervision": "masked"},
+    }
+    query = "mutation($p: JSON!) { savePurpose(purpose: $p) { __typename ... on Problem { code message } } }"
+    return lambda: mutate(client, actors["credit_office"], query, {"p": purpose})
+
+
+async def _grant_in(client, actors, *steps: str) -> str:
+    await consents.registered(client, actors, GRANTOR, "events-consents")
+    asked = await consents.ask(client, actors["bank"], GRANTOR)
+    for step in steps:
+        await consents.decide(client, actors["entity"], step, asked["id"])
+    return str(asked["id"])
+
+
+@case("requestAuthorisation")
+async def _request_authorisation(client, actors, connection):
+    await consents.registered(client, actors, GRANTOR, "events-consents")
+    variables = {"u": GRANTOR, "p": "loan_assessment", "s": consents.LOAN_SCOPE, "d": 30}
+    return lambda: mutate(client, actors["bank"], consents.REQUEST, variables)
+
+
+def _consent_case(name: str, operation: str, *before: str) -> None:
+    @case(name)
+    async def _step(client, actors, connection):
+        grant = await _grant_in(client, actors, *before)
+        return lambda: mutate(client, actors["entity"], operation, {"i": grant})
+
+
+_consent_case("approveAuthorisation", consents.APPROVE)
+_consent_case("rejectAuthorisation", consents.REJECT)
+_consent_case("pauseAuthorisation", consents.PAUSE, consents.APPROVE)
+_consent_case("resumeAuthorisation", consents.RESUME, consents.APPROVE, consents.PAUSE)
+_consent_case("revokeAuthorisation", consents.REVOKE, consents.APPROVE)
 
 
 # --- the table against the outbox ----------------------------------------------------------------

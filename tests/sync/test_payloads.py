@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 USCC = "91230102MA00000001"  # shape only: events check the form of a code, not its check digit
 DEPT = "11230100000000027J"
 RUN = "6f1c2a9e-0b7d-4c1e-9a55-3f0e8d2b7c41"
+BANK = "91230100B00000019C"
 
 # One valid event of each type and the payload it is stored with, by hand.
 STORED: list[tuple[ev.Event, str, str | None, dict[str, Any]]] = [
@@ -141,6 +142,23 @@ STORED: list[tuple[ev.Event, str, str | None, dict[str, Any]]] = [
         {"domain": "catering_services", "first_change_id": 7, "last_change_id": 7},
     ),
     (ev.EntityRenamed(uscc=USCC, change_id=3), "entity.renamed", USCC, {"change_id": 3}),
+    *(
+        (
+            cls(uscc=USCC, authorisation_id=RUN, grantee=BANK, purpose="loan_assessment"),
+            kind,
+            USCC,
+            {"authorisation_id": RUN, "grantee": BANK, "purpose": "loan_assessment"},
+        )
+        for cls, kind in (
+            (ev.AuthorisationRequested, "authorisation.requested"),
+            (ev.AuthorisationApproved, "authorisation.approved"),
+            (ev.AuthorisationRejected, "authorisation.rejected"),
+            (ev.AuthorisationPaused, "authorisation.paused"),
+            (ev.AuthorisationResumed, "authorisation.resumed"),
+            (ev.AuthorisationRevoked, "authorisation.revoked"),
+            (ev.AuthorisationExpired, "authorisation.expired"),
+        )
+    ),
 ]
 
 
@@ -165,6 +183,7 @@ def _made(event: ev.Event, **change: Any) -> ev.Event:
 
 
 RECORD, WITHDRAWN, LOADED, GRADED, CHANGED = (STORED[i][0] for i in (0, 3, 4, 6, 7))
+GRANTED = next(e for e, kind, _, _ in STORED if kind == "authorisation.approved")
 # (event, change, what the error names): each breaks the contract of its type.
 BROKEN = [
     (RECORD, {"uscc": "91230102MA0000000"}, "uscc"),  # 17 characters
@@ -187,6 +206,10 @@ BROKEN = [
     (CHANGED, {"last_change_id": 6}, "last_change_id"),
     (CHANGED, {"domain": ""}, "domain"),
     (CHANGED, {"uscc": "P123"}, "uscc"),
+    (GRANTED, {"authorisation_id": "grant-1"}, "authorisation_id"),
+    (GRANTED, {"grantee": "bank"}, "grantee"),
+    (GRANTED, {"purpose": "Loan Assessment"}, "purpose"),
+    (GRANTED, {"uscc": None}, "uscc"),
 ]
 
 
