@@ -55,8 +55,12 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
     url = migration_url(settings)
     migrate.upgrade(url)
-    added = _in_session(settings, lambda s: sync_bundled(s, by="credit-hub migrate"), url)
-    print(f"database at head; catalogue documents stored: {len(added)} new version(s)")
+    synced = _in_session(settings, lambda s: sync_bundled(s, by="credit-hub migrate"), url)
+    print(f"database at head; catalogue documents stored: {len(synced.added)} new version(s)")
+    for kind, code in synced.kept_amendments:
+        print(
+            f"kept the credit office's amendment of {kind} {code}: the shipped version differs and was not stored"
+        )
     return 0
 
 

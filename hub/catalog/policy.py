@@ -41,17 +41,39 @@ def checksum(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-async def sync_bundled(session: AsyncSession, by: str = "bundled catalogue") -> list[CatalogDocument]:
-    """Store each shipped document whose content differs from its newest stored version."""
-    latest = {(kind, code): digest for kind, code, _, digest in await repo.latest_versions(session)}
-    added = []
+# Who stores the shipped documents: the deployment (`credit-hub migrate`) and test and benchmark
+# set-ups. A version loaded by anyone else is an amendment (the credit office's, through the API).
+SHIPPED_BY = frozenset({"credit-hub migrate", "bundled catalogue"})
+
+
+@dataclass(frozen=True)
+class BundledSync:
+    added: list[CatalogDocument]
+    # (kind, code) whose shipped content changed but whose newest version is an amendment: kept.
+    kept_amendments: list[tuple[str, str]]
+
+
+async def sync_bundled(session: AsyncSession, by: str = "bundled catalogue") -> BundledSync:
+    """Store each shipped document whose content differs from its newest stored version, unless that
+    version is an amendment: a deployment never undoes what the credit office changed through the
+    API (it would, for a masking policy, show again what the office chose to withhold). Which shipped
+    changes were not applied is returned, for `credit-hub migrate` to say."""
+    if by not in SHIPPED_BY:
+        raise ValueError(f"shipped documents are stored by one of {sorted(SHIPPED_BY)}")  # programming error
+    latest = await repo.latest_origins(session)
+    added, kept = [], []
     for kind, code, body in registry.shipped_documents():
         digest = checksum(body)
-        if latest.get((kind, code)) != digest:
-            added.append(await repo.add_document(session, kind, code, body, digest, by))
+        newest = latest.get((kind, code))
+        if newest is not None and newest[0] == digest:
+            continue
+        if newest is not None and newest[1] not in SHIPPED_BY:
+            kept.append((kind, code))
+            continue
+        added.append(await repo.add_document(session, kind, code, body, digest, by))
     if added:
         _cache.clear()
-    return added
+    return BundledSync(added, kept)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,18 @@ async def latest_versions(session: AsyncSession) -> list[tuple[str, str, int, st
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
+async def latest_origins(session: AsyncSession) -> dict[tuple[str, str], tuple[str, str]]:
+    """(kind, code) → (checksum, loaded_by) of the newest version of every document."""
+    rows = await session.execute(
+        select(
+            CatalogDocument.kind, CatalogDocument.code, CatalogDocument.checksum, CatalogDocument.loaded_by
+        )
+        .ext(distinct_on(CatalogDocument.kind, CatalogDocument.code))
+        .order_by(CatalogDocument.kind, CatalogDocument.code, CatalogDocument.version.desc())
+    )
+    return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+
+
 async def latest_documents(session: AsyncSession) -> list[CatalogDocument]:
     rows = await session.scalars(
         select(CatalogDocument)

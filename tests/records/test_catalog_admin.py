@@ -116,3 +116,31 @@ async def test_pushers_must_be_known_roles(client, actors):
         answer = await gql(client, SAVE_TYPE, {"d": definition}, office)
         result = answer["data"]["saveRecordType"]
         assert result["__typename"] == "InvalidInput" and fragment in result["message"], (pushers, result)
+
+
+async def test_a_deployment_never_undoes_an_amendment_of_the_credit_office(session):
+    """`credit-hub migrate` stores a shipped document again when its content changed, but not over an
+    amendment: the credit office's version stays in force, and migrate says which it kept."""
+    from hub.catalog import policy as catalog_policy
+    from hub.catalog.masking_policies import KIND_MASKING_POLICY, MASKING_POLICY_CODE
+    from hub.catalog.store import document_history
+
+    shipped = {(kind, code): body for kind, code, body in shipped_documents()}
+    masking = copy.deepcopy(shipped[(KIND_MASKING_POLICY, MASKING_POLICY_CODE)])
+    masking["title_zh"] = "信用信息脱敏策略（信用办修订）"
+    await catalog_policy.store_document(
+        session, KIND_MASKING_POLICY, MASKING_POLICY_CODE, masking, "credit_office:11230100MB0000001X"
+    )
+    before = len(await document_history(session, KIND_MASKING_POLICY, MASKING_POLICY_CODE))
+    synced = await catalog_policy.sync_bundled(session, by="credit-hub migrate")
+    history = await document_history(session, KIND_MASKING_POLICY, MASKING_POLICY_CODE)
+    assert len(history) == before, "the shipped masking policy was stored over the amendment"
+    assert (KIND_MASKING_POLICY, MASKING_POLICY_CODE) in synced.kept_amendments
+    assert synced.added == []
+
+    # A shipped document whose newest version is an older shipped one is brought up to date.
+    publicity = copy.deepcopy(shipped[("publicity", "rules")])
+    publicity["long_term_date"] = "2199-12-31"
+    await catalog_policy.store_document(session, "publicity", "rules", publicity, "credit-hub migrate")
+    synced = await catalog_policy.sync_bundled(session, by="credit-hub migrate")
+    assert [(d.kind, d.code) for d in synced.added] == [("publicity", "rules")]
