@@ -171,6 +171,16 @@ _CODES: dict[str, str] = {
     "RECORD_TYPE_INVALID": "the record type definition breaks a rule",
     "FIELD_REMOVED": "a field holding stored data cannot be removed from a record type",
     "PUBLICITY_INVALID": "the publicity rules break a rule",
+    # Objections, record states, credit repair (issue 9).
+    "RECORD_NOT_FOUND": "the entity has no such record in force (source department and record id)",
+    "RECORD_STATE": "the record's state does not allow this (e.g. an objection to a repaired or revoked record)",
+    "OBJECTION_OPEN": "an objection to this record is already open",
+    "OBJECTION_NOT_FOUND": "no such objection (or not one you may see)",
+    "OBJECTION_DECIDED": "the objection was already decided",
+    "NOT_YOUR_RECORD": "only the record's source department (or the credit office) may decide this",
+    "CORRECTION_NOT_PUSHED": "an objection upheld as corrected needs the source department's corrected version pushed first",
+    "NOT_APPLICABLE": "the input does not apply to this choice (e.g. an action for a rejected objection)",
+    "DEADLINE_YEAR_UNKNOWN": "a time limit runs into a year the working-day calendar does not know: the credit office must load it first",
 }
 
 CODES: Mapping[str, str] = MappingProxyType(_CODES)

@@ -20,6 +20,7 @@ from schema.extensions import QueryDocument, UnitOfWork
 from schema.grading.operations import GradingMutations, GradingQueries
 from schema.grading.subscriptions import GradingSubscriptions
 from schema.inspections.operations import InspectionMutations, InspectionQueries
+from schema.objections.operations import ObjectionMutations, ObjectionQueries
 from schema.permissions import assert_every_root_field_guarded
 from schema.records.bulk import BulkMutations, BulkQueries
 from schema.records.catalog import CatalogMutations, CatalogQueries
@@ -30,7 +31,14 @@ from schema.strings import string_rule
 
 @strawberry.type(description="Read the credit archive, the catalogue and who you are.")
 class Query(
-    EntityQueries, GradingQueries, ScoringQueries, InspectionQueries, CatalogQueries, BulkQueries, AuthQueries
+    EntityQueries,
+    GradingQueries,
+    ScoringQueries,
+    InspectionQueries,
+    CatalogQueries,
+    BulkQueries,
+    AuthQueries,
+    ObjectionQueries,
 ):
     pass
 
@@ -50,6 +58,7 @@ class Mutation(
     CatalogMutations,
     EntityMutations,
     AuthMutations,
+    ObjectionMutations,
 ):
     pass
 

@@ -47,6 +47,7 @@ SIZES: dict[str, int] = {
     "RecordResult.warnings": 10,
     "RejectedRow.errors": 10,
     "RejectedIndicatorRow.errors": 10,
+    "Objection.evidence": 20,  # the rights profile allows at most 20 pieces (hub/catalog/rights.py)
 }
 UNPAGINATED = 100
 # The largest estimate an answer shows: the largest integer every JSON reader keeps exactly (a

@@ -63,6 +63,7 @@ NOT_CODES = {
     "INFO": "log level",
     "JSON": "name of the GraphQL scalar for JSON values (schema/strings.py)",
     "MATERIALIZED": "SQL: a materialised CTE",
+    "OKP": "JOSE key type of an Ed25519 public key (RFC 8037, hub/crypto.py)",
     "RECORD_ID": "column of a bulk file naming the record id",
     "SELECT": "SQL: a table privilege the server role may be given (hub/migrate.py)",
     "UPDATE": "SQL: a table privilege the server role may be given (hub/migrate.py)",

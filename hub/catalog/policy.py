@@ -20,6 +20,7 @@ from hub.catalog import store as repo
 from hub.catalog.grading_schemes import GradingScheme
 from hub.catalog.publicity import PublicityPolicy
 from hub.catalog.record_types import RecordTypeDef
+from hub.catalog.rights import RIGHTS_CODE, RightsPolicy
 from hub.catalog.supervision_domains import SupervisionDomain
 from hub.catalog.workdays import WorkingCalendar, YearSchedule, schedule_from_mapping
 from hub.errors import Invalid
@@ -31,6 +32,7 @@ KIND_CALENDAR = registry.CALENDAR.name
 KIND_SCHEME = registry.GRADING_SCHEME.name
 KIND_DOMAIN = registry.SUPERVISION_DOMAIN.name
 KIND_DOMAIN_DEPARTMENT = registry.DOMAIN_DEPARTMENT.name
+KIND_RIGHTS = registry.RIGHTS_PROFILE.name
 PUBLICITY_CODE = registry.PUBLICITY_CODE
 
 
@@ -66,6 +68,9 @@ class Policy:
     domains: dict[str, SupervisionDomain] = field(default_factory=dict)
     domain_versions: dict[str, int] = field(default_factory=dict)
     domain_departments: dict[str, str] = field(default_factory=dict)
+    # Objections and credit repair: time limits in force and the dishonesty records (rights_profile).
+    rights: RightsPolicy | None = None
+    rights_version: int | None = None
     # What other packages derive from this policy and keep for as long as it is in force (e.g. the
     # compiled record validators): keyed by the deriving module's own keys.
     derived: dict[tuple[str, ...], Any] = field(default_factory=dict)
@@ -120,6 +125,8 @@ def _build(documents: list[CatalogDocument]) -> Policy:
         domains=parsed[KIND_DOMAIN],
         domain_versions=versions[KIND_DOMAIN],
         domain_departments=parsed[KIND_DOMAIN_DEPARTMENT],
+        rights=parsed[KIND_RIGHTS].get(RIGHTS_CODE),
+        rights_version=versions[KIND_RIGHTS].get(RIGHTS_CODE),
     )
 
 

@@ -21,6 +21,7 @@ from hub.catalog.evaluation_models import KIND_EVALUATION_MODEL, EvaluationModel
 from hub.catalog.grading_schemes import GradingScheme, load_bundled_schemes
 from hub.catalog.publicity import PublicityPolicy
 from hub.catalog.record_types import RecordTypeDef, load_bundled
+from hub.catalog.rights import RIGHTS_CODE, RightsPolicy
 from hub.catalog.supervision_domains import SupervisionDomain, load_bundled_domains
 from hub.catalog.workdays import YearSchedule, bundled_years, schedule_from_mapping
 
@@ -53,6 +54,11 @@ def _shipped_publicity() -> Iterable[tuple[str, dict[str, Any]]]:
     # JSON round trip: YAML dates become ISO strings, as they will be in the database.
     text = (CATALOG_DIR / "publicity.yaml").read_text(encoding="utf-8")
     yield PUBLICITY_CODE, orjson.loads(orjson.dumps(yaml.safe_load(text)))
+
+
+def _shipped_rights() -> Iterable[tuple[str, dict[str, Any]]]:
+    text = (CATALOG_DIR / "rights.yaml").read_text(encoding="utf-8")
+    yield RIGHTS_CODE, orjson.loads(orjson.dumps(yaml.safe_load(text)))
 
 
 def _shipped_domains() -> Iterable[tuple[str, dict[str, Any]]]:
@@ -107,6 +113,12 @@ EVALUATION_MODEL = DocumentKind(
     lambda body, parsed: EvaluationModel.from_mapping(body),
     in_policy=False,
 )
+RIGHTS_PROFILE = DocumentKind(
+    "rights_profile",
+    "time limits of objections and credit repair per place (异议处理与信用修复时限), and the dishonesty records",
+    lambda body, parsed: RightsPolicy.from_mapping(body),
+    _shipped_rights,
+)
 
 # In dependency order: a kind's parser may consult the kinds before it.
 KINDS: dict[str, DocumentKind] = {
@@ -119,6 +131,7 @@ KINDS: dict[str, DocumentKind] = {
         SUPERVISION_DOMAIN,
         DOMAIN_DEPARTMENT,
         EVALUATION_MODEL,
+        RIGHTS_PROFILE,
     )
 }
 

@@ -26,6 +26,7 @@ from hub.disclosure.policy import (
     Ruling,
     Subject,
 )
+from hub.disclosure.record_states import withheld_states
 
 # (item, record type or "", field, decision, rule, reason): one line of the response's report.
 _Note = tuple[str, str, str, str, str, str]
@@ -123,6 +124,10 @@ class Disclosure:
         ruling = self.ruling(Item.ARCHIVE, "*", Subject(uscc=uscc))
         scope = self._archive_scopes[uscc] = self._scope_of(ruling)
         return scope
+
+    def withheld_states(self, uscc: str) -> frozenset[str]:
+        """The record states (hub.disclosure.record_states) in which `uscc`'s records do not leave."""
+        return withheld_states(self.caller, uscc)
 
     @staticmethod
     def _scope_of(ruling: Ruling) -> str | None:

@@ -29,6 +29,7 @@ from hub.sync.events import decode
 from tests.conftest import Actor, AsOwner, company_code, gov_code, gql
 from tests.grading.evaluations import assign, evaluation
 from tests.inspections import support as inspections
+from tests.objections import support as objections
 from tests.records.builders import PERSON_ID, PUSH, count, person_record, valid_record
 from tests.records.test_bulk_smoke import csv_file
 from tests.scoring import test_scoring as scoring
@@ -39,6 +40,7 @@ LAST_MONTH = (TODAY - dt.timedelta(days=30)).isoformat()
 NEXT_YEAR = (TODAY + dt.timedelta(days=365)).isoformat()
 DRUGS = "drug_manufacturing"  # samr_risk: D is serious, the default is trustworthy
 E1, E2, E3 = company_code(901), company_code(902), company_code(903)
+ENTITY = company_code(1)  # the entity actor of tests/conftest.py
 PERSON = "<the person's archive key>"  # the key the archive stores for person_record(), never the ID number
 
 # (event type, ordering key) per operation, in the order written. Kept by hand: never derived from the code.
@@ -95,6 +97,13 @@ EMITS: dict[str, list[tuple[str, str | None]]] = {
     "revokeToken": [],
     "correctEntityName: a corrected name": [("entity.renamed", E1)],
     "correctEntityName: the name it has already": [],
+    # Objections (issue 9): the record's state travels upstream; an upheld one re-classifies.
+    "fileObjection: an objection to a penalty": [("record.state_changed", ENTITY)],
+    "decideObjection: rejected": [("record.state_changed", ENTITY)],
+    "decideObjection: an evaluation revoked": [
+        ("record.state_changed", ENTITY),
+        ("classification.changed", ENTITY),
+    ],
 }
 
 MEMBERS = """mutation($d: String!, $u: [String!]!) { addDomainMembers(domain: $d, usccs: $u) {
@@ -625,6 +634,39 @@ async def _rename_same(client, actors, connection):
         assert answer["data"]["correctEntityName"]["__typename"] == "ConflictProblem", answer
 
     return again
+
+
+@case("fileObjection: an objection to a penalty")
+async def _objection(client, actors, connection):
+    entity, dept = actors["entity"], actors["department"]
+    await push_records(client, dept, [penalty(dept, entity.code)], "objection")
+    return lambda: objections.file_ok(client, entity, dept, f"罚-{entity.code}")
+
+
+@case("decideObjection: rejected")
+async def _objection_rejected(client, actors, connection):
+    entity, dept = actors["entity"], actors["department"]
+    await push_records(client, dept, [penalty(dept, entity.code)], "objection")
+    filed = await objections.file_ok(client, entity, dept, f"罚-{entity.code}")
+
+    async def run() -> None:
+        assert (await objections.decide(client, dept, filed, "REJECTED"))["status"] == "REJECTED"
+
+    return run
+
+
+@case("decideObjection: an evaluation revoked")
+async def _objection_upheld(client, actors, connection):
+    entity, dept = actors["entity"], actors["department"]
+    await assign(client, actors["credit_office"], dept, DRUGS)
+    await push_records(client, dept, [industry(actors, entity.code, "D")], "evaluation")
+    filed = await objections.file_ok(client, entity, dept, "E-1")
+
+    async def run() -> None:
+        decided = await objections.decide(client, dept, filed, "UPHELD", a="REVOKED")
+        assert decided["status"] == "UPHELD", decided
+
+    return run
 
 
 # --- the table against the outbox ----------------------------------------------------------------

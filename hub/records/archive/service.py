@@ -56,6 +56,9 @@ class RecordView:
     changed_fields: tuple[str, ...] | None
     fields: dict[str, Any]
     withheld: tuple[str, ...]
+    # The record's state (hub.records.states.State) and whether an objection is open (异议中).
+    state: str = "published"
+    disputed: bool = False
 
     @property
     def cursor_key(self) -> tuple[dt.date, str, str]:
@@ -71,7 +74,8 @@ async def _view_factory(session: AsyncSession, gate: Disclosure, rows: Sequence[
     """Disclosure follows the catalogue version each record was validated against."""
     definitions = await record_type_versions(session, {(r.record_type, r.type_version) for r in rows})
 
-    def view(record: Any) -> RecordView:  # an ORM Record or a row with the same columns
+    def view(record: Any, state: tuple[str, bool] | None = None) -> RecordView:
+        # an ORM Record or a row with the same columns (which carries its state)
         shown, withheld = gate.record_fields(
             definitions.get((record.record_type, record.type_version)),
             record.record_type,
@@ -99,6 +103,8 @@ async def _view_factory(session: AsyncSession, gate: Disclosure, rows: Sequence[
             changed_fields=tuple(record.changed_fields) if record.changed_fields is not None else None,
             fields=shown,
             withheld=withheld,
+            state=state[0] if state else getattr(record, "state", "published"),
+            disputed=state[1] if state else bool(getattr(record, "disputed", False)),
         )
 
     return view
@@ -113,14 +119,15 @@ async def record_pages(
     session: AsyncSession, gate: Disclosure, today: dt.date, requests: Sequence[PageRequest]
 ) -> list[list[RecordView]]:
     """Answer many page requests with one statement per distinct (filter, cursor, size, visibility)."""
-    groups: dict[tuple[RecordFilter, Any, int, dt.date | None], list[str]] = defaultdict(list)
+    groups: dict[tuple[RecordFilter, Any, int, dt.date | None, frozenset[str]], list[str]] = defaultdict(list)
     for request in requests:
         if gate.archive_scope(request.uscc) is None:
             continue
         public_on = _public_on(gate, request.uscc, today)
-        groups[(request.filter, request.after, request.limit, public_on)].append(request.uscc)
+        withheld = gate.withheld_states(request.uscc)
+        groups[(request.filter, request.after, request.limit, public_on, withheld)].append(request.uscc)
     pages: list[tuple[RecordFilter, Any, int, list[Any]]] = []
-    for (flt, after, limit, public_on), usccs in groups.items():
+    for (flt, after, limit, public_on, withheld), usccs in groups.items():
         rows = await reads.page_of_records(
             session,
             usccs,
@@ -131,6 +138,8 @@ async def record_pages(
             public_on=public_on,
             after=after,
             limit=limit,
+            today=today,
+            withheld=withheld,
         )
         pages.append((flt, after, limit, rows))
     view = await _view_factory(session, gate, [row for *_, rows in pages for row in rows])
@@ -148,12 +157,12 @@ async def record_pages(
 async def record_counts(
     session: AsyncSession, gate: Disclosure, today: dt.date, keys: Sequence[tuple[str, RecordFilter]]
 ) -> list[int]:
-    groups: dict[tuple[RecordFilter, dt.date | None], list[str]] = defaultdict(list)
+    groups: dict[tuple[RecordFilter, dt.date | None, frozenset[str]], list[str]] = defaultdict(list)
     for uscc, flt in keys:
         if gate.archive_scope(uscc) is not None:
-            groups[(flt, _public_on(gate, uscc, today))].append(uscc)
+            groups[(flt, _public_on(gate, uscc, today), gate.withheld_states(uscc))].append(uscc)
     counts: dict[tuple[str, RecordFilter], int] = {}
-    for (flt, public_on), usccs in groups.items():
+    for (flt, public_on, withheld), usccs in groups.items():
         found = await reads.count_records(
             session,
             usccs,
@@ -162,6 +171,8 @@ async def record_counts(
             decided_from=flt.decided_from,
             decided_to=flt.decided_to,
             public_on=public_on,
+            today=today,
+            withheld=withheld,
         )
         for uscc in usccs:
             counts[(uscc, flt)] = found.get(uscc, 0)
@@ -169,14 +180,19 @@ async def record_counts(
 
 
 async def histories(
-    session: AsyncSession, gate: Disclosure, keys: Sequence[tuple[str, str, str]]
+    session: AsyncSession, gate: Disclosure, keys: Sequence[tuple[str, str, str]], today: dt.date
 ) -> list[list[RecordView]]:
-    """Every version of each record, newest first (who pushed it, when, which fields changed)."""
-    rows = await repo.history_for(session, [k for k in keys if gate.archive_scope(k[0]) is not None])
+    """Every version of each record, newest first (who pushed it, when, which fields changed); none of
+    a record in a state withheld from the caller."""
+    allowed = [k for k in keys if gate.archive_scope(k[0]) is not None]
+    states = await reads.states_of(session, allowed, today)
+    shown = [k for k in allowed if states.get(k, ("published", False))[0] not in gate.withheld_states(k[0])]
+    rows = await repo.history_for(session, shown)
     view = await _view_factory(session, gate, rows)
     grouped: dict[tuple[str, str, str], list[RecordView]] = defaultdict(list)
     for row in rows:
-        grouped[(row.uscc, row.source_dept, row.source_record_id)].append(view(row))
+        key = (row.uscc, row.source_dept, row.source_record_id)
+        grouped[key].append(view(row, states.get(key, ("published", False))))
     return [grouped.get(key, []) for key in keys]
 
 
@@ -192,11 +208,11 @@ async def sources(
 ) -> list[list[SourceSummary]]:
     """Who contributed to each archive, counting only the records this caller may see."""
     grouped: dict[str, list[SourceSummary]] = defaultdict(list)
-    by_visibility: dict[dt.date | None, list[str]] = defaultdict(list)
+    by_visibility: dict[tuple[dt.date | None, frozenset[str]], list[str]] = defaultdict(list)
     for uscc in usccs:
         if gate.archive_scope(uscc) is not None:
-            by_visibility[_public_on(gate, uscc, today)].append(uscc)
-    for public_on, group in by_visibility.items():
-        for uscc, dept, count, latest in await reads.sources_for(session, group, public_on):
+            by_visibility[(_public_on(gate, uscc, today), gate.withheld_states(uscc))].append(uscc)
+    for (public_on, withheld), group in by_visibility.items():
+        for uscc, dept, count, latest in await reads.sources_for(session, group, public_on, today, withheld):
             grouped[uscc].append(SourceSummary(dept, count, latest))
     return [grouped.get(u, []) for u in usccs]
