@@ -180,6 +180,12 @@ _CODES: dict[str, str] = {
     "NOT_YOUR_RECORD": "only the record's source department (or the credit office) may decide this",
     "CORRECTION_NOT_PUSHED": "an objection upheld as corrected needs the source department's corrected version pushed first",
     "NOT_APPLICABLE": "the input does not apply to this choice (e.g. an action for a rejected objection)",
+    "REPAIR_NOT_APPLICABLE": "the record is no dishonesty information to repair (not a negative type, not published, or no minimum period: it leaves by itself)",
+    "REPAIR_NOT_YET_ELIGIBLE": "the record's minimum publicity period has not passed: the answer names the date from which to apply",
+    "REPAIR_PENDING": "an application to repair this record is pending",
+    "REPAIR_NOT_FOUND": "no such repair application (or not one you may see)",
+    "REPAIR_DECIDED": "the repair application was already decided",
+    "SHIELD_ACTIVE": "the firm is shielded already",
     "DEADLINE_YEAR_UNKNOWN": "a time limit runs into a year the working-day calendar does not know: the credit office must load it first",
 }
 

@@ -25,6 +25,8 @@ from schema.permissions import assert_every_root_field_guarded
 from schema.records.bulk import BulkMutations, BulkQueries
 from schema.records.catalog import CatalogMutations, CatalogQueries
 from schema.records.mutations import RecordMutations
+from schema.records.public import PublicQueries
+from schema.repairs.operations import RepairMutations, RepairQueries
 from schema.scoring.operations import ScoringMutations, ScoringQueries
 from schema.strings import string_rule
 
@@ -39,6 +41,8 @@ class Query(
     BulkQueries,
     AuthQueries,
     ObjectionQueries,
+    RepairQueries,
+    PublicQueries,
 ):
     pass
 
@@ -59,6 +63,7 @@ class Mutation(
     EntityMutations,
     AuthMutations,
     ObjectionMutations,
+    RepairMutations,
 ):
     pass
 

@@ -48,6 +48,7 @@ SIZES: dict[str, int] = {
     "RejectedRow.errors": 10,
     "RejectedIndicatorRow.errors": 10,
     "Objection.evidence": 20,  # the rights profile allows at most 20 pieces (hub/catalog/rights.py)
+    "RepairApplication.obligationsEvidence": 20,
 }
 UNPAGINATED = 100
 # The largest estimate an answer shows: the largest integer every JSON reader keeps exactly (a

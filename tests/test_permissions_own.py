@@ -457,6 +457,58 @@ async def _others_objection(s: Scene, source_dept: str) -> int:
     return int(row.scalar_one())
 
 
+REPAIRS = "query($u: String) { repairApplications(uscc: $u) { id uscc } }"
+
+
+async def _repair_of(s: Scene, pusher: str, record_id: str) -> dict[str, Any]:
+    """The test entity's application to repair a fine `pusher` imposed 150 days ago (past its minimum)."""
+    entity, dept = s.actors["entity"], s.actors[pusher]
+    await objections.push_penalty(s.client, dept, entity.code, record_id, JDRQ=days_ago(150))
+    application = await objections.apply_for_repair(s.client, entity, dept, record_id)
+    assert application["__typename"] == "RepairApplication", application
+    return application
+
+
+async def _others_repair(s: Scene, source_dept: str) -> int:
+    """Another entity's pending application (to a record of `source_dept`), as the hub stores one."""
+    row = await s.connection.execute(
+        text(
+            """
+            INSERT INTO repair_applications (uscc, source_dept, source_record_id, record_type, record_version,
+                obligations_evidence, commitment, filed_by, received_on, decision_due_on, answer_due_on,
+                profile, profile_version, status)
+            VALUES (:u, :d, '罚-他', 'administrative_penalty', 1, '[]', '另一主体的修复承诺书全文', :u,
+                current_date, current_date + 3, current_date + 14, 'seed_001', 1, 'pending')
+            RETURNING id
+            """
+        ),
+        {"u": OTHER_ENTITY, "d": source_dept},
+    )
+    return int(row.scalar_one())
+
+
+@proves("repairApplications", Role.ENTITY)
+async def _repair_applications(s: Scene, role: Role) -> str:
+    me = s.actor(role)
+    mine = await _repair_of(s, "department", "罚-1")
+    await _others_repair(s, s.actors["department"].code)
+    own = answer(await s.gql(REPAIRS, {"u": me.code}, me), "repairApplications")
+    assert [a["id"] for a in own] == [mine["id"]]
+    async with s.unchanged():
+        return refusal(await s.gql(REPAIRS, {"u": OTHER_ENTITY}, me), "repairApplications")
+
+
+@proves("decideRepair", Role.DEPARTMENT)
+async def _decide_repair(s: Scene, role: Role) -> str:
+    me = s.actor(role)
+    mine = await _repair_of(s, "department", "罚-1")
+    assert (await objections.decide_repair(s.client, me, mine, "REJECTED"))["status"] == "REJECTED"
+    theirs = await _repair_of(s, "department2", "罚-2")
+    async with s.unchanged():
+        refused = await objections.decide_repair(s.client, me, theirs, "REJECTED")
+    return str(refused["code"])
+
+
 @proves("objections", Role.ENTITY)
 async def _objections(s: Scene, role: Role) -> str:
     me = s.actor(role)
@@ -575,6 +627,21 @@ async def _reach_objections(s: Scene, role: Role) -> None:
     other = await _others_objection(s, s.actors["department"].code)
     found = answer(await s.gql(OBJECTIONS, {"u": OTHER_ENTITY}, s.actor(role)), "objections")
     assert found == [{"id": other, "uscc": OTHER_ENTITY}]
+
+
+@reaches("repairApplications")
+async def _reach_repair_applications(s: Scene, role: Role) -> None:
+    other = await _others_repair(s, s.actors["department"].code)
+    found = answer(await s.gql(REPAIRS, {"u": OTHER_ENTITY}, s.actor(role)), "repairApplications")
+    assert found == [{"id": other, "uscc": OTHER_ENTITY}]
+
+
+@reaches("decideRepair")
+async def _reach_decide_repair(s: Scene, role: Role) -> None:
+    theirs = await _repair_of(s, "department2", "罚-2")
+    assert (await objections.decide_repair(s.client, s.actor(role), theirs, "REJECTED"))[
+        "status"
+    ] == "REJECTED"
 
 
 @reaches("objection")

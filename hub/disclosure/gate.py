@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from hub.auth.caller import Caller
+from hub.auth.caller import Caller, Role
 from hub.catalog.record_types import RecordTypeDef
 from hub.disclosure import masks
 from hub.disclosure.policy import (
@@ -53,6 +53,13 @@ class Disclosure:
         self._archive_scopes: dict[str, str | None] = {}
         # USCC → the field tier an authorisation of that entity grants this caller in this request.
         self._tiers: dict[str, str] = {}
+
+    def public_view(self) -> Disclosure:
+        """A gate with the public's rules (公示: no token) for a part of this request that must answer
+        as to the public whoever asks (publicProfile); what it withholds goes into this gate's report."""
+        gate = Disclosure(Caller(role=Role.PUBLIC), self.policy)
+        gate._report = self._report
+        return gate
 
     # --- authorisations ----------------------------------------------------------------------------
 

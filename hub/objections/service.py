@@ -145,16 +145,6 @@ async def file(
     return objection
 
 
-def _may_decide(caller: Caller, objection: Objection) -> None:
-    if caller.role is Role.CREDIT_OFFICE:
-        return
-    if caller.role is Role.DEPARTMENT and caller.organisation_code == objection.source_dept:
-        return
-    raise Forbidden(
-        "only the record's source department or the credit office decides", code="NOT_YOUR_RECORD", path="id"
-    )
-
-
 async def decide(
     session: AsyncSession,
     caller: Caller,
@@ -171,7 +161,7 @@ async def decide(
     objection = await repo.lock(session, code, objection_id)
     if objection is None:
         raise NotFound("no such objection", code="OBJECTION_NOT_FOUND", path="id")
-    _may_decide(caller, objection)
+    states.check_may_decide(caller, objection.source_dept)
     if objection.status != "open":
         raise Conflict(
             f"the objection was already decided ({objection.status})", code="OBJECTION_DECIDED", path="id"
@@ -237,12 +227,7 @@ async def decide(
 async def get(session: AsyncSession, caller: Caller, uscc: str, objection_id: int) -> Objection:
     code = checked_uscc(uscc)
     objection = await repo.get(session, code, objection_id)
-    visible = objection is not None and (
-        caller.role is Role.CREDIT_OFFICE
-        or (caller.role is Role.ENTITY and caller.organisation_code == objection.uscc)
-        or (caller.role is Role.DEPARTMENT and caller.organisation_code == objection.source_dept)
-    )
-    if objection is None or not visible:
+    if objection is None or not states.may_see_case(caller, objection.uscc, objection.source_dept):
         # Another's objection is not confirmed to exist.
         raise NotFound("no such objection", code="OBJECTION_NOT_FOUND", path="id")
     return objection
@@ -263,16 +248,7 @@ async def listing(
     (its worklist: `attention` due_soon or overdue)."""
     if not 1 <= first <= MAX_PAGE:
         raise Invalid(f"first must be 1 to {MAX_PAGE}", code="PAGE_SIZE", path="first")
-    code = checked_uscc(uscc) if uscc is not None else None
-    source_dept = None
-    if caller.role is Role.ENTITY:
-        if code is not None and code != caller.organisation_code:
-            raise Forbidden("an entity sees its own objections only", path="uscc")
-        code = caller.organisation_code
-    elif caller.role is Role.DEPARTMENT:
-        source_dept = caller.organisation_code
-    elif caller.role is not Role.CREDIT_OFFICE:
-        raise Forbidden("this operation is not permitted for your role")
+    code, source_dept = states.case_scope(caller, checked_uscc(uscc) if uscc is not None else None)
     return await repo.listing(
         session,
         uscc=code,

@@ -116,3 +116,56 @@ async def archive(client: httpx.AsyncClient, actor: Actor | None, uscc: str) -> 
     if entity is None:
         return {}
     return {e["node"]["sourceRecordId"]: e["node"] for e in entity["records"]["edges"]}
+
+
+REPAIR_FIELDS = """
+  id uscc sourceDepartment sourceRecordId recordType recordVersion obligationsEvidence { title reference }
+  commitment receivedOn decisionDueOn answerDueOn profile status decisionReason decidedBy decidedOn late
+  reportDueOn
+"""
+APPLY = (
+    """mutation($d: String!, $r: String!, $e: [EvidenceInput!]!, $c: String!) {
+  applyForRepair(sourceDepartment: $d, sourceRecordId: $r, obligationsEvidence: $e, commitment: $c) {
+    __typename ... on RepairApplication {"""
+    + REPAIR_FIELDS
+    + """} ... on RepairIneligible { code message eligibleFrom } ... on Problem { code message path } } }"""
+)
+DECIDE_REPAIR = (
+    """mutation($u: String!, $id: Int!, $d: RepairDecision!, $why: String!) {
+  decideRepair(uscc: $u, id: $id, decision: $d, reason: $why) {
+    __typename ... on RepairApplication {"""
+    + REPAIR_FIELDS
+    + """} ... on Problem { code message path } } }"""
+)
+REPAIRS = (
+    "query($u: String, $o: Boolean! = false) { repairApplications(uscc: $u, overdue: $o) {"
+    + REPAIR_FIELDS
+    + "} }"
+)
+PAID = [{"title": "罚款缴纳凭证", "reference": "非税收入缴款书 2301-2026-000123"}]
+COMMITMENT = "本单位承诺已纠正失信行为，今后严格遵守法律法规，如有违反愿承担相应责任。"
+
+
+async def apply_for_repair(
+    client: httpx.AsyncClient, entity: Actor, dept: Actor, record_id: str, **variables: Any
+) -> dict[str, Any]:
+    values = {"d": dept.code, "r": record_id, "e": PAID, "c": COMMITMENT, **variables}
+    answer = await gql(client, APPLY, values, entity)
+    assert "errors" not in answer, answer
+    result: dict[str, Any] = answer["data"]["applyForRepair"]
+    return result
+
+
+async def decide_repair(
+    client: httpx.AsyncClient, actor: Actor, application: dict[str, Any], decision: str, **variables: Any
+) -> dict[str, Any]:
+    values = {
+        "u": application["uscc"],
+        "id": application["id"],
+        "d": decision,
+        "why": "经审核，符合修复条件。",
+    }
+    answer = await gql(client, DECIDE_REPAIR, {**values, **variables}, actor)
+    assert "errors" not in answer, answer
+    result: dict[str, Any] = answer["data"]["decideRepair"]
+    return result

@@ -29,7 +29,7 @@ from tests.objections.support import (
     push_penalty,
     push_serious_evaluation,
 )
-from tests.records.builders import written
+from tests.permission_table import writes as written
 
 TODAY = dt.date.today()
 

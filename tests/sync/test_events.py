@@ -104,6 +104,12 @@ EMITS: dict[str, list[tuple[str, str | None]]] = {
         ("record.state_changed", ENTITY),
         ("classification.changed", ENTITY),
     ],
+    # Credit repair: an application is the entity's case with the hub; an approval withdraws the
+    # record upstream; a shield tells the province the firm's records are out of publication.
+    "applyForRepair": [],
+    "decideRepair: approved": [("record.repaired", ENTITY)],
+    "decideRepair: rejected": [],
+    "shieldEntity": [("entity.shielded", ENTITY)],
 }
 
 MEMBERS = """mutation($d: String!, $u: [String!]!) { addDomainMembers(domain: $d, usccs: $u) {
@@ -667,6 +673,50 @@ async def _objection_upheld(client, actors, connection):
         assert decided["status"] == "UPHELD", decided
 
     return run
+
+
+async def _repairable(client, actors) -> None:
+    dept = actors["department"]
+    fine = penalty(dept, actors["entity"].code, JDRQ=(TODAY - dt.timedelta(days=150)).isoformat())
+    await push_records(client, dept, [fine], "repair")
+
+
+@case("applyForRepair")
+async def _repair(client, actors, connection):
+    await _repairable(client, actors)
+    entity, dept = actors["entity"], actors["department"]
+    return lambda: objections.apply_for_repair(client, entity, dept, f"罚-{entity.code}")
+
+
+async def _repair_decided(client, actors, decision: str) -> Operation:
+    await _repairable(client, actors)
+    entity, dept = actors["entity"], actors["department"]
+    application = await objections.apply_for_repair(client, entity, dept, f"罚-{entity.code}")
+
+    async def run() -> None:
+        decided = await objections.decide_repair(client, dept, application, decision)
+        assert decided["status"] == decision, decided
+
+    return run
+
+
+@case("decideRepair: approved")
+async def _repair_approved(client, actors, connection):
+    return await _repair_decided(client, actors, "APPROVED")
+
+
+@case("decideRepair: rejected")
+async def _repair_rejected(client, actors, connection):
+    return await _repair_decided(client, actors, "REJECTED")
+
+
+@case("shieldEntity")
+async def _shield(client, actors, connection):
+    await _repairable(client, actors)
+    until = (TODAY + dt.timedelta(days=90)).isoformat()
+    shield = """mutation($u: String!, $t: Date!) { shieldEntity(uscc: $u, reason: "法院裁定受理重整", until: $t) {
+      __typename ... on Problem { code message } } }"""
+    return lambda: mutate(client, actors["credit_office"], shield, {"u": actors["entity"].code, "t": until})
 
 
 # --- the table against the outbox ----------------------------------------------------------------

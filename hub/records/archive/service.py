@@ -13,8 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.catalog.policy import record_type_versions
 from hub.disclosure.gate import Disclosure
+from hub.disclosure.policy import Item, Subject
+from hub.entities.service import get_many as get_entities
 from hub.records.archive import repository as reads
 from hub.records.ingestion import repository as repo
+
+NATURAL_PERSON = "natural_person"  # the registry kind of a natural person's archive (hub.records.bulk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,3 +220,37 @@ async def sources(
         for uscc, dept, count, latest in await reads.sources_for(session, group, public_on, today, withheld):
             grouped[uscc].append(SourceSummary(dept, count, latest))
     return [grouped.get(u, []) for u in usccs]
+
+
+@dataclass(frozen=True, slots=True)
+class PublicProfile:
+    """An entity as the public sees it (公示): its registry entry and its records under publicity."""
+
+    uscc: str
+    name: str | None
+    kind: str
+    district: str
+    records: list[RecordView]
+    total: int
+
+
+async def public_profile(
+    session: AsyncSession, gate: Disclosure, uscc: str, today: dt.date, limit: int
+) -> PublicProfile | None:
+    """The public profile through the public's gate (`gate.public_view()`): public fields only; records
+    under publicity, neither repaired, revoked, shielded nor expired; disputed ones marked. None for an
+    unknown code and for a natural person, whose information is never published."""
+    [entity] = await get_entities(session, [uscc])
+    if entity is None or entity.kind == NATURAL_PERSON or not gate.admits(Item.ENTITY, Subject(uscc=uscc)):
+        return None
+    request = PageRequest(uscc, RecordFilter(), None, limit)
+    [records] = await record_pages(session, gate, today, [request])
+    [total] = await record_counts(session, gate, today, [(uscc, RecordFilter())])
+    return PublicProfile(
+        uscc=entity.uscc,
+        name=gate.text(Item.ENTITY, "name", entity.name, Subject(uscc=uscc)),
+        kind=entity.kind,
+        district=entity.district,
+        records=records,
+        total=total,
+    )

@@ -22,9 +22,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.auth.caller import Caller, Role
 from hub.catalog.policy import Policy
 from hub.catalog.rights import RightsPolicy, TimeLimits
-from hub.errors import Conflict, Invalid, NotFound
+from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.records.states import repository as repo
 from hub.records.validation.field_check import checked_text
 from hub.sync.events import RecordStateChanged
@@ -160,3 +161,37 @@ def checked_evidence(items: list[tuple[str, str]], most: int, path: str = "evide
         }
         for i, (title, reference) in enumerate(items)
     ]
+
+
+def check_may_decide(caller: Caller, source_dept: str) -> None:
+    """A case about a record is decided by the record's source department or the credit office."""
+    if caller.role is Role.CREDIT_OFFICE:
+        return
+    if caller.role is Role.DEPARTMENT and caller.organisation_code == source_dept:
+        return
+    raise Forbidden(
+        "only the record's source department or the credit office decides", code="NOT_YOUR_RECORD", path="id"
+    )
+
+
+def may_see_case(caller: Caller, uscc: str, source_dept: str) -> bool:
+    """The entity's own case, a case about the department's record, or any case for the credit office."""
+    return (
+        caller.role is Role.CREDIT_OFFICE
+        or (caller.role is Role.ENTITY and caller.organisation_code == uscc)
+        or (caller.role is Role.DEPARTMENT and caller.organisation_code == source_dept)
+    )
+
+
+def case_scope(caller: Caller, uscc: str | None) -> tuple[str | None, str | None]:
+    """(entity, source department) a caller's list of cases is limited to: an entity its own, a
+    department those about its records, the credit office any (optionally one entity's)."""
+    if caller.role is Role.ENTITY:
+        if uscc is not None and uscc != caller.organisation_code:
+            raise Forbidden("an entity sees its own cases only", path="uscc")
+        return caller.organisation_code, None
+    if caller.role is Role.DEPARTMENT:
+        return uscc, caller.organisation_code
+    if caller.role is Role.CREDIT_OFFICE:
+        return uscc, None
+    raise Forbidden("this operation is not permitted for your role")
