@@ -171,6 +171,7 @@ _CODES: dict[str, str] = {
     "RECORD_TYPE_INVALID": "the record type definition breaks a rule",
     "FIELD_REMOVED": "a field holding stored data cannot be removed from a record type",
     "PUBLICITY_INVALID": "the publicity rules break a rule",
+    "RIGHTS_PROFILE_INVALID": "the rights profile (time limits of objections and repair) breaks a rule",
     # Objections, record states, credit repair (issue 9).
     "RECORD_NOT_FOUND": "the entity has no such record in force (source department and record id)",
     "RECORD_STATE": "the record's state does not allow this (e.g. an objection to a repaired or revoked record)",

@@ -26,6 +26,11 @@ ENTITY_TABLES = {
     "inspector_conflicts": "uscc",  # conflicts of interest (回避) declared for an entity
     "plan_assignments": "uscc",  # an entity drawn by a plan, with its two inspectors
     "plan_conflicts": "uscc",  # a declared conflict as frozen with a plan
+    "record_states": "uscc",  # a record's state: disputed, repaired, revoked… (issue 9)
+    "record_state_changes": "uscc",  # the history of those states
+    "entity_shields": "uscc",  # a firm's temporary shield (暂时屏蔽)
+    "objections": "uscc",  # an entity's objections (异议)
+    "repair_applications": "uscc",  # an entity's credit repair applications (信用修复)
 }
 # Platform tables: not one entity's data. Each with why.
 PLATFORM_TABLES = {

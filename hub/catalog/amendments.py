@@ -14,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.catalog.policy import (
     KIND_PUBLICITY,
     KIND_RECORD_TYPE,
+    KIND_RIGHTS,
     PUBLICITY_CODE,
     current_policy,
     store_document,
 )
 from hub.catalog.publicity import PublicityPolicy
 from hub.catalog.record_types import CatalogError, RecordTypeDef
+from hub.catalog.rights import RIGHTS_CODE, RightsPolicy
 from hub.errors import Invalid
 from hub.models import CatalogDocument
 
@@ -52,3 +54,22 @@ async def save_publicity_rules(session: AsyncSession, body: Mapping[str, Any], b
     except (KeyError, TypeError, ValueError) as exc:
         raise Invalid(f"publicity rules: {exc}", code="PUBLICITY_INVALID", path="rules") from exc
     return await store_document(session, KIND_PUBLICITY, PUBLICITY_CODE, body, by)
+
+
+async def save_rights_profile(
+    session: AsyncSession, body: Mapping[str, Any], by: str
+) -> tuple[RightsPolicy, CatalogDocument]:
+    """The time-limit profiles of objections and repair, the one in force, and the dishonesty records."""
+    try:
+        rights = RightsPolicy.from_mapping(dict(body))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Invalid(f"rights profile: {exc}", code="RIGHTS_PROFILE_INVALID", path="profile") from exc
+    known = (await current_policy(session)).record_types
+    unknown = sorted(rights.negative_record_types - set(known))
+    if unknown:
+        raise Invalid(
+            f"rights profile: {unknown[0]} is not a record type of the catalogue",
+            code="RIGHTS_PROFILE_INVALID",
+            path="profile.negative_record_types",
+        )
+    return rights, await store_document(session, KIND_RIGHTS, RIGHTS_CODE, body, by)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from strawberry.scalars import JSON
 
 from hub.auth.caller import Role
+from hub.catalog import amendments
 from hub.objections import service
 from schema.context import Info
-from schema.errors import ConflictProblem, InvalidInput, NotFoundProblem, NotPermitted
+from schema.errors import ConflictProblem, InvalidInput, NotFoundProblem, NotPermitted, json_object
 from schema.objections.types import (
     EvidenceInput,
     Objection,
@@ -19,6 +21,26 @@ from schema.objections.types import (
 )
 from schema.permissions import allow
 
+
+@strawberry.type(description="The rights profile as stored: time limits of objections and credit repair.")
+class RightsProfile:
+    version: int = strawberry.field(description="Version in the catalogue; cases name the version they used.")
+    in_force: str = strawberry.field(description="The profile in force, e.g. seed_001.")
+    objection_decision_days: int = strawberry.field(description="Objections decided within (working days).")
+    repair_decision_days: int = strawberry.field(description="Repair decided within (working days).")
+    repair_answer_days: int = strawberry.field(description="Repair answered within (working days).")
+    repair_report_days: int = strawberry.field(
+        description="A repair reported upstream within (working days)."
+    )
+    negative_record_types: list[str] = strawberry.field(
+        description="The record types that are dishonesty information (失信信息)."
+    )
+
+
+SaveRightsProfileResult = Annotated[
+    RightsProfile | InvalidInput,
+    strawberry.union("SaveRightsProfileResult", description="The stored version, or why it was refused."),
+]
 ObjectionResult = Annotated[
     Objection | InvalidInput | NotPermitted | NotFoundProblem | ConflictProblem,
     strawberry.union("ObjectionResult", description="The objection as filed or decided, or why not."),
@@ -143,3 +165,29 @@ class ObjectionMutations:
             today=context.today,
         )
         return Objection.of(context.disclosure, row, context.today)
+
+    @strawberry.mutation(
+        description="Amend the rights profile (credit office only): the time-limit profiles of objections and "
+        "credit repair, the one in force, the dishonesty record types; in the layout of hub/catalog/rights.yaml, "
+        "stored as a new version. Cases filed afterwards are timed with it.",
+        extensions=allow(Role.CREDIT_OFFICE),
+    )
+    async def save_rights_profile(
+        self,
+        info: Info,
+        profile: Annotated[JSON, strawberry.argument(description="The profile document.")],
+    ) -> SaveRightsProfileResult:
+        context = info.context
+        rights, document = await amendments.save_rights_profile(
+            context.session, json_object(profile, "profile"), context.caller.label
+        )
+        limits = rights.in_force
+        return RightsProfile(
+            version=document.version,
+            in_force=limits.code,
+            objection_decision_days=limits.objection_decision_days,
+            repair_decision_days=limits.repair_decision_days,
+            repair_answer_days=limits.repair_answer_days,
+            repair_report_days=limits.repair_report_days,
+            negative_record_types=sorted(rights.negative_record_types),
+        )

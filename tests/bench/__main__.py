@@ -18,7 +18,16 @@ from typing import Any
 import orjson
 
 from hub.settings import PROJECT_ROOT
-from tests.bench import bulk_push, entity_lookup, inspection_draw, memory, regrade, supervision_batch, support
+from tests.bench import (
+    bulk_push,
+    entity_lookup,
+    inspection_draw,
+    memory,
+    record_states,
+    regrade,
+    supervision_batch,
+    support,
+)
 
 SUMMARY = PROJECT_ROOT / ".data" / "bench.json"
 
@@ -46,6 +55,9 @@ async def main() -> dict[str, Any]:
     results["inspection_draw"] = await inspection_draw.main()
     results["regrade"] = await regrade.main()
     results["supervision_batch"] = await supervision_batch.main()
+    states = await record_states.run()
+    results["record_states"] = states
+    print("\n".join(record_states.report(states)), flush=True)
 
     results["seconds"] = time.perf_counter() - started
     write_summary(results)

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from hub.auth.caller import Caller, Role
 from hub.catalog.policy import current_policy
+from hub.catalog.registry import shipped_documents
 from hub.errors import Conflict
 from hub.objections import service
 from tests.conftest import company_code, gql
@@ -400,3 +401,65 @@ async def test_who_lists_which_objections(client, actors, connection):
     assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     hidden = await gql(client, ONE, {"u": entity.code, "id": objection["id"]}, dept2)
     assert hidden["errors"][0]["extensions"]["code"] == "OBJECTION_NOT_FOUND"
+
+
+# --- the profile is policy data ------------------------------------------------------------------
+
+SAVE_PROFILE = """mutation($p: JSON!) { saveRightsProfile(profile: $p) {
+  __typename ... on RightsProfile { version inForce objectionDecisionDays } ... on Problem { code path } } }"""
+
+
+def _shipped_profile() -> dict:
+    return next(body for kind, _, body in shipped_documents() if kind == "rights_profile")
+
+
+async def test_the_credit_office_switches_to_seed_002s_five_days(client, actors, connection, session):
+    entity, dept, office = actors["entity"], actors["department"], actors["credit_office"]
+    saved = await gql(client, SAVE_PROFILE, {"p": {**_shipped_profile(), "in_force": "seed_002"}}, office)
+    profile = saved["data"]["saveRightsProfile"]
+    assert (profile["__typename"], profile["inForce"], profile["objectionDecisionDays"]) == (
+        "RightsProfile",
+        "seed_002",
+        5,
+    )
+    await push_penalty(client, dept, entity.code, "罚-1")
+    objection = await file_ok(client, entity, dept, "罚-1")
+    calendar_ = (await current_policy(session)).calendar
+    assert (objection["profile"], objection["profileVersion"]) == ("seed_002", profile["version"])
+    assert objection["dueOn"] == calendar_.add_working_days(TODAY, 5).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"in_force": "seed_009"}, "profile"),
+        ({"negative_record_types": ["no_such_type"]}, "profile.negative_record_types"),
+        ({"evidence_items": 0}, "profile"),
+        ({"surplus": 1}, "profile"),
+    ],
+    ids=["unknown profile", "unknown record type", "no evidence", "unknown key"],
+)
+async def test_a_bad_profile_is_refused_and_writes_nothing(client, actors, connection, change, path):
+    before = await written(connection)
+    body = {**_shipped_profile(), **change}
+    answer = await gql(client, SAVE_PROFILE, {"p": body}, actors["credit_office"])
+    problem = answer["data"]["saveRightsProfile"]
+    assert (problem["__typename"], problem["code"], problem["path"]) == (
+        "InvalidInput",
+        "RIGHTS_PROFILE_INVALID",
+        path,
+    )
+    assert await written(connection) == before
+
+
+async def test_a_profile_with_zero_days_is_refused(client, actors, connection):
+    body = _shipped_profile()
+    body = {
+        **body,
+        "profiles": {
+            **body["profiles"],
+            "seed_001": {**body["profiles"]["seed_001"], "objection_decision_days": 0},
+        },
+    }
+    answer = await gql(client, SAVE_PROFILE, {"p": body}, actors["credit_office"])
+    assert answer["data"]["saveRightsProfile"]["code"] == "RIGHTS_PROFILE_INVALID"

@@ -110,6 +110,7 @@ EMITS: dict[str, list[tuple[str, str | None]]] = {
     "decideRepair: approved": [("record.repaired", ENTITY)],
     "decideRepair: rejected": [],
     "shieldEntity": [("entity.shielded", ENTITY)],
+    "saveRightsProfile": [],
 }
 
 MEMBERS = """mutation($d: String!, $u: [String!]!) { addDomainMembers(domain: $d, usccs: $u) {
@@ -717,6 +718,14 @@ async def _shield(client, actors, connection):
     shield = """mutation($u: String!, $t: Date!) { shieldEntity(uscc: $u, reason: "法院裁定受理重整", until: $t) {
       __typename ... on Problem { code message } } }"""
     return lambda: mutate(client, actors["credit_office"], shield, {"u": actors["entity"].code, "t": until})
+
+
+@case("saveRightsProfile")
+async def _rights(client, actors, connection):
+    body = next(body for kind, _, body in shipped_documents() if kind == "rights_profile")
+    amended = {**body, "in_force": "seed_002"}
+    query = """mutation($p: JSON!) { saveRightsProfile(profile: $p) { __typename ... on Problem { code message } } }"""
+    return lambda: mutate(client, actors["credit_office"], query, {"p": amended})
 
 
 # --- the table against the outbox ----------------------------------------------------------------

@@ -18,17 +18,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 STATE_JOIN = """
     LEFT JOIN record_states s
       ON s.uscc = r.uscc AND s.source_dept = r.source_dept AND s.source_record_id = r.source_record_id
+    LEFT JOIN LATERAL (
+        SELECT true AS active FROM entity_shields sh
+        WHERE sh.uscc = r.uscc AND sh.lifted_at IS NULL
+          AND CAST(:today AS date) BETWEEN sh.shield_from AND sh.shield_until
+        LIMIT 1
+    ) shield ON true
+    CROSS JOIN (
+        SELECT ARRAY(SELECT jsonb_array_elements_text(body -> 'negative_record_types')) AS types
+        FROM (SELECT body FROM catalog_documents WHERE kind = 'rights_profile' AND code = 'rights'
+              ORDER BY version DESC LIMIT 1) d
+        UNION ALL SELECT ARRAY[]::text[] LIMIT 1
+    ) negative
 """
 STATE = """
     CASE WHEN s.state IN ('repaired', 'revoked') THEN s.state
-         WHEN EXISTS (SELECT 1 FROM entity_shields sh
-                      WHERE sh.uscc = r.uscc AND sh.lifted_at IS NULL
-                        AND CAST(:today AS date) BETWEEN sh.shield_from AND sh.shield_until)
-              AND r.record_type IN (
-                  SELECT jsonb_array_elements_text(d.body -> 'negative_record_types')
-                  FROM (SELECT body FROM catalog_documents WHERE kind = 'rights_profile' AND code = 'rights'
-                        ORDER BY version DESC LIMIT 1) d)
-              THEN 'shielded'
+         WHEN shield.active AND r.record_type = ANY(negative.types) THEN 'shielded'
          WHEN r.publish_until < CAST(:today AS date) THEN 'expired'
          ELSE coalesce(s.state, 'published') END
 """
