@@ -12,7 +12,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
+from hub.auth.caller import Caller, Role
 from hub.catalog.policy import current_policy
+from hub.repairs import service
 from tests.conftest import company_code, days_ago, gql
 from tests.objections.support import (
     COMMITMENT,
@@ -290,3 +292,56 @@ async def test_a_bad_shield_is_refused_and_writes_nothing(client, actors, connec
     answer = await gql(client, SHIELD, {"u": uscc or entity.code, "why": RULING, "until": until}, office)
     assert answer["data"]["shieldEntity"]["code"] == expected, answer
     assert await written(connection) == before
+
+
+# --- both time limits tracked ------------------------------------------------------------------
+
+# By hand from the 2025 schedule: received Friday 2025-09-26 (National Day 10-01..10-08 off; Sun
+# 09-28 and Sat 10-11 make-up days), the working days after it are 1 09-28, 2 09-29, 3 09-30,
+# 4 10-09, 5 10-10, 6 10-11, 7 10-13, 8 10-14, 9 10-15, 10 10-16.
+RECEIVED = dt.date(2025, 9, 26)
+DECISION_DUE, ANSWER_DUE = dt.date(2025, 9, 30), dt.date(2025, 10, 16)
+
+
+async def test_the_decision_and_answer_days_are_kept_and_the_overdue_listed(client, actors, session):
+    entity, dept = actors["entity"], actors["department"]
+    await _penalty(client, actors, "罚-1", ELIGIBLE_DAYS_AGO)
+    caller = Caller(role=Role.ENTITY, organisation_code=entity.code)
+    office = Caller(role=Role.CREDIT_OFFICE, organisation_code=actors["credit_office"].code)
+    # The calendar's arithmetic on a receipt day with make-up days, then the worklist on today's case.
+    application = await service.apply(
+        session,
+        caller,
+        source_dept=dept.code,
+        source_record_id="罚-1",
+        obligations_evidence=[("罚款缴纳凭证", "2301-2026-000123")],
+        commitment=COMMITMENT,
+        today=TODAY,
+    )
+    assert not isinstance(application, service.Ineligible), application
+    calendar_ = (await current_policy(session)).calendar
+    assert (calendar_.add_working_days(RECEIVED, 3), calendar_.add_working_days(RECEIVED, 10)) == (
+        DECISION_DUE,
+        ANSWER_DUE,
+    )
+
+    async def overdue(day: dt.date) -> list[int]:
+        rows = await service.listing(
+            session, office, uscc=None, pending_only=True, overdue=True, after_id=None, first=10, today=day
+        )
+        return [r.id for r in rows]
+
+    due = dt.date.fromisoformat(str(application.decision_due_on))
+    assert await overdue(due) == []
+    assert await overdue(due + dt.timedelta(days=1)) == [application.id]
+    decided = await service.decide(
+        session,
+        office,
+        uscc=entity.code,
+        application_id=application.id,
+        decision=service.Decision.REJECTED,
+        reason="逾期后作出的决定。",
+        today=due + dt.timedelta(days=1),
+    )
+    assert decided.decided_on > decided.decision_due_on  # late, and shown as such (RepairApplication.late)
+    assert await overdue(due + dt.timedelta(days=1)) == []
