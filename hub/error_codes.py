@@ -187,6 +187,8 @@ _CODES: dict[str, str] = {
     "REPAIR_NOT_FOUND": "no such repair application (or not one you may see)",
     "REPAIR_DECIDED": "the repair application was already decided",
     "SHIELD_ACTIVE": "the firm is shielded already",
+    "SHIELD_NOT_FOUND": "no such shield of this firm",
+    "SHIELD_ENDED": "the shield was lifted or has ended already",
     "DEADLINE_YEAR_UNKNOWN": "a time limit runs into a year the working-day calendar does not know: the credit office must load it first",
 }
 

@@ -82,6 +82,23 @@ async def add_shield(session: AsyncSession, values: dict[str, Any]) -> EntityShi
     return row.scalar_one()
 
 
+async def lock_shield(session: AsyncSession, uscc: str, shield_id: int) -> EntityShield | None:
+    row = await session.execute(
+        select(EntityShield).where(EntityShield.uscc == uscc, EntityShield.id == shield_id).with_for_update()
+    )
+    return row.scalar_one_or_none()
+
+
+async def lift_shield(session: AsyncSession, uscc: str, shield_id: int, by: str) -> EntityShield:
+    row = await session.execute(
+        update(EntityShield)
+        .where(EntityShield.uscc == uscc, EntityShield.id == shield_id)
+        .values(lifted_at=text("now()"), lifted_by=by)
+        .returning(EntityShield)
+    )
+    return row.scalar_one()
+
+
 async def active_shield(session: AsyncSession, uscc: str, today: dt.date) -> EntityShield | None:
     row = await session.execute(
         select(EntityShield)

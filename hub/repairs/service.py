@@ -37,7 +37,7 @@ from hub.records.states import service as states
 from hub.records.states.service import State
 from hub.records.validation.field_check import checked_text
 from hub.repairs import repository as repo
-from hub.sync.events import EntityShielded, RecordRepaired
+from hub.sync.events import EntityShielded, EntityShieldLifted, RecordRepaired
 from hub.sync.outbox import emit
 
 COMMITMENT = (10, 2000)
@@ -265,3 +265,19 @@ async def shield(
     )
     await emit(session, [EntityShielded(uscc=code, shield_id=shielded.id, until=until.isoformat())])
     return shielded
+
+
+async def lift_shield(
+    session: AsyncSession, caller: Caller, *, uscc: str, shield_id: int, today: dt.date
+) -> EntityShield:
+    """The credit office lifts a shield before its end date (the restructuring ended or failed)."""
+    code = checked_uscc(uscc)
+    shielded = await repo.lock_shield(session, code, shield_id)
+    if shielded is None:
+        raise NotFound("no such shield", code="SHIELD_NOT_FOUND", path="id")
+    if shielded.lifted_at is not None or shielded.shield_until < today:
+        raise Conflict("the shield has ended already", code="SHIELD_ENDED", path="id")
+    assert caller.organisation_code is not None  # the credit office (the field's rule)
+    lifted = await repo.lift_shield(session, code, shield_id, caller.organisation_code)
+    await emit(session, [EntityShieldLifted(uscc=code, shield_id=shield_id)])
+    return lifted

@@ -30,6 +30,7 @@ class EventType(StrEnum):
     RECORD_STATE_CHANGED = "record.state_changed"
     RECORD_REPAIRED = "record.repaired"
     ENTITY_SHIELDED = "entity.shielded"
+    ENTITY_SHIELD_LIFTED = "entity.shield_lifted"
 
 
 class InvalidEvent(ValueError):
@@ -349,6 +350,20 @@ class EntityShielded(Event):
         _date("until", self.until)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntityShieldLifted(Event):
+    """The credit office lifted shield `shield_id` before its end date: the firm's records show again."""
+
+    type: ClassVar[EventType] = EventType.ENTITY_SHIELD_LIFTED
+
+    uscc: str
+    shield_id: int
+
+    def check(self) -> None:
+        _code("uscc", self.uscc)
+        _number("shield_id", self.shield_id, 1)
+
+
 EVENT_CLASSES: Mapping[tuple[EventType, int], type[Event]] = {
     (cls.type, cls.payload_version): cls
     for cls in (
@@ -364,6 +379,7 @@ EVENT_CLASSES: Mapping[tuple[EventType, int], type[Event]] = {
         RecordStateChanged,
         RecordRepaired,
         EntityShielded,
+        EntityShieldLifted,
     )
 }
 

@@ -23,6 +23,10 @@ RepairResult = Annotated[
     RepairApplication | InvalidInput | NotPermitted | NotFoundProblem | ConflictProblem,
     strawberry.union("RepairResult", description="The application as decided, or why not."),
 ]
+LiftShieldResult = Annotated[
+    EntityShield | NotFoundProblem | ConflictProblem | InvalidInput,
+    strawberry.union("LiftShieldResult", description="The shield as lifted, or why not."),
+]
 ShieldResult = Annotated[
     EntityShield | InvalidInput | NotFoundProblem | ConflictProblem,
     strawberry.union("ShieldResult", description="The shield, or why not."),
@@ -144,5 +148,22 @@ class RepairMutations:
         context = info.context
         row = await service.shield(
             context.session, context.caller, uscc=uscc, reason=reason, until=until, today=context.today
+        )
+        return EntityShield.of(row)
+
+    @strawberry.mutation(
+        description="Lift a temporary shield before its end date (credit office only): the firm's dishonesty "
+        "records are published again; announced as entity.shield_lifted.",
+        extensions=allow(Role.CREDIT_OFFICE),
+    )
+    async def lift_shield(
+        self,
+        info: Info,
+        uscc: Annotated[str, strawberry.argument(description="The firm's USCC.")],
+        id: Annotated[int, strawberry.argument(description="The shield's id.")],
+    ) -> LiftShieldResult:
+        context = info.context
+        row = await service.lift_shield(
+            context.session, context.caller, uscc=uscc, shield_id=id, today=context.today
         )
         return EntityShield.of(row)

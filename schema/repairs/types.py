@@ -106,6 +106,9 @@ class EntityShield:
     shield_from: dt.date = strawberry.field(description="From.")
     shield_until: dt.date = strawberry.field(description="Until (inclusive); then its records show again.")
     shielded_by: str = strawberry.field(description="The credit office.")
+    lifted_at: dt.datetime | None = strawberry.field(
+        description="When it was lifted before its end; null: not."
+    )
 
     @classmethod
     def of(cls, row: ShieldRow) -> EntityShield:
@@ -116,4 +119,5 @@ class EntityShield:
             shield_from=row.shield_from,
             shield_until=row.shield_until,
             shielded_by=row.shielded_by,
+            lifted_at=row.lifted_at,
         )

@@ -345,3 +345,30 @@ async def test_the_decision_and_answer_days_are_kept_and_the_overdue_listed(clie
     )
     assert decided.decided_on > decided.decision_due_on  # late, and shown as such (RepairApplication.late)
     assert await overdue(due + dt.timedelta(days=1)) == []
+
+
+LIFT = """mutation($u: String!, $id: Int!) { liftShield(uscc: $u, id: $id) {
+  __typename ... on EntityShield { id liftedAt } ... on Problem { code path } } }"""
+
+
+async def test_a_lifted_shield_publishes_the_records_again_once(client, actors, connection):
+    entity, office = actors["entity"], actors["credit_office"]
+    await _penalty(client, actors, "罚-1", RECENT_DAYS_AGO)
+    until = (TODAY + dt.timedelta(days=180)).isoformat()
+    shield = (await gql(client, SHIELD, {"u": entity.code, "why": RULING, "until": until}, office))["data"]
+    shield_id = shield["shieldEntity"]["id"]
+    assert "罚-1" not in await archive(client, None, entity.code)
+    lifted = (await gql(client, LIFT, {"u": entity.code, "id": shield_id}, office))["data"]["liftShield"]
+    assert lifted["__typename"] == "EntityShield" and lifted["liftedAt"] is not None, lifted
+    assert (await archive(client, None, entity.code))["罚-1"]["state"] == "PUBLISHED"
+    assert await _events(connection, "entity.shield_lifted") == [(entity.code, {"shield_id": shield_id})]
+    before = await written(connection)
+    again = (await gql(client, LIFT, {"u": entity.code, "id": shield_id}, office))["data"]["liftShield"]
+    unknown = (await gql(client, LIFT, {"u": entity.code, "id": shield_id + 1000}, office))["data"][
+        "liftShield"
+    ]
+    assert [(p["__typename"], p["code"]) for p in (again, unknown)] == [
+        ("ConflictProblem", "SHIELD_ENDED"),
+        ("NotFoundProblem", "SHIELD_NOT_FOUND"),
+    ]
+    assert await written(connection) == before

@@ -110,6 +110,7 @@ EMITS: dict[str, list[tuple[str, str | None]]] = {
     "decideRepair: approved": [("record.repaired", ENTITY)],
     "decideRepair: rejected": [],
     "shieldEntity": [("entity.shielded", ENTITY)],
+    "liftShield": [("entity.shield_lifted", ENTITY)],
     "saveRightsProfile": [],
 }
 
@@ -718,6 +719,19 @@ async def _shield(client, actors, connection):
     shield = """mutation($u: String!, $t: Date!) { shieldEntity(uscc: $u, reason: "法院裁定受理重整", until: $t) {
       __typename ... on Problem { code message } } }"""
     return lambda: mutate(client, actors["credit_office"], shield, {"u": actors["entity"].code, "t": until})
+
+
+@case("liftShield")
+async def _lift(client, actors, connection):
+    await _repairable(client, actors)
+    until = (TODAY + dt.timedelta(days=90)).isoformat()
+    office = actors["credit_office"]
+    shield = """mutation($u: String!, $t: Date!) { shieldEntity(uscc: $u, reason: "法院裁定受理重整", until: $t) {
+      __typename ... on EntityShield { id } ... on Problem { code message } } }"""
+    made = await mutate(client, office, shield, {"u": actors["entity"].code, "t": until})
+    lift = """mutation($u: String!, $i: Int!) { liftShield(uscc: $u, id: $i) {
+      __typename ... on Problem { code message } } }"""
+    return lambda: mutate(client, office, lift, {"u": actors["entity"].code, "i": made["id"]})
 
 
 @case("saveRightsProfile")

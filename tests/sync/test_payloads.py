@@ -187,6 +187,7 @@ STORED: list[tuple[ev.Event, str, str | None, dict[str, Any]]] = [
         USCC,
         {"shield_id": 2, "until": "2027-06-30"},
     ),
+    (ev.EntityShieldLifted(uscc=USCC, shield_id=2), "entity.shield_lifted", USCC, {"shield_id": 2}),
 ]
 
 
