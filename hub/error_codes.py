@@ -195,6 +195,25 @@ _CODES: dict[str, str] = {
     "OUT_OF_SCOPE": "the authorisation does not cover the data item read",
     "READS_TOTAL_REACHED": "the authorisation's reads in all are used up (the refused read is logged)",
     "READS_PER_DAY_REACHED": "the authorisation's reads of today (China time) are used up (the refused read is logged)",
+    "RIGHTS_PROFILE_INVALID": "the rights profile (time limits of objections and repair) breaks a rule",
+    # Objections, record states, credit repair (issue 9).
+    "RECORD_NOT_FOUND": "the entity has no such record in force (source department and record id)",
+    "RECORD_STATE": "the record's state does not allow this (e.g. an objection to a repaired or revoked record)",
+    "OBJECTION_OPEN": "an objection to this record is already open",
+    "OBJECTION_NOT_FOUND": "no such objection (or not one you may see)",
+    "OBJECTION_DECIDED": "the objection was already decided",
+    "NOT_YOUR_RECORD": "only the record's source department (or the credit office) may decide this",
+    "CORRECTION_NOT_PUSHED": "an objection upheld as corrected needs the source department's corrected version pushed first",
+    "NOT_APPLICABLE": "the input does not apply to this choice (e.g. an action for a rejected objection)",
+    "REPAIR_NOT_APPLICABLE": "the record is no dishonesty information to repair (not a negative type, not published, or no minimum period: it leaves by itself)",
+    "REPAIR_NOT_YET_ELIGIBLE": "the record's minimum publicity period has not passed: the answer names the date from which to apply",
+    "REPAIR_PENDING": "an application to repair this record is pending",
+    "REPAIR_NOT_FOUND": "no such repair application (or not one you may see)",
+    "REPAIR_DECIDED": "the repair application was already decided",
+    "SHIELD_ACTIVE": "the firm is shielded already",
+    "SHIELD_NOT_FOUND": "no such shield of this firm",
+    "SHIELD_ENDED": "the shield was lifted or has ended already",
+    "DEADLINE_YEAR_UNKNOWN": "a time limit runs into a year the working-day calendar does not know: the credit office must load it first",
 }
 
 CODES: Mapping[str, str] = MappingProxyType(_CODES)

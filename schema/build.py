@@ -22,10 +22,13 @@ from schema.grading.operations import GradingMutations, GradingQueries
 from schema.grading.subscriptions import GradingSubscriptions
 from schema.inspections.operations import InspectionMutations, InspectionQueries
 from schema.masking.operations import MaskingMutations, MaskingQueries
+from schema.objections.operations import ObjectionMutations, ObjectionQueries
 from schema.permissions import assert_every_root_field_guarded
 from schema.records.bulk import BulkMutations, BulkQueries
 from schema.records.catalog import CatalogMutations, CatalogQueries
 from schema.records.mutations import RecordMutations
+from schema.records.public import PublicQueries
+from schema.repairs.operations import RepairMutations, RepairQueries
 from schema.scoring.operations import ScoringMutations, ScoringQueries
 from schema.strings import string_rule
 
@@ -41,6 +44,9 @@ class Query(
     AuthQueries,
     MaskingQueries,
     ConsentQueries,
+    ObjectionQueries,
+    RepairQueries,
+    PublicQueries,
 ):
     pass
 
@@ -62,6 +68,8 @@ class Mutation(
     AuthMutations,
     MaskingMutations,
     ConsentMutations,
+    ObjectionMutations,
+    RepairMutations,
 ):
     pass
 

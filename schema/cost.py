@@ -52,6 +52,8 @@ SIZES: dict[str, int] = {
     "Purpose.items": 20,
     "Authorisation.scope": 20,
     "AuthorizedProfile.scope": 20,
+    "Objection.evidence": 20,  # the rights profile allows at most 20 pieces (hub/catalog/rights.py)
+    "RepairApplication.obligationsEvidence": 20,
 }
 UNPAGINATED = 100
 # The largest estimate an answer shows: the largest integer every JSON reader keeps exactly (a

@@ -102,7 +102,7 @@ class Loaders:
         return await archive.record_counts(self.session, self.gate, self.today, keys)
 
     async def _history(self, keys: Sequence[tuple[str, str, str]]) -> list[list[RecordView]]:
-        return await archive.histories(self.session, self.gate, keys)
+        return await archive.histories(self.session, self.gate, keys, self.today)
 
     async def _sources(self, keys: Sequence[str]) -> list[list[SourceSummary]]:
         return await archive.sources(self.session, self.gate, self.today, keys)

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.auth.caller import Role
@@ -28,6 +29,7 @@ from tests.conftest import Actor, company_code, days_ago, gql
 from tests.consents import support as consents
 from tests.grading.evaluations import evaluation
 from tests.inspections import support as inspections
+from tests.objections import support as objections
 from tests.permission_table import ALLOWED, OWN, Row, load, writes
 from tests.records.builders import PUSH, valid_record
 from tests.scoring import test_scoring as scoring
@@ -425,6 +427,126 @@ async def _rejections_csv(s: Scene, role: Role) -> str:
     return str(refused.json()["errors"][0]["extensions"]["code"])
 
 
+# Objections (issue 9): an entity's own; a department's, to the records it produced.
+
+OBJECTIONS = "query($u: String) { objections(uscc: $u) { id uscc } }"
+OBJECTION = "query($u: String!, $id: Int!) { objection(uscc: $u, id: $id) { id uscc } }"
+
+
+async def _objection_to(s: Scene, pusher: str, record_id: str) -> dict[str, Any]:
+    """The test entity's objection to a penalty `pusher` produced."""
+    entity, dept = s.actors["entity"], s.actors[pusher]
+    await objections.push_penalty(s.client, dept, entity.code, record_id)
+    return await objections.file_ok(s.client, entity, dept, record_id)
+
+
+async def _others_objection(s: Scene, source_dept: str) -> int:
+    """Another entity's objection (to a record of `source_dept`), written as the hub stores one."""
+    row = await s.connection.execute(
+        text(
+            """
+            INSERT INTO objections (uscc, source_dept, source_record_id, record_type, record_version,
+                prior_state, reason, evidence, filed_by, received_on, attention_on, due_on, profile,
+                profile_version, status)
+            VALUES (:u, :d, '罚-他', 'administrative_penalty', 1, 'published', '另一主体的异议理由文字',
+                '[]', :u, current_date, current_date + 6, current_date + 9, 'seed_001', 1, 'open')
+            RETURNING id
+            """
+        ),
+        {"u": OTHER_ENTITY, "d": source_dept},
+    )
+    return int(row.scalar_one())
+
+
+REPAIRS = "query($u: String) { repairApplications(uscc: $u) { id uscc } }"
+
+
+async def _repair_of(s: Scene, pusher: str, record_id: str) -> dict[str, Any]:
+    """The test entity's application to repair a fine `pusher` imposed 150 days ago (past its minimum)."""
+    entity, dept = s.actors["entity"], s.actors[pusher]
+    await objections.push_penalty(s.client, dept, entity.code, record_id, JDRQ=days_ago(150))
+    application = await objections.apply_for_repair(s.client, entity, dept, record_id)
+    assert application["__typename"] == "RepairApplication", application
+    return application
+
+
+async def _others_repair(s: Scene, source_dept: str) -> int:
+    """Another entity's pending application (to a record of `source_dept`), as the hub stores one."""
+    row = await s.connection.execute(
+        text(
+            """
+            INSERT INTO repair_applications (uscc, source_dept, source_record_id, record_type, record_version,
+                obligations_evidence, commitment, filed_by, received_on, decision_due_on, answer_due_on,
+                profile, profile_version, status)
+            VALUES (:u, :d, '罚-他', 'administrative_penalty', 1, '[]', '另一主体的修复承诺书全文', :u,
+                current_date, current_date + 3, current_date + 14, 'seed_001', 1, 'pending')
+            RETURNING id
+            """
+        ),
+        {"u": OTHER_ENTITY, "d": source_dept},
+    )
+    return int(row.scalar_one())
+
+
+@proves("repairApplications", Role.ENTITY)
+async def _repair_applications(s: Scene, role: Role) -> str:
+    me = s.actor(role)
+    mine = await _repair_of(s, "department", "罚-1")
+    await _others_repair(s, s.actors["department"].code)
+    own = answer(await s.gql(REPAIRS, {"u": me.code}, me), "repairApplications")
+    assert [a["id"] for a in own] == [mine["id"]]
+    async with s.unchanged():
+        return refusal(await s.gql(REPAIRS, {"u": OTHER_ENTITY}, me), "repairApplications")
+
+
+@proves("decideRepair", Role.DEPARTMENT)
+async def _decide_repair(s: Scene, role: Role) -> str:
+    me = s.actor(role)
+    mine = await _repair_of(s, "department", "罚-1")
+    assert (await objections.decide_repair(s.client, me, mine, "REJECTED"))["status"] == "REJECTED"
+    theirs = await _repair_of(s, "department2", "罚-2")
+    async with s.unchanged():
+        refused = await objections.decide_repair(s.client, me, theirs, "REJECTED")
+    return str(refused["code"])
+
+
+@proves("objections", Role.ENTITY)
+async def _objections(s: Scene, role: Role) -> str:
+    me = s.actor(role)
+    mine = await _objection_to(s, "department", "罚-1")
+    await _others_objection(s, s.actors["department"].code)
+    own = answer(await s.gql(OBJECTIONS, {"u": me.code}, me), "objections")
+    assert [o["id"] for o in own] == [mine["id"]]
+    async with s.unchanged():
+        return refusal(await s.gql(OBJECTIONS, {"u": OTHER_ENTITY}, me), "objections")
+
+
+@proves("objection", Role.ENTITY, Role.DEPARTMENT)
+async def _objection(s: Scene, role: Role) -> str:
+    me = s.actor(role)
+    mine = await _objection_to(s, "department", "罚-1")
+    own = answer(await s.gql(OBJECTION, {"u": mine["uscc"], "id": mine["id"]}, me), "objection")
+    assert own == {"id": mine["id"], "uscc": mine["uscc"]}
+    if role is Role.ENTITY:
+        other = {"u": OTHER_ENTITY, "id": await _others_objection(s, s.actors["department"].code)}
+    else:
+        theirs = await _objection_to(s, "department2", "罚-2")
+        other = {"u": theirs["uscc"], "id": theirs["id"]}
+    async with s.unchanged():
+        return refusal(await s.gql(OBJECTION, other, me), "objection")
+
+
+@proves("decideObjection", Role.DEPARTMENT)
+async def _decide_objection(s: Scene, role: Role) -> str:
+    me = s.actor(role)
+    mine = await _objection_to(s, "department", "罚-1")
+    assert (await objections.decide(s.client, me, mine, "REJECTED"))["status"] == "REJECTED"
+    theirs = await _objection_to(s, "department2", "罚-2")
+    async with s.unchanged():
+        refused = await objections.decide(s.client, me, theirs, "REJECTED")
+    return str(refused["code"])
+
+
 # Roles allowed on any object, in rows where others have `own` cells: another's object works.
 
 Reach = Callable[[Scene, Role], Awaitable[None]]
@@ -498,6 +620,42 @@ async def _reach_rejections_csv(s: Scene, role: Role) -> None:
     receipt = await _others_receipt(s)
     found = await s.client.get(receipt["rejectionsUrl"], headers=s.actor(role).headers)
     assert found.status_code == 200 and "H-1,REQUIRED,fields.XDR_MC" in found.text, found.text
+
+
+@reaches("objections")
+async def _reach_objections(s: Scene, role: Role) -> None:
+    # The department's record, another entity's objection: the department handles it.
+    other = await _others_objection(s, s.actors["department"].code)
+    found = answer(await s.gql(OBJECTIONS, {"u": OTHER_ENTITY}, s.actor(role)), "objections")
+    assert found == [{"id": other, "uscc": OTHER_ENTITY}]
+
+
+@reaches("repairApplications")
+async def _reach_repair_applications(s: Scene, role: Role) -> None:
+    other = await _others_repair(s, s.actors["department"].code)
+    found = answer(await s.gql(REPAIRS, {"u": OTHER_ENTITY}, s.actor(role)), "repairApplications")
+    assert found == [{"id": other, "uscc": OTHER_ENTITY}]
+
+
+@reaches("decideRepair")
+async def _reach_decide_repair(s: Scene, role: Role) -> None:
+    theirs = await _repair_of(s, "department2", "罚-2")
+    assert (await objections.decide_repair(s.client, s.actor(role), theirs, "REJECTED"))[
+        "status"
+    ] == "REJECTED"
+
+
+@reaches("objection")
+async def _reach_objection(s: Scene, role: Role) -> None:
+    other = await _others_objection(s, s.actors["department2"].code)
+    found = answer(await s.gql(OBJECTION, {"u": OTHER_ENTITY, "id": other}, s.actor(role)), "objection")
+    assert found == {"id": other, "uscc": OTHER_ENTITY}
+
+
+@reaches("decideObjection")
+async def _reach_decide_objection(s: Scene, role: Role) -> None:
+    theirs = await _objection_to(s, "department2", "罚-2")
+    assert (await objections.decide(s.client, s.actor(role), theirs, "REJECTED"))["status"] == "REJECTED"
 
 
 @pytest.mark.parametrize(("row", "role"), OWN_CELLS, ids=[f"{r.name}-{role.value}" for r, role in OWN_CELLS])

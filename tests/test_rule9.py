@@ -28,6 +28,11 @@ ENTITY_TABLES = {
     "plan_conflicts": "uscc",  # a declared conflict as frozen with a plan
     "authorisations": "uscc",  # the entity's grants to banks and associations (授权)
     "authorisation_uses": "uscc",  # reads of a grant per day
+    "record_states": "uscc",  # a record's state: disputed, repaired, revoked… (issue 9)
+    "record_state_changes": "uscc",  # the history of those states
+    "entity_shields": "uscc",  # a firm's temporary shield (暂时屏蔽)
+    "objections": "uscc",  # an entity's objections (异议)
+    "repair_applications": "uscc",  # an entity's credit repair applications (信用修复)
 }
 # Platform tables: not one entity's data. Each with why.
 PLATFORM_TABLES = {

@@ -20,12 +20,14 @@ from hub.catalog.masking_policies import (
 from hub.catalog.policy import (
     KIND_PUBLICITY,
     KIND_RECORD_TYPE,
+    KIND_RIGHTS,
     PUBLICITY_CODE,
     current_policy,
     store_document,
 )
 from hub.catalog.publicity import PublicityPolicy
 from hub.catalog.record_types import CatalogError, RecordTypeDef
+from hub.catalog.rights import RIGHTS_CODE, RightsPolicy
 from hub.errors import Invalid
 from hub.models import CatalogDocument
 
@@ -83,3 +85,22 @@ def _path_of(exc: Exception) -> str:
     """The input path of a parser error ("decisions[2].rule: …" → "policy.decisions[2].rule")."""
     where = str(exc).split(":", 1)[0] if isinstance(exc, MaskingPolicyError) else ""
     return f"policy.{where}" if where and " " not in where else "policy"
+
+
+async def save_rights_profile(
+    session: AsyncSession, body: Mapping[str, Any], by: str
+) -> tuple[RightsPolicy, CatalogDocument]:
+    """The time-limit profiles of objections and repair, the one in force, and the dishonesty records."""
+    try:
+        rights = RightsPolicy.from_mapping(dict(body))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Invalid(f"rights profile: {exc}", code="RIGHTS_PROFILE_INVALID", path="profile") from exc
+    known = (await current_policy(session)).record_types
+    unknown = sorted(rights.negative_record_types - set(known))
+    if unknown:
+        raise Invalid(
+            f"rights profile: {unknown[0]} is not a record type of the catalogue",
+            code="RIGHTS_PROFILE_INVALID",
+            path="profile.negative_record_types",
+        )
+    return rights, await store_document(session, KIND_RIGHTS, RIGHTS_CODE, body, by)

@@ -22,6 +22,7 @@ from hub.catalog.masking_policies import KIND_MASKING_POLICY, MASKING_POLICY_COD
 from hub.catalog.publicity import PublicityPolicy
 from hub.catalog.purposes import Purpose
 from hub.catalog.record_types import RecordTypeDef
+from hub.catalog.rights import RIGHTS_CODE, RightsPolicy
 from hub.catalog.supervision_domains import SupervisionDomain
 from hub.catalog.workdays import WorkingCalendar, YearSchedule, schedule_from_mapping
 from hub.errors import Invalid
@@ -34,6 +35,7 @@ KIND_SCHEME = registry.GRADING_SCHEME.name
 KIND_DOMAIN = registry.SUPERVISION_DOMAIN.name
 KIND_DOMAIN_DEPARTMENT = registry.DOMAIN_DEPARTMENT.name
 KIND_PURPOSE = registry.PURPOSE.name
+KIND_RIGHTS = registry.RIGHTS_PROFILE.name
 PUBLICITY_CODE = registry.PUBLICITY_CODE
 
 
@@ -94,6 +96,9 @@ class Policy:
     # Purposes of authorisations (授权用途) and their caps.
     purposes: dict[str, Purpose] = field(default_factory=dict)
     purpose_versions: dict[str, int] = field(default_factory=dict)
+    # Objections and credit repair: time limits in force and the dishonesty records (rights_profile).
+    rights: RightsPolicy | None = None
+    rights_version: int | None = None
     # What other packages derive from this policy and keep for as long as it is in force (e.g. the
     # compiled record validators): keyed by the deriving module's own keys.
     derived: dict[tuple[str, ...], Any] = field(default_factory=dict)
@@ -150,6 +155,8 @@ def _build(documents: list[CatalogDocument]) -> Policy:
         domain_departments=parsed[KIND_DOMAIN_DEPARTMENT],
         purposes=parsed[KIND_PURPOSE],
         purpose_versions=versions[KIND_PURPOSE],
+        rights=parsed[KIND_RIGHTS].get(RIGHTS_CODE),
+        rights_version=versions[KIND_RIGHTS].get(RIGHTS_CODE),
     )
 
 

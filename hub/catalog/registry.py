@@ -23,6 +23,7 @@ from hub.catalog.masking_policies import KIND_MASKING_POLICY, MASKING_POLICY_COD
 from hub.catalog.publicity import PublicityPolicy
 from hub.catalog.purposes import Purpose, parse_purposes
 from hub.catalog.record_types import RecordTypeDef, load_bundled
+from hub.catalog.rights import RIGHTS_CODE, RightsPolicy
 from hub.catalog.supervision_domains import SupervisionDomain, load_bundled_domains
 from hub.catalog.workdays import YearSchedule, bundled_years, schedule_from_mapping
 
@@ -55,6 +56,11 @@ def _shipped_publicity() -> Iterable[tuple[str, dict[str, Any]]]:
     # JSON round trip: YAML dates become ISO strings, as they will be in the database.
     text = (CATALOG_DIR / "publicity.yaml").read_text(encoding="utf-8")
     yield PUBLICITY_CODE, orjson.loads(orjson.dumps(yaml.safe_load(text)))
+
+
+def _shipped_rights() -> Iterable[tuple[str, dict[str, Any]]]:
+    text = (CATALOG_DIR / "rights.yaml").read_text(encoding="utf-8")
+    yield RIGHTS_CODE, orjson.loads(orjson.dumps(yaml.safe_load(text)))
 
 
 def _shipped_domains() -> Iterable[tuple[str, dict[str, Any]]]:
@@ -134,6 +140,12 @@ PURPOSE = DocumentKind(
     lambda body, parsed: Purpose.from_mapping(body, parsed.get("record_type", {})),
     _shipped_purposes,
 )
+RIGHTS_PROFILE = DocumentKind(
+    "rights_profile",
+    "time limits of objections and credit repair per place (异议处理与信用修复时限), and the dishonesty records",
+    lambda body, parsed: RightsPolicy.from_mapping(body),
+    _shipped_rights,
+)
 
 # In dependency order: a kind's parser may consult the kinds before it.
 KINDS: dict[str, DocumentKind] = {
@@ -148,6 +160,7 @@ KINDS: dict[str, DocumentKind] = {
         EVALUATION_MODEL,
         MASKING_POLICY,
         PURPOSE,
+        RIGHTS_PROFILE,
     )
 }
 

@@ -32,6 +32,7 @@ from hub.disclosure.policy import (
     Ruling,
     Subject,
 )
+from hub.disclosure.record_states import withheld_states
 from hub.ports import KeyProvider
 
 # (item, record type or "", field, decision, rule, reason): one line of the response's report.
@@ -156,6 +157,15 @@ class Disclosure:
                 )
         return out
 
+    def public_view(self) -> Disclosure:
+        """A gate with the public's rules (公示: no token) for a part of this request that must answer
+        as to the public whoever asks (publicProfile); what it withholds goes into this gate's report."""
+        gate = Disclosure(Caller(role=Role.PUBLIC), self.policy, keys=self.keys)
+        # The masking policy this gate read (if it did) holds for the public view too.
+        gate.masking, gate.masking_version, gate._rules = self.masking, self.masking_version, self._rules
+        gate._report = self._report
+        return gate
+
     # --- authorisations ----------------------------------------------------------------------------
 
     def grant(self, uscc: str, tier: str) -> None:
@@ -230,6 +240,10 @@ class Disclosure:
         ruling = self.ruling(Item.ARCHIVE, "*", Subject(uscc=uscc))
         scope = self._archive_scopes[uscc] = self._scope_of(ruling)
         return scope
+
+    def withheld_states(self, uscc: str) -> frozenset[str]:
+        """The record states (hub.disclosure.record_states) in which `uscc`'s records do not leave."""
+        return withheld_states(self.caller, uscc)
 
     @staticmethod
     def _scope_of(ruling: Ruling) -> str | None:

@@ -31,6 +31,7 @@ class Item(StrEnum):
     CONFLICT = "declared_conflict"  # an inspector's declared conflict with an entity
     PUSH_ANSWER = "push_answer"  # what a push or file load answers, per record or row
     MESSAGE = "message"  # the text of a problem, which may echo the input it is about
+    OBJECTION = "objection"  # an objection or repair case: the entity's reason, the decision (issue 9)
 
 
 class Decision(StrEnum):

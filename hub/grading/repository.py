@@ -1,5 +1,7 @@
 """SQL of classification: the effective category of entities in a domain, computed set-based.
 
+An evaluation repaired or revoked (record_states, issue 9) is no input any more.
+
 Seed 001: an entity's category in a domain is its current industry evaluation for that domain;
 where there is none, its public comprehensive evaluation; where neither exists, the domain's
 default. "Current" means the version in force and not past its validity end (有效期至).
@@ -27,7 +29,13 @@ _EFFECTIVE = """
            coalesce(ind.source_dept, pub.source_dept) AS source_dept,
            coalesce(ind.source_record_id, pub.source_record_id) AS source_record_id,
            coalesce(ind.decision_date, pub.decision_date) AS evaluated_on,
-           coalesce(ind.valid_until, pub.valid_until) AS valid_until
+           coalesce(ind.valid_until, pub.valid_until) AS valid_until,
+           -- The basis is under objection (异议中): the mark travels with the supervision answer.
+           EXISTS (SELECT 1 FROM record_states x
+                   WHERE x.uscc = p.uscc AND x.state = 'disputed'
+                     AND x.source_dept = coalesce(ind.source_dept, pub.source_dept)
+                     AND x.source_record_id = coalesce(ind.source_record_id, pub.source_record_id)
+           ) AS basis_disputed
     FROM pop p
     LEFT JOIN LATERAL (
         SELECT r.uscc, r.content ->> 'PJDJ' AS grade, r.content ->> 'PJMX' AS scheme, r.scheme_version,
@@ -37,6 +45,8 @@ _EFFECTIVE = """
         FROM records r
         WHERE r.current AND r.uscc = p.uscc AND r.record_type = 'industry_evaluation'
           AND r.content ->> 'JGLY' = :domain AND (r.content ->> 'YXQZ')::date >= :today
+          AND NOT EXISTS (SELECT 1 FROM record_states x WHERE x.uscc = r.uscc AND x.source_dept = r.source_dept
+                          AND x.source_record_id = r.source_record_id AND x.state IN ('repaired', 'revoked'))
         ORDER BY r.decision_date DESC, r.pushed_at DESC, r.source_record_id DESC
         LIMIT 1
     ) ind ON true
@@ -48,6 +58,8 @@ _EFFECTIVE = """
         FROM records r
         WHERE ind.uscc IS NULL AND r.current AND r.uscc = p.uscc AND r.record_type = 'public_evaluation'
           AND (r.content ->> 'YXQZ')::date >= :today
+          AND NOT EXISTS (SELECT 1 FROM record_states x WHERE x.uscc = r.uscc AND x.source_dept = r.source_dept
+                          AND x.source_record_id = r.source_record_id AND x.state IN ('repaired', 'revoked'))
         ORDER BY r.decision_date DESC, r.pushed_at DESC, r.source_record_id DESC
         LIMIT 1
     ) pub ON true
@@ -63,6 +75,8 @@ _CURRENT = """
     FROM records r {join}
     WHERE r.current AND r.record_type = '{record_type}' {domain_rule}
       AND (r.content ->> 'YXQZ')::date >= :today
+          AND NOT EXISTS (SELECT 1 FROM record_states x WHERE x.uscc = r.uscc AND x.source_dept = r.source_dept
+                          AND x.source_record_id = r.source_record_id AND x.state IN ('repaired', 'revoked'))
     ORDER BY r.uscc, r.decision_date DESC, r.pushed_at DESC, r.source_record_id DESC
 """
 _INDUSTRY = _CURRENT.format(

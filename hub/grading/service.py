@@ -41,6 +41,8 @@ class Effective:
     evaluated_on: dt.date | None
     valid_until: dt.date | None
     measures: Measures
+    # The evaluation it rests on is under objection (异议中).
+    basis_disputed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,7 @@ def _effective(domain: SupervisionDomain, row: dict[str, Any]) -> Effective:
         evaluated_on=row["evaluated_on"],
         valid_until=row["valid_until"],
         measures=domain.measures[category],
+        basis_disputed=bool(row.get("basis_disputed", False)),
     )
 
 
@@ -180,6 +183,19 @@ async def reclassify_after_evaluations(
     for domain, usccs in sorted(by_domain.items()):
         if domain in policy.domains:
             results.append(await reclassify(session, domain, sorted(usccs), cause=cause, today=today))
+    return results
+
+
+async def reclassify_entity(
+    session: AsyncSession, uscc: str, *, cause: str, today: dt.date
+) -> list[ReclassifyResult]:
+    """Re-classify one entity in every domain it is a member of or classified in (an objection upheld,
+    a credit repair approved): its measures (restrictions included) follow the new category."""
+    policy = await current_policy(session)
+    results = []
+    for _, domain in sorted(await repo.domains_of(session, [uscc])):
+        if domain in policy.domains:
+            results.append(await reclassify(session, domain, [uscc], cause=cause, today=today))
     return results
 
 

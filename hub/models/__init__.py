@@ -16,8 +16,11 @@ from hub.models.inspections import (
     PlanInspector,
     PlanPublication,
 )
+from hub.models.objections import Objection
 from hub.models.organisations import ROLES, ApiToken, Organisation
+from hub.models.record_states import EntityShield, RecordState, RecordStateChange
 from hub.models.records import Record
+from hub.models.repairs import RepairApplication
 from hub.models.sync import OutboxEvent
 
 __all__ = [
@@ -35,11 +38,13 @@ __all__ = [
     "DomainMember",
     "Entity",
     "EntityNameChange",
+    "EntityShield",
     "IdempotentPush",
     "IndicatorValues",
     "InspectionPlan",
     "Inspector",
     "InspectorConflict",
+    "Objection",
     "Organisation",
     "OutboxEvent",
     "PlanAssignment",
@@ -48,4 +53,7 @@ __all__ = [
     "PlanInspector",
     "PlanPublication",
     "Record",
+    "RecordState",
+    "RecordStateChange",
+    "RepairApplication",
 ]

@@ -34,6 +34,10 @@ class EventType(StrEnum):
     AUTHORISATION_RESUMED = "authorisation.resumed"
     AUTHORISATION_REVOKED = "authorisation.revoked"
     AUTHORISATION_EXPIRED = "authorisation.expired"
+    RECORD_STATE_CHANGED = "record.state_changed"
+    RECORD_REPAIRED = "record.repaired"
+    ENTITY_SHIELDED = "entity.shielded"
+    ENTITY_SHIELD_LIFTED = "entity.shield_lifted"
 
 
 class InvalidEvent(ValueError):
@@ -333,6 +337,109 @@ class AuthorisationExpired(_AuthorisationChange):
     type: ClassVar[EventType] = EventType.AUTHORISATION_EXPIRED
 
 
+# --- record states, repair, shielding (issue 9) ---------------------------------------------------
+
+# The states a record can be put in (hub.records.states.State; "published" is where every record starts).
+RECORD_STATES = frozenset(
+    {"published", "disputed", "corrected", "upheld", "both_recorded", "repaired", "revoked"}
+)
+_CAUSE = re.compile(r"(objection|repair):[1-9][0-9]{0,18}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _state(name: str, value: object) -> None:
+    if value not in RECORD_STATES:
+        raise InvalidEvent(f"{name} must be a record state, got {value!r}")
+
+
+def _date(name: str, value: object) -> None:
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise InvalidEvent(f"{name} must be an ISO date, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordStateChanged(Event):
+    """A record's state changed (an objection filed or decided, a record revoked): the record is the
+    same; a relay sends its new state (disputed records carry their 异议中 mark upstream). `cause` names
+    the case, e.g. "objection:12"."""
+
+    type: ClassVar[EventType] = EventType.RECORD_STATE_CHANGED
+
+    uscc: str
+    source_dept: str
+    source_record_id: str
+    record_type: str
+    previous_state: str
+    state: str
+    cause: str
+
+    def check(self) -> None:
+        _code("uscc", self.uscc)
+        _code("source_dept", self.source_dept)
+        _text("source_record_id", self.source_record_id, 100)
+        _key("record_type", self.record_type)
+        _state("previous_state", self.previous_state)
+        _state("state", self.state)
+        if self.state == self.previous_state:
+            raise InvalidEvent(f"a state change to the same state {self.state!r} is no change")
+        if not isinstance(self.cause, str) or not _CAUSE.fullmatch(self.cause):
+            raise InvalidEvent(f"cause must name an objection or a repair, got {self.cause!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordRepaired(Event):
+    """Credit repair approved (信用修复): the record is withdrawn from publication and sharing; the
+    province must be told by `report_by` (seed 002 §二(六): within 2 working days)."""
+
+    type: ClassVar[EventType] = EventType.RECORD_REPAIRED
+
+    uscc: str
+    source_dept: str
+    source_record_id: str
+    record_type: str
+    repair_id: int
+    report_by: str
+
+    def check(self) -> None:
+        _code("uscc", self.uscc)
+        _code("source_dept", self.source_dept)
+        _text("source_record_id", self.source_record_id, 100)
+        _key("record_type", self.record_type)
+        _number("repair_id", self.repair_id, 1)
+        _date("report_by", self.report_by)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntityShielded(Event):
+    """The credit office temporarily shielded (暂时屏蔽) a firm's dishonesty records until `until`
+    (bankruptcy restructuring); the relay reads shield `shield_id` (entity_shields)."""
+
+    type: ClassVar[EventType] = EventType.ENTITY_SHIELDED
+
+    uscc: str
+    shield_id: int
+    until: str
+
+    def check(self) -> None:
+        _code("uscc", self.uscc)
+        _number("shield_id", self.shield_id, 1)
+        _date("until", self.until)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntityShieldLifted(Event):
+    """The credit office lifted shield `shield_id` before its end date: the firm's records show again."""
+
+    type: ClassVar[EventType] = EventType.ENTITY_SHIELD_LIFTED
+
+    uscc: str
+    shield_id: int
+
+    def check(self) -> None:
+        _code("uscc", self.uscc)
+        _number("shield_id", self.shield_id, 1)
+
+
 EVENT_CLASSES: Mapping[tuple[EventType, int], type[Event]] = {
     (cls.type, cls.payload_version): cls
     for cls in (
@@ -352,6 +459,10 @@ EVENT_CLASSES: Mapping[tuple[EventType, int], type[Event]] = {
         AuthorisationResumed,
         AuthorisationRevoked,
         AuthorisationExpired,
+        RecordStateChanged,
+        RecordRepaired,
+        EntityShielded,
+        EntityShieldLifted,
     )
 }
 

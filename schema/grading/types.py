@@ -177,6 +177,9 @@ class Supervision:
         description="Valid until; after it, the evaluation is not current."
     )
     measures: Measures = strawberry.field(description="Measures that apply (激励与约束).")
+    basis_disputed: bool = strawberry.field(
+        description="The evaluation it rests on is under objection (异议中): the mark travels with it."
+    )
 
     @classmethod
     def disclosed(cls, gate: Disclosure, e: Effective) -> Supervision | None:
@@ -200,6 +203,7 @@ class Supervision:
             evaluated_on=e.evaluated_on,
             valid_until=e.valid_until,
             measures=Measures.of(e.measures),
+            basis_disputed=e.basis_disputed,
         )
 
 

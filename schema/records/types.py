@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
@@ -14,6 +15,34 @@ from schema.cursors import page_size, record_cursor
 
 if TYPE_CHECKING:
     from schema.entities.types import Organisation
+
+
+@strawberry.enum(description="The state of a credit record (信用记录状态), above all of a negative one.")
+class RecordState(Enum):
+    PUBLISHED = strawberry.enum_value("published", description="In force as pushed (正常公示).")
+    DISPUTED = strawberry.enum_value("disputed", description="An objection is open (异议中).")
+    CORRECTED = strawberry.enum_value(
+        "corrected", description="An objection was upheld and the source department corrected it (已更正)."
+    )
+    UPHELD = strawberry.enum_value(
+        "upheld", description="An objection was rejected: the record stands (异议不成立, 维持)."
+    )
+    BOTH_RECORDED = strawberry.enum_value(
+        "both_recorded",
+        description="An objection could not be confirmed: both sides are recorded (异议无法核实, 双方意见并存).",
+    )
+    SHIELDED = strawberry.enum_value(
+        "shielded", description="Temporarily shielded (暂时屏蔽): the firm is in bankruptcy restructuring."
+    )
+    REPAIRED = strawberry.enum_value(
+        "repaired", description="Credit repaired (已修复): no longer published, shared or used in evaluation."
+    )
+    EXPIRED = strawberry.enum_value(
+        "expired", description="Past its maximum publicity period (公示期满): no longer published."
+    )
+    REVOKED = strawberry.enum_value(
+        "revoked", description="Revoked by its source department after an objection (已撤销)."
+    )
 
 
 @strawberry.type(description="One version of a credit record (信用记录) as the caller may see it.")
@@ -66,6 +95,13 @@ class Record:
     withheld_fields: list[str] = strawberry.field(
         description="Codes of fields withheld from this caller (sensitive or personal)."
     )
+    state: RecordState = strawberry.field(
+        description="The record's state today (published, disputed, repaired…); of the record as a whole, "
+        "whichever version this is."
+    )
+    disputed: bool = strawberry.field(
+        description="Marked disputed (异议标注): an objection to the record is open."
+    )
 
     @classmethod
     def of(cls, view: RecordView) -> Record:
@@ -90,6 +126,8 @@ class Record:
             changed_fields=list(view.changed_fields) if view.changed_fields is not None else None,
             fields=cast(JSON, view.fields),
             withheld_fields=list(view.withheld),
+            state=RecordState(view.state),
+            disputed=view.disputed,
         )
 
     @strawberry.field(

@@ -25,6 +25,7 @@ from tests.bench import (
     inspection_draw,
     masking,
     memory,
+    record_states,
     regrade,
     supervision_batch,
     support,
@@ -59,6 +60,9 @@ async def main() -> dict[str, Any]:
     results["regrade"] = await regrade.main()
     results["supervision_batch"] = await supervision_batch.main()
     results["authorized_profile"] = await authorized_profile.main()
+    states = await record_states.run()
+    results["record_states"] = states
+    print("\n".join(record_states.report(states)), flush=True)
 
     results["seconds"] = time.perf_counter() - started
     write_summary(results)

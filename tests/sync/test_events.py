@@ -30,6 +30,7 @@ from tests.conftest import Actor, AsOwner, company_code, gov_code, gql
 from tests.consents import support as consents
 from tests.grading.evaluations import assign, evaluation
 from tests.inspections import support as inspections
+from tests.objections import support as objections
 from tests.records.builders import PERSON_ID, PUSH, count, person_record, valid_record
 from tests.records.test_bulk_smoke import csv_file
 from tests.scoring import test_scoring as scoring
@@ -41,6 +42,7 @@ NEXT_YEAR = (TODAY + dt.timedelta(days=365)).isoformat()
 DRUGS = "drug_manufacturing"  # samr_risk: D is serious, the default is trustworthy
 E1, E2, E3 = company_code(901), company_code(902), company_code(903)
 GRANTOR = company_code(1)  # the entity actor of tests/conftest.py
+ENTITY = company_code(1)  # the entity actor of tests/conftest.py
 PERSON = "<the person's archive key>"  # the key the archive stores for person_record(), never the ID number
 
 # (event type, ordering key) per operation, in the order written. Kept by hand: never derived from the code.
@@ -107,6 +109,21 @@ EMITS: dict[str, list[tuple[str, str | None]]] = {
     "pauseAuthorisation": [("authorisation.paused", GRANTOR)],
     "resumeAuthorisation": [("authorisation.resumed", GRANTOR)],
     "revokeAuthorisation": [("authorisation.revoked", GRANTOR)],
+    # Objections (issue 9): the record's state travels upstream; an upheld one re-classifies.
+    "fileObjection: an objection to a penalty": [("record.state_changed", ENTITY)],
+    "decideObjection: rejected": [("record.state_changed", ENTITY)],
+    "decideObjection: an evaluation revoked": [
+        ("record.state_changed", ENTITY),
+        ("classification.changed", ENTITY),
+    ],
+    # Credit repair: an application is the entity's case with the hub; an approval withdraws the
+    # record upstream; a shield tells the province the firm's records are out of publication.
+    "applyForRepair": [],
+    "decideRepair: approved": [("record.repaired", ENTITY)],
+    "decideRepair: rejected": [],
+    "shieldEntity": [("entity.shielded", ENTITY)],
+    "liftShield": [("entity.shield_lifted", ENTITY)],
+    "saveRightsProfile": [],
 }
 
 MEMBERS = """mutation($d: String!, $u: [String!]!) { addDomainMembers(domain: $d, usccs: $u) {
@@ -690,6 +707,104 @@ _consent_case("rejectAuthorisation", consents.REJECT)
 _consent_case("pauseAuthorisation", consents.PAUSE, consents.APPROVE)
 _consent_case("resumeAuthorisation", consents.RESUME, consents.APPROVE, consents.PAUSE)
 _consent_case("revokeAuthorisation", consents.REVOKE, consents.APPROVE)
+
+
+@case("fileObjection: an objection to a penalty")
+async def _objection(client, actors, connection):
+    entity, dept = actors["entity"], actors["department"]
+    await push_records(client, dept, [penalty(dept, entity.code)], "objection")
+    return lambda: objections.file_ok(client, entity, dept, f"罚-{entity.code}")
+
+
+@case("decideObjection: rejected")
+async def _objection_rejected(client, actors, connection):
+    entity, dept = actors["entity"], actors["department"]
+    await push_records(client, dept, [penalty(dept, entity.code)], "objection")
+    filed = await objections.file_ok(client, entity, dept, f"罚-{entity.code}")
+
+    async def run() -> None:
+        assert (await objections.decide(client, dept, filed, "REJECTED"))["status"] == "REJECTED"
+
+    return run
+
+
+@case("decideObjection: an evaluation revoked")
+async def _objection_upheld(client, actors, connection):
+    entity, dept = actors["entity"], actors["department"]
+    await assign(client, actors["credit_office"], dept, DRUGS)
+    await push_records(client, dept, [industry(actors, entity.code, "D")], "evaluation")
+    filed = await objections.file_ok(client, entity, dept, "E-1")
+
+    async def run() -> None:
+        decided = await objections.decide(client, dept, filed, "UPHELD", a="REVOKED")
+        assert decided["status"] == "UPHELD", decided
+
+    return run
+
+
+async def _repairable(client, actors) -> None:
+    dept = actors["department"]
+    fine = penalty(dept, actors["entity"].code, JDRQ=(TODAY - dt.timedelta(days=150)).isoformat())
+    await push_records(client, dept, [fine], "repair")
+
+
+@case("applyForRepair")
+async def _repair(client, actors, connection):
+    await _repairable(client, actors)
+    entity, dept = actors["entity"], actors["department"]
+    return lambda: objections.apply_for_repair(client, entity, dept, f"罚-{entity.code}")
+
+
+async def _repair_decided(client, actors, decision: str) -> Operation:
+    await _repairable(client, actors)
+    entity, dept = actors["entity"], actors["department"]
+    application = await objections.apply_for_repair(client, entity, dept, f"罚-{entity.code}")
+
+    async def run() -> None:
+        decided = await objections.decide_repair(client, dept, application, decision)
+        assert decided["status"] == decision, decided
+
+    return run
+
+
+@case("decideRepair: approved")
+async def _repair_approved(client, actors, connection):
+    return await _repair_decided(client, actors, "APPROVED")
+
+
+@case("decideRepair: rejected")
+async def _repair_rejected(client, actors, connection):
+    return await _repair_decided(client, actors, "REJECTED")
+
+
+@case("shieldEntity")
+async def _shield(client, actors, connection):
+    await _repairable(client, actors)
+    until = (TODAY + dt.timedelta(days=90)).isoformat()
+    shield = """mutation($u: String!, $t: Date!) { shieldEntity(uscc: $u, reason: "法院裁定受理重整", until: $t) {
+      __typename ... on Problem { code message } } }"""
+    return lambda: mutate(client, actors["credit_office"], shield, {"u": actors["entity"].code, "t": until})
+
+
+@case("liftShield")
+async def _lift(client, actors, connection):
+    await _repairable(client, actors)
+    until = (TODAY + dt.timedelta(days=90)).isoformat()
+    office = actors["credit_office"]
+    shield = """mutation($u: String!, $t: Date!) { shieldEntity(uscc: $u, reason: "法院裁定受理重整", until: $t) {
+      __typename ... on EntityShield { id } ... on Problem { code message } } }"""
+    made = await mutate(client, office, shield, {"u": actors["entity"].code, "t": until})
+    lift = """mutation($u: String!, $i: Int!) { liftShield(uscc: $u, id: $i) {
+      __typename ... on Problem { code message } } }"""
+    return lambda: mutate(client, office, lift, {"u": actors["entity"].code, "i": made["id"]})
+
+
+@case("saveRightsProfile")
+async def _rights(client, actors, connection):
+    body = next(body for kind, _, body in shipped_documents() if kind == "rights_profile")
+    amended = {**body, "in_force": "seed_002"}
+    query = """mutation($p: JSON!) { saveRightsProfile(profile: $p) { __typename ... on Problem { code message } } }"""
+    return lambda: mutate(client, actors["credit_office"], query, {"p": amended})
 
 
 # --- the table against the outbox ----------------------------------------------------------------

@@ -159,6 +159,53 @@ STORED: list[tuple[ev.Event, str, str | None, dict[str, Any]]] = [
             (ev.AuthorisationExpired, "authorisation.expired"),
         )
     ),
+    (
+        ev.RecordStateChanged(
+            uscc=USCC,
+            source_dept=DEPT,
+            source_record_id="罚-1",
+            record_type="administrative_penalty",
+            previous_state="published",
+            state="disputed",
+            cause="objection:12",
+        ),
+        "record.state_changed",
+        USCC,
+        {
+            "source_dept": DEPT,
+            "source_record_id": "罚-1",
+            "record_type": "administrative_penalty",
+            "previous_state": "published",
+            "state": "disputed",
+            "cause": "objection:12",
+        },
+    ),
+    (
+        ev.RecordRepaired(
+            uscc=USCC,
+            source_dept=DEPT,
+            source_record_id="罚-1",
+            record_type="administrative_penalty",
+            repair_id=4,
+            report_by="2026-12-03",
+        ),
+        "record.repaired",
+        USCC,
+        {
+            "source_dept": DEPT,
+            "source_record_id": "罚-1",
+            "record_type": "administrative_penalty",
+            "repair_id": 4,
+            "report_by": "2026-12-03",
+        },
+    ),
+    (
+        ev.EntityShielded(uscc=USCC, shield_id=2, until="2027-06-30"),
+        "entity.shielded",
+        USCC,
+        {"shield_id": 2, "until": "2027-06-30"},
+    ),
+    (ev.EntityShieldLifted(uscc=USCC, shield_id=2), "entity.shield_lifted", USCC, {"shield_id": 2}),
 ]
 
 
@@ -268,6 +315,6 @@ def test_no_other_code_writes_the_outbox() -> None:
 
 def test_events_md_describes_every_type() -> None:
     described = re.findall(
-        r"^### `([a-z.]+)` v(\d+)$", (ROOT / "hub" / "sync" / "EVENTS.md").read_text(), re.MULTILINE
+        r"^### `([a-z._]+)` v(\d+)$", (ROOT / "hub" / "sync" / "EVENTS.md").read_text(), re.MULTILINE
     )
     assert sorted((k, int(v)) for k, v in described) == sorted((k.value, v) for k, v in ev.EVENT_CLASSES)

@@ -13,8 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.catalog.policy import record_type_versions
 from hub.disclosure.gate import Disclosure
+from hub.disclosure.policy import Item, Subject
+from hub.entities.service import get_many as get_entities
 from hub.records.archive import repository as reads
 from hub.records.ingestion import repository as repo
+
+NATURAL_PERSON = "natural_person"  # the registry kind of a natural person's archive (hub.records.bulk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,9 @@ class RecordView:
     changed_fields: tuple[str, ...] | None
     fields: dict[str, Any]
     withheld: tuple[str, ...]
+    # The record's state (hub.records.states.State) and whether an objection is open (异议中).
+    state: str = "published"
+    disputed: bool = False
 
     @property
     def cursor_key(self) -> tuple[dt.date, str, str]:
@@ -73,7 +80,8 @@ async def _view_factory(session: AsyncSession, gate: Disclosure, rows: Sequence[
         await gate.prepare(session)
     definitions = await record_type_versions(session, {(r.record_type, r.type_version) for r in rows})
 
-    def view(record: Any) -> RecordView:  # an ORM Record or a row with the same columns
+    def view(record: Any, state: tuple[str, bool] | None = None) -> RecordView:
+        # an ORM Record or a row with the same columns (which carries its state)
         shown, withheld = gate.record_fields(
             definitions.get((record.record_type, record.type_version)),
             record.record_type,
@@ -101,6 +109,8 @@ async def _view_factory(session: AsyncSession, gate: Disclosure, rows: Sequence[
             changed_fields=tuple(record.changed_fields) if record.changed_fields is not None else None,
             fields=shown,
             withheld=withheld,
+            state=state[0] if state else getattr(record, "state", "published"),
+            disputed=state[1] if state else bool(getattr(record, "disputed", False)),
         )
 
     return view
@@ -115,14 +125,15 @@ async def record_pages(
     session: AsyncSession, gate: Disclosure, today: dt.date, requests: Sequence[PageRequest]
 ) -> list[list[RecordView]]:
     """Answer many page requests with one statement per distinct (filter, cursor, size, visibility)."""
-    groups: dict[tuple[RecordFilter, Any, int, dt.date | None], list[str]] = defaultdict(list)
+    groups: dict[tuple[RecordFilter, Any, int, dt.date | None, frozenset[str]], list[str]] = defaultdict(list)
     for request in requests:
         if gate.archive_scope(request.uscc) is None:
             continue
         public_on = _public_on(gate, request.uscc, today)
-        groups[(request.filter, request.after, request.limit, public_on)].append(request.uscc)
+        withheld = gate.withheld_states(request.uscc)
+        groups[(request.filter, request.after, request.limit, public_on, withheld)].append(request.uscc)
     pages: list[tuple[RecordFilter, Any, int, list[Any]]] = []
-    for (flt, after, limit, public_on), usccs in groups.items():
+    for (flt, after, limit, public_on, withheld), usccs in groups.items():
         rows = await reads.page_of_records(
             session,
             usccs,
@@ -133,6 +144,8 @@ async def record_pages(
             public_on=public_on,
             after=after,
             limit=limit,
+            today=today,
+            withheld=withheld,
         )
         pages.append((flt, after, limit, rows))
     view = await _view_factory(session, gate, [row for *_, rows in pages for row in rows])
@@ -150,12 +163,12 @@ async def record_pages(
 async def record_counts(
     session: AsyncSession, gate: Disclosure, today: dt.date, keys: Sequence[tuple[str, RecordFilter]]
 ) -> list[int]:
-    groups: dict[tuple[RecordFilter, dt.date | None], list[str]] = defaultdict(list)
+    groups: dict[tuple[RecordFilter, dt.date | None, frozenset[str]], list[str]] = defaultdict(list)
     for uscc, flt in keys:
         if gate.archive_scope(uscc) is not None:
-            groups[(flt, _public_on(gate, uscc, today))].append(uscc)
+            groups[(flt, _public_on(gate, uscc, today), gate.withheld_states(uscc))].append(uscc)
     counts: dict[tuple[str, RecordFilter], int] = {}
-    for (flt, public_on), usccs in groups.items():
+    for (flt, public_on, withheld), usccs in groups.items():
         found = await reads.count_records(
             session,
             usccs,
@@ -164,6 +177,8 @@ async def record_counts(
             decided_from=flt.decided_from,
             decided_to=flt.decided_to,
             public_on=public_on,
+            today=today,
+            withheld=withheld,
         )
         for uscc in usccs:
             counts[(uscc, flt)] = found.get(uscc, 0)
@@ -171,14 +186,19 @@ async def record_counts(
 
 
 async def histories(
-    session: AsyncSession, gate: Disclosure, keys: Sequence[tuple[str, str, str]]
+    session: AsyncSession, gate: Disclosure, keys: Sequence[tuple[str, str, str]], today: dt.date
 ) -> list[list[RecordView]]:
-    """Every version of each record, newest first (who pushed it, when, which fields changed)."""
-    rows = await repo.history_for(session, [k for k in keys if gate.archive_scope(k[0]) is not None])
+    """Every version of each record, newest first (who pushed it, when, which fields changed); none of
+    a record in a state withheld from the caller."""
+    allowed = [k for k in keys if gate.archive_scope(k[0]) is not None]
+    states = await reads.states_of(session, allowed, today)
+    shown = [k for k in allowed if states.get(k, ("published", False))[0] not in gate.withheld_states(k[0])]
+    rows = await repo.history_for(session, shown)
     view = await _view_factory(session, gate, rows)
     grouped: dict[tuple[str, str, str], list[RecordView]] = defaultdict(list)
     for row in rows:
-        grouped[(row.uscc, row.source_dept, row.source_record_id)].append(view(row))
+        key = (row.uscc, row.source_dept, row.source_record_id)
+        grouped[key].append(view(row, states.get(key, ("published", False))))
     return [grouped.get(key, []) for key in keys]
 
 
@@ -194,11 +214,45 @@ async def sources(
 ) -> list[list[SourceSummary]]:
     """Who contributed to each archive, counting only the records this caller may see."""
     grouped: dict[str, list[SourceSummary]] = defaultdict(list)
-    by_visibility: dict[dt.date | None, list[str]] = defaultdict(list)
+    by_visibility: dict[tuple[dt.date | None, frozenset[str]], list[str]] = defaultdict(list)
     for uscc in usccs:
         if gate.archive_scope(uscc) is not None:
-            by_visibility[_public_on(gate, uscc, today)].append(uscc)
-    for public_on, group in by_visibility.items():
-        for uscc, dept, count, latest in await reads.sources_for(session, group, public_on):
+            by_visibility[(_public_on(gate, uscc, today), gate.withheld_states(uscc))].append(uscc)
+    for (public_on, withheld), group in by_visibility.items():
+        for uscc, dept, count, latest in await reads.sources_for(session, group, public_on, today, withheld):
             grouped[uscc].append(SourceSummary(dept, count, latest))
     return [grouped.get(u, []) for u in usccs]
+
+
+@dataclass(frozen=True, slots=True)
+class PublicProfile:
+    """An entity as the public sees it (公示): its registry entry and its records under publicity."""
+
+    uscc: str
+    name: str | None
+    kind: str
+    district: str
+    records: list[RecordView]
+    total: int
+
+
+async def public_profile(
+    session: AsyncSession, gate: Disclosure, uscc: str, today: dt.date, limit: int
+) -> PublicProfile | None:
+    """The public profile through the public's gate (`gate.public_view()`): public fields only; records
+    under publicity, neither repaired, revoked, shielded nor expired; disputed ones marked. None for an
+    unknown code and for a natural person, whose information is never published."""
+    [entity] = await get_entities(session, [uscc])
+    if entity is None or entity.kind == NATURAL_PERSON or not gate.admits(Item.ENTITY, Subject(uscc=uscc)):
+        return None
+    request = PageRequest(uscc, RecordFilter(), None, limit)
+    [records] = await record_pages(session, gate, today, [request])
+    [total] = await record_counts(session, gate, today, [(uscc, RecordFilter())])
+    return PublicProfile(
+        uscc=entity.uscc,
+        name=gate.text(Item.ENTITY, "name", entity.name, Subject(uscc=uscc)),
+        kind=entity.kind,
+        district=entity.district,
+        records=records,
+        total=total,
+    )

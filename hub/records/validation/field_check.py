@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from hub.errors import Invalid
+
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
@@ -70,3 +72,18 @@ def shown(raw: Any) -> str:
     if raw is None or isinstance(raw, bool | int | float):
         return repr(raw)
     return f"a JSON {'list' if isinstance(raw, list | tuple) else 'object' if isinstance(raw, dict) else 'value'}"
+
+
+def checked_text(value: str, path: str, bounds: tuple[int, int]) -> str:
+    """A text argument of an operation (a name, a reason, a statement): trimmed, held to the rule a
+    pushed field meets (no control characters), and `bounds[0]` to `bounds[1]` characters long;
+    hub.errors.Invalid naming `path` otherwise."""
+    value = value.strip()
+    problem = control_problem(path, path, value)
+    if problem is not None:
+        raise Invalid(problem.message, code=problem.code, path=path)
+    if len(value) < bounds[0]:
+        raise Invalid(f"{path} needs at least {bounds[0]} characters", code="TOO_SHORT", path=path)
+    if len(value) > bounds[1]:
+        raise Invalid(f"{path} has at most {bounds[1]} characters", code="TOO_LONG", path=path)
+    return value
