@@ -63,9 +63,11 @@ class AdmissionLimit:
     nothing (they wait for the database, not for each other); once it falls behind, each further
     request only makes all the others slower, so it is better refused at once (503 with Retry-After)
     than served late. The loop is looked at every INTERVAL while requests come in: a look that runs
-    more than BEHIND late, while the loop's thread was running Python for at least half the time
-    since the last look, means the loop had other work queued, and the limit halves (lateness alone
-    may be the operating system's: a machine whose other processes take the CPU now and then);
+    more than BEHIND late, while the loop's thread was running Python for at least a quarter of the
+    time since the last look, means the loop had other work queued, and the limit halves (lateness
+    alone may be the operating system's: a process set aside runs nothing meanwhile; a quarter, not
+    a half, because on a machine whose other processes want the CPU too, a loop that has work
+    queued gets only its share of the time, and it is behind all the same);
     GROW_AFTER looks in a row without that raise it by one (an idle spell too, per as long), back
     to `ceiling`.
 
@@ -157,7 +159,7 @@ class AdmissionLimit:
         now = self._last = loop.time()
         busy = time.thread_time() - self._cpu
         late = now - due
-        if late > self.BEHIND and busy >= (late + self.INTERVAL) / 2:
+        if late > self.BEHIND and busy >= (late + self.INTERVAL) / 4:
             self.limit = max(self.floor, self.limit // 2)
             self._on_time = 0
         elif late > self.BEHIND:  # the thread did not run: the operating system's delay, not ours
