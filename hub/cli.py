@@ -96,8 +96,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from hub.demo import load_demo
+    from hub.web.keys import key_provider
 
-    tokens = _in_session(settings, lambda s: load_demo(s, entities=args.entities, seed=args.seed))
+    keys = key_provider(settings, create=settings.environment != "production")
+    tokens = _in_session(settings, lambda s: load_demo(s, keys, entities=args.entities, seed=args.seed))
     host, port = settings.host, settings.port
     print(f"\nDemo data loaded. GraphiQL: http://{host}:{port}/graphql\n")
     print("Bearer tokens (valid 30 days; send as `Authorization: Bearer <token>`):")

@@ -56,6 +56,7 @@ NOT_CODES = {
     "A0000001": "serial of the demo association's USCC",
     "B0000001": "serial of the demo bank's USCC",
     "CASCADE": "SQL: ondelete of a foreign key",
+    "OKP": "JWK key type of an Ed25519 key (RFC 8037; hub/crypto.py)",
     "DELETE": "SQL: a table privilege the server role may be given (hub/migrate.py)",
     "INSERT": "SQL: a table privilege the server role may be given (hub/migrate.py)",
     "GET": "HTTP method of the download routes",

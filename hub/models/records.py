@@ -32,6 +32,16 @@ class Record(Base):
         Index(
             "ix_records_entity_read", "uscc", "decision_date", "source_dept", postgresql_where=text("current")
         ),
+        # The rows a key rotation has to move, in keyset order.
+        Index(
+            "ix_records_key_version",
+            "key_version",
+            "uscc",
+            "source_dept",
+            "source_record_id",
+            "version",
+            postgresql_where=text("key_version IS NOT NULL"),
+        ),
     )
 
     # Subject: a USCC, or for a natural person a keyed pseudonym (never the ID number itself).
@@ -58,3 +68,11 @@ class Record(Base):
     # clock_timestamp, not now(): two pushes in one transaction still get their order.
     pushed_at: Mapped[dt.datetime] = mapped_column(server_default=text("clock_timestamp()"))
     receipt_id: Mapped[uuid.UUID | None]
+    # Encryption at rest (hub.records.sealing.fields): the personal fields, each sealed ({field:
+    # base64}); their keyed change tags; the data key, wrapped, and its wrapping key's version. Rows
+    # with no personal field have none; rows written before 0012 have key_version 0 and their personal
+    # fields still in `content`, until `credit-hub keys rotate` seals them.
+    sealed: Mapped[dict[str, Any] | None]
+    tags: Mapped[dict[str, Any] | None]
+    key_version: Mapped[int | None]
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)

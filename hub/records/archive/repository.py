@@ -25,7 +25,7 @@ _FILTER = """
 _COLUMNS = """
     r.uscc, r.source_dept, r.source_record_id, r.version, r.current, r.record_type, r.type_version,
     r.content, r.decision_date, r.severity, r.publicity_rule, r.published, r.repair_from, r.publish_until,
-    r.late, r.changed_fields, r.pushed_by, r.pushed_at
+    r.late, r.changed_fields, r.pushed_by, r.pushed_at, r.content_hash, r.sealed, r.key_version, r.wrapped_key
 """
 # Newest decision first; rows "after" a cursor sort lower on (decision_date desc, dept, id).
 _PAGE = text(
@@ -42,7 +42,7 @@ _PAGE = text(
     WHERE rank <= :limit
     ORDER BY uscc, rank
     """
-).columns(content=JSONB)
+).columns(content=JSONB, sealed=JSONB)
 _COUNT = text(f"SELECT r.uscc, count(*) FROM records r WHERE {_FILTER} GROUP BY r.uscc")
 _SOURCES = text(
     f"""

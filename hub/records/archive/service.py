@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.catalog.policy import record_type_versions
 from hub.disclosure.gate import Disclosure
+from hub.ports import KeyProvider
 from hub.records.archive import repository as reads
 from hub.records.ingestion import repository as repo
+from hub.records.sealing.fields import opened_content
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +69,18 @@ def _public_on(gate: Disclosure, uscc: str, today: dt.date) -> dt.date | None:
     return today if gate.archive_scope(uscc) == "public" else None
 
 
-async def _view_factory(session: AsyncSession, gate: Disclosure, rows: Sequence[Any]) -> Any:
-    """Disclosure follows the catalogue version each record was validated against."""
+async def _view_factory(
+    session: AsyncSession, gate: Disclosure, keys: KeyProvider, rows: Sequence[Any]
+) -> Any:
+    """Disclosure follows the catalogue version each record was validated against. Sealed personal
+    fields are opened here, before the gate, which decides what of them leaves."""
     definitions = await record_type_versions(session, {(r.record_type, r.type_version) for r in rows})
 
     def view(record: Any) -> RecordView:  # an ORM Record or a row with the same columns
         shown, withheld = gate.record_fields(
             definitions.get((record.record_type, record.type_version)),
             record.record_type,
-            record.content,
+            opened_content(keys, record),
             uscc=record.uscc,
             owner=record.source_dept,
         )
@@ -110,7 +115,11 @@ VIEW_SLICE = 100
 
 
 async def record_pages(
-    session: AsyncSession, gate: Disclosure, today: dt.date, requests: Sequence[PageRequest]
+    session: AsyncSession,
+    gate: Disclosure,
+    keys: KeyProvider,
+    today: dt.date,
+    requests: Sequence[PageRequest],
 ) -> list[list[RecordView]]:
     """Answer many page requests with one statement per distinct (filter, cursor, size, visibility)."""
     groups: dict[tuple[RecordFilter, Any, int, dt.date | None], list[str]] = defaultdict(list)
@@ -133,7 +142,7 @@ async def record_pages(
             limit=limit,
         )
         pages.append((flt, after, limit, rows))
-    view = await _view_factory(session, gate, [row for *_, rows in pages for row in rows])
+    view = await _view_factory(session, gate, keys, [row for *_, rows in pages for row in rows])
     found: dict[tuple[str, RecordFilter, Any, int], list[RecordView]] = {}
     made = 0
     for flt, after, limit, rows in pages:
@@ -169,15 +178,15 @@ async def record_counts(
 
 
 async def histories(
-    session: AsyncSession, gate: Disclosure, keys: Sequence[tuple[str, str, str]]
+    session: AsyncSession, gate: Disclosure, keys: KeyProvider, records: Sequence[tuple[str, str, str]]
 ) -> list[list[RecordView]]:
     """Every version of each record, newest first (who pushed it, when, which fields changed)."""
-    rows = await repo.history_for(session, [k for k in keys if gate.archive_scope(k[0]) is not None])
-    view = await _view_factory(session, gate, rows)
+    rows = await repo.history_for(session, [k for k in records if gate.archive_scope(k[0]) is not None])
+    view = await _view_factory(session, gate, keys, rows)
     grouped: dict[tuple[str, str, str], list[RecordView]] = defaultdict(list)
     for row in rows:
         grouped[(row.uscc, row.source_dept, row.source_record_id)].append(view(row))
-    return [grouped.get(key, []) for key in keys]
+    return [grouped.get(key, []) for key in records]
 
 
 @dataclass(frozen=True, slots=True)

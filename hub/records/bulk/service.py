@@ -285,6 +285,10 @@ async def push_file(
             prepared.is_person,
             "natural_person" if prepared.is_person else entity_kind(prepared.uscc),
             prepared.scheme_version,
+            orjson.dumps(prepared.sealed).decode() if prepared.sealed else None,
+            orjson.dumps(prepared.tags).decode() if prepared.tags else None,
+            prepared.key_version,
+            prepared.wrapped_key,
             None,
         )
 

@@ -1,0 +1,142 @@
+"""Personal fields of credit records, sealed at rest (envelope encryption, hub.crypto).
+
+Which fields are sealed is catalogue data: every field whose sensitivity class in the record is
+`personal` (conditional sensitivity included: a party's name is personal when the party is a natural
+person). A row keeps its other fields in `content`; each personal one is sealed on its own into
+`sealed` ({field: base64}), under a data key stored wrapped on the row (`wrapped_key`, `key_version`).
+The associated data of a sealed field binds the table, the field, the row's key (subject, source,
+record id and the content digest, which differs between any two versions of a record that differ) and
+the key version: a sealed value copied to another row or field does not open.
+
+One data key seals a batch of rows (DATA_KEY_ROWS): a bulk load wraps a key per batch, not per row
+(with a KMS: one call per batch), and a read that meets a batch's rows unwraps it once. Each row still
+carries its wrapped key, so a row is read, re-keyed and moved on its own.
+
+`tags` ({field: keyed digest}) stand in for the sealed values where the hub compares versions (the
+fields a new version changed, computed in SQL by the bulk merge): keyed per record, so equal values of
+two records do not look equal.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from hub.catalog.record_types import RecordTypeDef
+from hub.crypto import DataKey, context_bytes, keyed_digest, new_data_key, open_data_key
+from hub.ports import KeyProvider
+
+TABLE = "records"
+# Rows sealed under one data key (a push carries at most 1000 records: one key per push).
+DATA_KEY_ROWS = 1000
+# key_version of rows written before encryption at rest (migration 0012): plain, until rotated.
+PLAIN_VERSION = 0
+_TAG_BYTES = 12
+
+
+def personal_fields(definition: RecordTypeDef | None, values: Mapping[str, Any]) -> list[str]:
+    """The fields of `values` that the catalogue classes as personal in this record."""
+    if definition is None:
+        return []
+    return [f.name for f in definition.fields if f.name in values and f.sensitivity_for(values) == "personal"]
+
+
+def row_key(uscc: str, source_dept: str, source_record_id: str, content_hash: bytes) -> tuple[str, ...]:
+    return (uscc, source_dept, source_record_id, content_hash.hex())
+
+
+@dataclass(frozen=True, slots=True)
+class SealedRow:
+    """The stored columns of a record's content."""
+
+    content: dict[str, Any]
+    content_json: bytes
+    content_hash: bytes
+    sealed: dict[str, str] | None
+    tags: dict[str, str] | None
+    key_version: int | None
+    wrapped_key: bytes | None
+
+
+class Sealer:
+    """Seals rows' personal fields, a fresh data key every DATA_KEY_ROWS sealed rows."""
+
+    def __init__(self, keys: KeyProvider, rows_per_key: int = DATA_KEY_ROWS) -> None:
+        self.keys = keys
+        self.rows_per_key = rows_per_key
+        self._key: DataKey | None = None
+        self._used = 0
+
+    def data_key(self) -> DataKey:
+        if (
+            self._key is None
+            or self._used >= self.rows_per_key
+            or self._key.version != self.keys.current_version
+        ):
+            self._key, self._used = new_data_key(self.keys, TABLE), 0
+        self._used += 1
+        return self._key
+
+    def seal(
+        self,
+        definition: RecordTypeDef | None,
+        uscc: str,
+        source_dept: str,
+        source_record_id: str,
+        values: Mapping[str, Any],
+    ) -> SealedRow:
+        encoded = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+        # Keyed: the content holds ID numbers, which an unkeyed digest would let anyone test guesses of.
+        content_hash = keyed_digest(self.keys, "record-content", encoded)
+        personal = personal_fields(definition, values)
+        if not personal:
+            return SealedRow(dict(values), encoded, content_hash, None, None, None, None)
+        key = self.data_key()
+        row = row_key(uscc, source_dept, source_record_id, content_hash)
+        content = {k: v for k, v in values.items() if k not in personal}
+        sealed: dict[str, str] = {}
+        tags: dict[str, str] = {}
+        for name in personal:
+            plain = orjson.dumps(values[name])
+            sealed[name] = base64.b64encode(key.seal(TABLE, name, row, plain)).decode()
+            tags[name] = change_tag(self.keys, source_dept, source_record_id, name, plain)
+        return SealedRow(
+            content,
+            orjson.dumps(content, option=orjson.OPT_SORT_KEYS),
+            content_hash,
+            sealed,
+            tags,
+            key.version,
+            key.wrapped,
+        )
+
+
+def change_tag(keys: KeyProvider, source_dept: str, source_record_id: str, name: str, plain: bytes) -> str:
+    digest = keyed_digest(
+        keys, "record-field-tag", context_bytes(source_dept, source_record_id, name, plain), _TAG_BYTES
+    )
+    return "#" + base64.b64encode(digest).decode()
+
+
+def opened_content(keys: KeyProvider, row: Any) -> dict[str, Any]:
+    """A stored row's content with its sealed fields opened (a row written before encryption at rest
+    has them in `content`). `row`: an ORM Record or a row with its columns."""
+    sealed = row.sealed
+    if not sealed:
+        return dict(row.content)
+    key = open_data_key(keys, row.key_version, bytes(row.wrapped_key), TABLE)
+    where = row_key(row.uscc, row.source_dept, row.source_record_id, bytes(row.content_hash))
+    out = dict(row.content)
+    for name, value in sealed.items():
+        out[name] = orjson.loads(key.open(TABLE, name, where, base64.b64decode(value)))
+    return out
+
+
+def compared_content(row_content: Mapping[str, Any], tags: Mapping[str, str] | None) -> dict[str, Any]:
+    """What versions of a record are compared on (the fields a new version changed): its content, the
+    personal fields by their tags."""
+    return {**row_content, **(tags or {})}
