@@ -11,8 +11,10 @@ import secrets
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
+import orjson
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -99,13 +101,9 @@ def _opened(key_of: Any, sealed: bytes, context: bytes, what: str) -> bytes:
         raise SealBroken(f"a sealed {what} does not open here: another key, row or field") from None
 
 
-def context_bytes(*parts: str | bytes) -> bytes:
-    """Associated data: each part length-prefixed, so no two lists of parts give the same bytes."""
-    out = bytearray()
-    for part in parts:
-        raw = part.encode() if isinstance(part, str) else part
-        out += len(raw).to_bytes(4, "big") + raw
-    return bytes(out)
+def context_bytes(*parts: str) -> bytes:
+    """Associated data: the parts as a JSON array of strings, so no two lists of parts give the same bytes."""
+    return orjson.dumps(parts)
 
 
 # --- key providers ---------------------------------------------------------------------------------
@@ -123,6 +121,8 @@ class KeyRing:
         self._master = master
         self._material = material
         self._cipher = data_cipher
+        # Stable keys by purpose, derived once (a bulk load asks for the digest keys on every row).
+        self._stable: dict[str, bytes] = {}
 
     @property
     def data_cipher(self) -> str:
@@ -133,7 +133,10 @@ class KeyRing:
         return self._material.current()
 
     def key(self, purpose: str) -> bytes:
-        return derive_key(self._master.get_secret_value().encode(), purpose)
+        found = self._stable.get(purpose)
+        if found is None:
+            found = self._stable[purpose] = derive_key(self._master.get_secret_value().encode(), purpose)
+        return found
 
     def _wrapping_key(self, version: int, cipher: str) -> bytes:
         found = self._material.versions().get(version)
@@ -195,6 +198,9 @@ def new_wrapping_key() -> bytes:
 # --- envelope encryption: data keys and sealed fields ----------------------------------------------
 
 
+_AES_ID = bytes([CIPHERS["aes-256-gcm"][0]])
+
+
 @dataclass(frozen=True)
 class DataKey:
     """A data key (AES-256 or SM4) with its wrapped form, as stored beside what it seals. The key
@@ -208,17 +214,57 @@ class DataKey:
     def seal(self, table: str, column: str, row: Sequence[str], plain: bytes) -> bytes:
         """`plain` sealed for one field of one row: the associated data binds the table, the column,
         the row's key and this key's version, so the bytes open nowhere else."""
-        return _sealed(self.cipher, self._key, plain, self._context(table, column, row))
+        context = self._context(table, column, row)
+        if self.cipher != "aes-256-gcm":
+            return _sealed(self.cipher, self._key, plain, context)
+        nonce = self._nonces.take()
+        return _AES_ID + nonce + self._aes.encrypt(nonce, plain, context)
 
     def open(self, table: str, column: str, row: Sequence[str], sealed: bytes) -> bytes:
-        return _opened(lambda _: self._key, sealed, self._context(table, column, row), f"{table}.{column}")
+        context = self._context(table, column, row)
+        if sealed[:1] != _AES_ID or self.cipher != "aes-256-gcm":
+            return _opened(lambda _: self._key, sealed, context, f"{table}.{column}")
+        try:
+            return self._aes.decrypt(sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :], context)
+        except (InvalidTag, ValueError):
+            raise SealBroken(
+                f"a sealed {table}.{column} does not open here: another key, row or field"
+            ) from None
 
     def _context(self, table: str, column: str, row: Sequence[str]) -> bytes:
-        return context_bytes(b"credit-hub field 1", table, column, *row, str(self.version), self.cipher)
+        return context_bytes("credit-hub field 1", table, column, *row, str(self.version), self.cipher)
+
+    @cached_property
+    def _aes(self) -> AESGCM:
+        return AESGCM(self._key)
+
+    @cached_property
+    def _nonces(self) -> _Nonces:
+        return _Nonces()
+
+
+class _Nonces:
+    """Random 96-bit nonces drawn from the OS a few hundred at a time: one getrandom call per nonce cost
+    more than the encryption (10 µs on a loaded VM). Random, not a counter, so a data key opened twice
+    never repeats one; a data key seals at most DATA_KEY_ROWS rows, far below GCM's 2^32 random nonces.
+    A DataKey seals from one thread (its sealer's)."""
+
+    _CHUNK = 341 * _NONCE_BYTES
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._at = 0
+
+    def take(self) -> bytes:
+        if self._at >= len(self._pool):
+            self._pool, self._at = secrets.token_bytes(self._CHUNK), 0
+        nonce = self._pool[self._at : self._at + _NONCE_BYTES]
+        self._at += _NONCE_BYTES
+        return nonce
 
 
 def _wrap_context(table: str, version: int, cipher: str) -> bytes:
-    return context_bytes(b"credit-hub data key 1", table, str(version), cipher)
+    return context_bytes("credit-hub data key 1", table, str(version), cipher)
 
 
 def new_data_key(keys: KeyProvider, table: str) -> DataKey:

@@ -20,13 +20,13 @@ two records do not look equal.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from hub.catalog.record_types import RecordTypeDef
+from hub.catalog.record_types import FieldDef, RecordTypeDef
 from hub.crypto import DataKey, context_bytes, keyed_digest, new_data_key, open_data_key
 from hub.ports import KeyProvider
 
@@ -42,7 +42,20 @@ def personal_fields(definition: RecordTypeDef | None, values: Mapping[str, Any])
     """The fields of `values` that the catalogue classes as personal in this record."""
     if definition is None:
         return []
-    return [f.name for f in definition.fields if f.name in values and f.sensitivity_for(values) == "personal"]
+    return [
+        f.name
+        for f in maybe_personal(definition)
+        if f.name in values and f.sensitivity_for(values) == "personal"
+    ]
+
+
+def maybe_personal(definition: RecordTypeDef) -> tuple[FieldDef, ...]:
+    """The fields that are personal in some record of this type (by class or by a conditional rule)."""
+    return tuple(
+        f
+        for f in definition.fields
+        if f.sensitivity == "personal" or any(r.sensitivity == "personal" for r in f.sensitivity_when)
+    )
 
 
 def row_key(uscc: str, source_dept: str, source_record_id: str, content_hash: bytes) -> tuple[str, ...]:
@@ -70,6 +83,16 @@ class Sealer:
         self.rows_per_key = rows_per_key
         self._key: DataKey | None = None
         self._used = 0
+        self._candidates: dict[tuple[str, int], tuple[FieldDef, ...]] = {}
+
+    def _personal(self, definition: RecordTypeDef | None, values: Mapping[str, Any]) -> list[str]:
+        if definition is None:
+            return []
+        key = (definition.code, definition.version)
+        candidates = self._candidates.get(key)
+        if candidates is None:
+            candidates = self._candidates[key] = maybe_personal(definition)
+        return [f.name for f in candidates if f.name in values and f.sensitivity_for(values) == "personal"]
 
     def data_key(self) -> DataKey:
         if (
@@ -92,12 +115,26 @@ class Sealer:
         encoded = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
         # Keyed: the content holds ID numbers, which an unkeyed digest would let anyone test guesses of.
         content_hash = keyed_digest(self.keys, "record-content", encoded)
-        personal = personal_fields(definition, values)
+        personal = self._personal(definition, values)
         if not personal:
             return SealedRow(dict(values), encoded, content_hash, None, None, None, None)
+        return self.seal_fields(uscc, source_dept, source_record_id, content_hash, values, personal)
+
+    def seal_fields(
+        self,
+        uscc: str,
+        source_dept: str,
+        source_record_id: str,
+        content_hash: bytes,
+        values: Mapping[str, Any],
+        personal: Sequence[str],
+    ) -> SealedRow:
+        """The fields `personal` of `values` sealed under the current data key, for the row with this
+        content digest (a key rotation reseals a row's fields so: its digest, and row key, stay)."""
         key = self.data_key()
         row = row_key(uscc, source_dept, source_record_id, content_hash)
-        content = {k: v for k, v in values.items() if k not in personal}
+        leaving = set(personal)
+        content = {k: v for k, v in values.items() if k not in leaving}
         sealed: dict[str, str] = {}
         tags: dict[str, str] = {}
         for name in personal:
@@ -117,7 +154,10 @@ class Sealer:
 
 def change_tag(keys: KeyProvider, source_dept: str, source_record_id: str, name: str, plain: bytes) -> str:
     digest = keyed_digest(
-        keys, "record-field-tag", context_bytes(source_dept, source_record_id, name, plain), _TAG_BYTES
+        keys,
+        "record-field-tag",
+        context_bytes(source_dept, source_record_id, name, plain.decode()),
+        _TAG_BYTES,
     )
     return "#" + base64.b64encode(digest).decode()
 
