@@ -215,9 +215,8 @@ def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> int:
         engine = make_engine(database_url(settings), pool_size=1)
         try:
-            return await rotate(
-                make_sessionmaker(engine), keys, args.batch or settings.rotation_batch_rows, progress
-            )
+            batch = args.batch or settings.rotation_batch_rows
+            return await rotate(make_sessionmaker(engine), keys, batch, progress, settings.blind_index_bits)
         finally:
             await engine.dispose()
 

@@ -24,13 +24,21 @@ from schema.permissions import assert_every_root_field_guarded
 from schema.records.bulk import BulkMutations, BulkQueries
 from schema.records.catalog import CatalogMutations, CatalogQueries
 from schema.records.mutations import RecordMutations
+from schema.records.queries import RecordQueries
 from schema.scoring.operations import ScoringMutations, ScoringQueries
 from schema.strings import string_rule
 
 
 @strawberry.type(description="Read the credit archive, the catalogue and who you are.")
 class Query(
-    EntityQueries, GradingQueries, ScoringQueries, InspectionQueries, CatalogQueries, BulkQueries, AuthQueries
+    EntityQueries,
+    GradingQueries,
+    ScoringQueries,
+    InspectionQueries,
+    CatalogQueries,
+    BulkQueries,
+    AuthQueries,
+    RecordQueries,
 ):
     pass
 

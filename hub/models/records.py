@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Index, LargeBinary, String, text
+from sqlalchemy import Index, Integer, LargeBinary, String, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,6 +31,12 @@ class Record(Base):
         Index("ix_records_identity", "source_dept", "source_record_id", postgresql_where=text("current")),
         Index(
             "ix_records_entity_read", "uscc", "decision_date", "source_dept", postgresql_where=text("current")
+        ),
+        Index(
+            "ix_records_id_index",
+            "id_index",
+            postgresql_using="gin",
+            postgresql_where=text("current AND id_index IS NOT NULL"),
         ),
         # The rows a key rotation has to move, in keyset order.
         Index(
@@ -76,3 +82,6 @@ class Record(Base):
     tags: Mapped[dict[str, Any] | None]
     key_version: Mapped[int | None]
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Keyed blind indexes (truncated to HUB_BLIND_INDEX_BITS) of the ID numbers the record names: the
+    # exact-match look-up by ID number (recordsByIdNumber) narrows to them, then opens and compares.
+    id_index: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))

@@ -57,6 +57,7 @@ RECORD_COLUMNS = (
     "tags",
     "key_version",
     "wrapped_key",
+    "id_index",
 )
 WORK_DIR = PROJECT_ROOT / ".data" / "bench"
 
@@ -118,6 +119,7 @@ async def prepared_rows(
                 orjson.dumps(p.tags).decode() if p.tags else None,
                 p.key_version,
                 p.wrapped_key,
+                p.id_index,
             )
         )
     prepared = time.perf_counter()

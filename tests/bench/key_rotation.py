@@ -90,6 +90,7 @@ def sealed_rows(keys: KeyProvider, rows: int, start: int = 0) -> Iterator[tuple[
             orjson.dumps(stored.tags).decode(),
             stored.key_version,
             stored.wrapped_key,
+            stored.id_index,
         )
 
 

@@ -95,7 +95,7 @@ async def test_rotation_seals_rows_written_before_encryption_at_rest(
     await connection.execute(
         text(
             "UPDATE records SET content = CAST(:plain AS jsonb), content_hash = :legacy, sealed = NULL, "
-            "tags = NULL, key_version = 0, wrapped_key = NULL WHERE source_record_id = '罚-S1'"
+            "tags = NULL, key_version = 0, wrapped_key = NULL, id_index = NULL WHERE source_record_id = '罚-S1'"
         ),
         {"plain": json.dumps(plain), "legacy": b"\x00" * 16},
     )
@@ -104,6 +104,7 @@ async def test_rotation_seals_rows_written_before_encryption_at_rest(
     assert sealed.key_version == 1 and set(sealed.sealed) == {"FRDB", "FR_ZJHM"}
     assert "张三" not in sealed.raw and REPRESENTATIVE_ID not in sealed.raw
     assert bytes(sealed.content_hash) == bytes(row.content_hash)  # the keyed digest a push computes
+    assert sealed.id_index == row.id_index  # and indexed for the look-up by ID number
     again = await push_ok(client, dept, [record], key="again")
     assert again["results"][0]["outcome"] == "UNCHANGED"
     shown = (await records_of(client, actors["credit_office"], company))["罚-S1"]["fields"]

@@ -4,6 +4,8 @@ sealed value moved to another row or field does not open."""
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
 import json
 from typing import Any
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.crypto import KeyUnavailable, SealBroken, StaticKeyProvider
 from hub.records.ingestion import repository as repo
 from hub.records.sealing.fields import opened_content
-from tests.conftest import Actor, company_code
+from tests.conftest import Actor, company_code, gql
 from tests.records.builders import PERSON_ID, person_record, push_ok, records_of, valid_record
 from tests.records.test_bulk_smoke import csv_file, upload
 
@@ -35,7 +37,7 @@ async def stored(connection: AsyncConnection, record_id: str) -> list[Any]:
     rows = await connection.execute(
         text(
             "SELECT uscc, source_dept, source_record_id, version, content, content_hash, sealed, tags, "
-            "key_version, wrapped_key, changed_fields, content::text || coalesce(sealed::text, '') AS raw "
+            "key_version, wrapped_key, changed_fields, id_index, content::text || coalesce(sealed::text, '') AS raw "
             "FROM records WHERE source_record_id = :id ORDER BY version"
         ),
         {"id": record_id},
@@ -191,3 +193,82 @@ async def test_rows_written_before_encryption_are_read_as_they_are(
     shown = (await records_of(client, actors["credit_office"], company))["罚-S1"]["fields"]
     assert (shown["FRDB"], shown["FR_ZJHM"]) == ("张三", REPRESENTATIVE_ID)
     assert repo is not None and row.key_version == 1
+
+
+# --- the exact-match look-up by ID number, through the blind index ---------------------------------
+
+BY_ID = """
+query($id: String!) { recordsByIdNumber(idNumber: $id) { uscc sourceRecordId fields } }
+"""
+
+
+async def test_records_are_found_by_id_number_through_the_blind_index(
+    client: httpx.AsyncClient, actors: dict[str, Actor], connection: AsyncConnection, keys: StaticKeyProvider
+) -> None:
+    code = actors["department"].code
+    naming = [
+        company_penalty(code, company_code(77), "罚-L1"),  # as the legal representative
+        company_penalty(code, company_code(78), "罚-L2", FR_ZJHM=PERSON_ID),  # another number
+        person_record("administrative_penalty", code, record_id="罚-L3", id_number=REPRESENTATIVE_ID),
+    ]
+    await push_ok(client, actors["department"], naming)
+    (row,) = await stored(connection, "罚-L1")
+    # The stored index is the number's keyed HMAC-SHA256, cut to 16 bits, computed here by hand.
+    own_key = keys.key("blind-index:id-number")
+    digest = hmac.new(own_key, REPRESENTATIVE_ID.encode(), hashlib.sha256).digest()
+    assert row.id_index == [int.from_bytes(digest[:4], "big") >> 16]
+
+    found = await gql(client, BY_ID, {"id": f" {REPRESENTATIVE_ID.lower()} "}, actors["credit_office"])
+    assert "errors" not in found, found
+    assert sorted(r["sourceRecordId"] for r in found["data"]["recordsByIdNumber"]) == ["罚-L1", "罚-L3"]
+    assert {
+        r["fields"].get("FR_ZJHM") or r["fields"].get("XDR_ZJHM") for r in found["data"]["recordsByIdNumber"]
+    } == {REPRESENTATIVE_ID}
+
+
+async def test_a_record_sharing_the_index_but_not_the_number_is_not_returned(
+    client: httpx.AsyncClient, actors: dict[str, Actor], connection: AsyncConnection
+) -> None:
+    """A truncated index is shared by many numbers (that is the point): the look-up compares the numbers."""
+    dept = actors["department"]
+    await push_ok(client, dept, [company_penalty(dept.code, company_code(79), "罚-L4", FR_ZJHM=PERSON_ID)])
+    (row,) = await stored(connection, "罚-L4")
+    # Give it the index of another number: it becomes a candidate for that number, and is dropped.
+    await connection.execute(
+        text("UPDATE records SET id_index = :index WHERE source_record_id = '罚-L4'"),
+        {
+            "index": [
+                *(await stored(connection, "罚-L4"))[0].id_index,
+                *await _index_of(client, actors, connection),
+            ]
+        },
+    )
+    found = await gql(client, BY_ID, {"id": REPRESENTATIVE_ID}, actors["credit_office"])
+    assert [r["sourceRecordId"] for r in found["data"]["recordsByIdNumber"]] == ["罚-L5"]
+    assert row.id_index is not None
+
+
+async def _index_of(
+    client: httpx.AsyncClient, actors: dict[str, Actor], connection: AsyncConnection
+) -> list[int]:
+    dept = actors["department"]
+    await push_ok(client, dept, [company_penalty(dept.code, company_code(81), "罚-L5")], key="l5")
+    (row,) = await stored(connection, "罚-L5")
+    return list(row.id_index)
+
+
+# A control character is refused by every String argument's bound, before the look-up runs.
+@pytest.mark.parametrize(
+    ("number", "code", "path"),
+    [
+        ("  ", "REQUIRED", "idNumber"),
+        ("1" * 31, "TOO_LONG", "idNumber"),
+        ("1101\x0705", "CONTROL_CHARACTER", "variables.id"),
+    ],
+)
+async def test_a_malformed_id_number_is_refused_with_the_reason(
+    client: httpx.AsyncClient, actors: dict[str, Actor], number: str, code: str, path: str
+) -> None:
+    found = await gql(client, BY_ID, {"id": number}, actors["credit_office"])
+    assert found["data"] is None
+    assert found["errors"][0]["extensions"] == {"code": code, "path": path}

@@ -52,6 +52,21 @@ _SOURCES = text(
 )
 
 
+# Current records whose blind indexes include `index`: the candidates of a look-up by ID number.
+_BY_ID_INDEX = text(
+    f"""
+    SELECT {_COLUMNS} FROM records r
+    WHERE r.current AND r.id_index IS NOT NULL AND r.id_index @> ARRAY[CAST(:index AS integer)]
+    ORDER BY r.decision_date DESC, r.uscc, r.source_dept, r.source_record_id
+    LIMIT :limit
+    """
+).columns(content=JSONB, sealed=JSONB)
+
+
+async def by_id_index(session: AsyncSession, index: int, limit: int) -> list[Any]:
+    return list((await session.execute(_BY_ID_INDEX, {"index": index, "limit": limit})).all())
+
+
 def _params(
     usccs: Sequence[str],
     record_types: Sequence[str] | None = None,

@@ -12,11 +12,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.catalog.policy import record_type_versions
+from hub.crypto import blind_index
 from hub.disclosure.gate import Disclosure
+from hub.entities.codes import normalise
+from hub.errors import Invalid
 from hub.ports import KeyProvider
 from hub.records.archive import repository as reads
 from hub.records.ingestion import repository as repo
-from hub.records.sealing.fields import opened_content
+from hub.records.sealing.fields import BLIND_INDEX_PURPOSE, opened_content
+from hub.records.validation.field_check import control_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,3 +213,56 @@ async def sources(
         for uscc, dept, count, latest in await reads.sources_for(session, group, public_on):
             grouped[uscc].append(SourceSummary(dept, count, latest))
     return [grouped.get(u, []) for u in usccs]
+
+
+# Longest ID number the catalogue stores (its id_number fields' max_length).
+ID_NUMBER_LENGTH = 30
+# Candidates a look-up opens at most: the blind index maps ~R/2^L rows to each value (152 at the
+# planned 10^7 rows and 16 bits), so this is ~60 times what one value should hold.
+ID_CANDIDATES = 10_000
+
+
+async def records_by_id_number(
+    session: AsyncSession,
+    gate: Disclosure,
+    keys: KeyProvider,
+    id_number: str,
+    *,
+    index_bits: int,
+    limit: int,
+) -> list[RecordView]:
+    """Current records that name `id_number` in a personal ID-number field (a natural person's own, a
+    legal representative's, an individual business's operator's), newest first, at most `limit`.
+
+    The keyed blind index narrows the search to the rows sharing the number's truncated index (many,
+    by design: it does not identify a row); each candidate is opened and its ID numbers compared."""
+    number = normalise(id_number)
+    if not number:
+        raise Invalid("idNumber is empty", code="REQUIRED", path="idNumber")
+    if len(number) > ID_NUMBER_LENGTH:
+        raise Invalid(
+            f"an ID number has at most {ID_NUMBER_LENGTH} characters", code="TOO_LONG", path="idNumber"
+        )
+    problem = control_problem("idNumber", "idNumber", number)
+    if problem is not None:
+        raise Invalid(problem.message, code=problem.code, path="idNumber")
+    index = blind_index(keys, BLIND_INDEX_PURPOSE, number, index_bits)
+    rows = await reads.by_id_index(session, index, ID_CANDIDATES)
+    definitions = await record_type_versions(session, {(r.record_type, r.type_version) for r in rows})
+    matching = []
+    for row in rows:
+        definition = definitions.get((row.record_type, row.type_version))
+        if definition is None or gate.archive_scope(row.uscc) is None:
+            continue
+        content = opened_content(keys, row)
+        if any(
+            content.get(name) == number
+            and definition.has_field(name)
+            and definition.field(name).type == "id_number"
+            for name in row.sealed or ()
+        ):
+            matching.append(row)
+            if len(matching) == limit:
+                break
+    view = await _view_factory(session, gate, keys, matching)
+    return [view(row) for row in matching]

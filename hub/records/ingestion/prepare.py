@@ -19,7 +19,7 @@ from hub.catalog.workdays import UnknownCalendarYear
 from hub.crypto import person_key
 from hub.ports import KeyProvider
 from hub.records.ingestion.evaluations import EVALUATION_TYPES, check_evaluation
-from hub.records.sealing.fields import Sealer
+from hub.records.sealing.fields import BLIND_INDEX_BITS, Sealer
 from hub.records.validation.record import FieldError, validator_for
 
 # 双公示: licences and penalties are published within 7 working days of the decision.
@@ -66,6 +66,7 @@ class PreparedRecord:
     tags: dict[str, str] | None = None
     key_version: int | None = None
     wrapped_key: bytes | None = None
+    id_index: list[int] | None = None
 
 
 @dataclass(slots=True)
@@ -87,12 +88,13 @@ class RecordPreparer:
         authority_domain: str | None = None,
         historical: bool = False,
         pusher_role: Role = Role.DEPARTMENT,
+        index_bits: int = BLIND_INDEX_BITS,
     ) -> None:
         self.authority_domain = authority_domain
         self.pusher_role = pusher_role
         self.policy = policy
         self.keys = keys
-        self.sealer = Sealer(keys)
+        self.sealer = Sealer(keys, index_bits=index_bits)
         self.pusher_code = pusher_code
         self.today = today
         self.historical = historical
@@ -203,6 +205,7 @@ class RecordPreparer:
             tags=stored.tags,
             key_version=stored.key_version,
             wrapped_key=stored.wrapped_key,
+            id_index=stored.id_index,
         )
 
     def _derive(

@@ -83,6 +83,7 @@ def version_row(
         "tags": record.tags,
         "key_version": record.key_version,
         "wrapped_key": record.wrapped_key,
+        "id_index": record.id_index,
     }
 
 

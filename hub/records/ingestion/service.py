@@ -21,7 +21,7 @@ from hub.ports import KeyProvider
 from hub.records.ingestion import repository as repo
 from hub.records.ingestion.evaluations import EVALUATION_TYPES
 from hub.records.ingestion.prepare import NAME_DIFFERS_MESSAGE, PreparedRecord, RecordPreparer, RejectedRecord
-from hub.records.sealing.fields import compared_content
+from hub.records.sealing.fields import BLIND_INDEX_BITS, compared_content
 from hub.records.validation.record import FieldError
 from hub.sync.events import EvaluationStored, Event, RecordCreated, RecordUpdated
 from hub.sync.outbox import emit
@@ -121,6 +121,7 @@ async def push_records(
     max_records: int,
     authority_domain: str | None = None,
     today: dt.date | None = None,
+    index_bits: int = BLIND_INDEX_BITS,
 ) -> PushAnswer:
     if caller.organisation_code is None:
         raise Forbidden("only an organisation can push records")
@@ -157,6 +158,7 @@ async def push_records(
         today or dt.date.today(),
         authority_domain=authority_domain,
         pusher_role=caller.role,
+        index_bits=index_bits,
     )
     prepared: dict[int, PreparedRecord] = {}
     outcomes: dict[int, RecordOutcome] = {}

@@ -20,6 +20,7 @@ two records do not look equal.
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from typing import Any
 import orjson
 
 from hub.catalog.record_types import FieldDef, RecordTypeDef
-from hub.crypto import DataKey, context_bytes, keyed_digest, new_data_key, open_data_key
+from hub.crypto import DataKey, blind_index, context_bytes, keyed_digest, new_data_key, open_data_key
 from hub.ports import KeyProvider
 
 TABLE = "records"
@@ -35,6 +36,9 @@ TABLE = "records"
 DATA_KEY_ROWS = 1000
 # key_version of rows written before encryption at rest (migration 0012): plain, until rotated.
 PLAIN_VERSION = 0
+# The ID-number blind index's bits (HUB_BLIND_INDEX_BITS, whose default this is; a test checks both).
+BLIND_INDEX_BITS = 16
+BLIND_INDEX_PURPOSE = "id-number"
 _TAG_BYTES = 12
 
 
@@ -73,13 +77,18 @@ class SealedRow:
     tags: dict[str, str] | None
     key_version: int | None
     wrapped_key: bytes | None
+    # Blind indexes of the ID numbers the record names (its personal id_number fields).
+    id_index: list[int] | None = None
 
 
 class Sealer:
     """Seals rows' personal fields, a fresh data key every DATA_KEY_ROWS sealed rows."""
 
-    def __init__(self, keys: KeyProvider, rows_per_key: int = DATA_KEY_ROWS) -> None:
+    def __init__(
+        self, keys: KeyProvider, rows_per_key: int = DATA_KEY_ROWS, index_bits: int = BLIND_INDEX_BITS
+    ) -> None:
         self.keys = keys
+        self.index_bits = index_bits
         self.rows_per_key = rows_per_key
         self._key: DataKey | None = None
         self._used = 0
@@ -118,7 +127,24 @@ class Sealer:
         personal = self._personal(definition, values)
         if not personal:
             return SealedRow(dict(values), encoded, content_hash, None, None, None, None)
-        return self.seal_fields(uscc, source_dept, source_record_id, content_hash, values, personal)
+        stored = self.seal_fields(uscc, source_dept, source_record_id, content_hash, values, personal)
+        indexes = self.id_indexes(definition, values, personal)
+        return dataclasses.replace(stored, id_index=indexes) if indexes else stored
+
+    def id_indexes(
+        self, definition: RecordTypeDef | None, values: Mapping[str, Any], personal: Sequence[str]
+    ) -> list[int]:
+        """The blind index of each ID number among the personal fields (in field order, no repeats)."""
+        if definition is None:
+            return []
+        out: list[int] = []
+        for name in personal:
+            value = values.get(name)
+            if isinstance(value, str) and value and definition.field(name).type == "id_number":
+                index = blind_index(self.keys, BLIND_INDEX_PURPOSE, value, self.index_bits)
+                if index not in out:
+                    out.append(index)
+        return out
 
     def seal_fields(
         self,

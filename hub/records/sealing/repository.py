@@ -28,7 +28,7 @@ _MOVE = text(
     """
     UPDATE records SET content = CAST(:content AS jsonb), content_hash = :content_hash,
         sealed = CAST(:sealed AS jsonb), tags = CAST(:tags AS jsonb), key_version = :key_version,
-        wrapped_key = :wrapped_key
+        wrapped_key = :wrapped_key, id_index = coalesce(CAST(:id_index AS integer[]), id_index)
     WHERE uscc = :uscc AND source_dept = :source_dept AND source_record_id = :source_record_id
       AND version = :version AND key_version = :old_version
     """

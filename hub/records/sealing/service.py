@@ -28,7 +28,7 @@ from hub.catalog.policy import record_type_versions
 from hub.db import unit_of_work
 from hub.ports import KeyProvider
 from hub.records.sealing import repository as repo
-from hub.records.sealing.fields import PLAIN_VERSION, SealedRow, Sealer, opened_content
+from hub.records.sealing.fields import BLIND_INDEX_BITS, PLAIN_VERSION, SealedRow, Sealer, opened_content
 
 # A pass that finds rows behind but moves none (all locked by writers) waits this long before the next.
 RETRY_SECONDS = 0.2
@@ -49,13 +49,15 @@ async def key_status(session: AsyncSession, keys: KeyProvider) -> KeyStatus:
     return KeyStatus(keys.current_version, await repo.counts_by_version(session))
 
 
-async def rotate_batch(session: AsyncSession, keys: KeyProvider, limit: int) -> int:
+async def rotate_batch(
+    session: AsyncSession, keys: KeyProvider, limit: int, index_bits: int = BLIND_INDEX_BITS
+) -> int:
     """Move up to `limit` rows onto the current key version; the number moved."""
     current = keys.current_version
     rows = await repo.rows_behind(session, current, limit)
     if not rows:
         return 0
-    sealer = Sealer(keys, rows_per_key=max(limit, 1))
+    sealer = Sealer(keys, rows_per_key=max(limit, 1), index_bits=index_bits)
     plain = [r for r in rows if r.key_version == PLAIN_VERSION]
     definitions = await record_type_versions(session, {(r.record_type, r.type_version) for r in plain})
     moved = []
@@ -91,6 +93,8 @@ def _move(row: Any, stored: SealedRow) -> dict[str, Any]:
         "tags": orjson.dumps(stored.tags).decode() if stored.tags else None,
         "key_version": stored.key_version,
         "wrapped_key": stored.wrapped_key,
+        # A row sealed before keeps its index (its key is never rotated); one written plain gets it now.
+        "id_index": stored.id_index,
     }
 
 
@@ -99,12 +103,13 @@ async def rotate(
     keys: KeyProvider,
     batch_rows: int,
     progress: Callable[[int], None] | None = None,
+    index_bits: int = BLIND_INDEX_BITS,
 ) -> int:
     """Move every row onto the current key version, a batch per transaction; the rows moved."""
     total = 0
     while True:
         async with unit_of_work(sessions) as session:
-            moved = await rotate_batch(session, keys, batch_rows)
+            moved = await rotate_batch(session, keys, batch_rows, index_bits)
         total += moved
         if progress is not None and moved:
             progress(total)
