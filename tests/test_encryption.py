@@ -28,7 +28,9 @@ from hub.crypto import (
     open_data_key,
     person_key,
 )
+from hub.records.sealing.fields import BLIND_INDEX_BITS
 from hub.settings import Settings
+from hub.web.keys import init_key_file, key_provider
 
 SECRET = SecretStr("a-fixed-master-secret-for-the-person-key-test")
 KEYS = StaticKeyProvider(SECRET)
@@ -179,3 +181,21 @@ def test_a_broken_key_file_is_refused_without_showing_it(tmp_path) -> None:
     with pytest.raises(KeyFileError, match="not a key file") as caught:
         KeyFile(path)
     assert "c2hvcnQ" not in str(caught.value)
+
+
+def test_the_blind_index_default_is_the_settings_default() -> None:
+    assert Settings().blind_index_bits == BLIND_INDEX_BITS
+
+
+def test_production_needs_a_key_file(tmp_path) -> None:
+    production = {"environment": "production", "master_key": "m" * 40, "database_url": "postgresql://h@db/h"}
+    with pytest.raises(SystemExit, match="HUB_KEY_FILE must name"):
+        key_provider(Settings(**production))
+    with pytest.raises(SystemExit, match="no key file"):
+        key_provider(Settings(**production, key_file=tmp_path / "keys.json"))
+    path, current = init_key_file(Settings(**production, key_file=tmp_path / "keys.json"))
+    assert (path, current) == (str(tmp_path / "keys.json"), 1)
+    assert key_provider(Settings(**production, key_file=tmp_path / "keys.json")).current_version == 1
+    assert (
+        init_key_file(Settings(**production, key_file=tmp_path / "keys.json"))[1] == 1
+    )  # kept, not replaced

@@ -3,6 +3,7 @@ sealed value moved to another row or field does not open."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import hmac
@@ -13,11 +14,13 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from hub.crypto import KeyUnavailable, SealBroken, StaticKeyProvider
 from hub.records.ingestion import repository as repo
 from hub.records.sealing.fields import opened_content
+from hub.settings import Settings
+from hub.web.app import create_app
 from tests.conftest import Actor, company_code, gql
 from tests.records.builders import PERSON_ID, person_record, push_ok, records_of, valid_record
 from tests.records.test_bulk_smoke import csv_file, upload
@@ -272,3 +275,28 @@ async def test_a_malformed_id_number_is_refused_with_the_reason(
     found = await gql(client, BY_ID, {"id": number}, actors["credit_office"])
     assert found["data"] is None
     assert found["errors"][0]["extensions"] == {"code": code, "path": path}
+
+
+async def test_sm4_gcm_is_a_configuration_choice_and_rows_of_either_cipher_read_back(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient,
+    actors: dict[str, Actor],
+    connection: AsyncConnection,
+) -> None:
+    """HUB_DATA_CIPHER=sm4-gcm: new rows are sealed with SM4-GCM (cipher id 2 in each value, a 16-byte
+    data key); rows sealed with AES-256-GCM before still open, each value naming its cipher."""
+    dept, office = actors["department"], actors["credit_office"]
+    await push_ok(client, dept, [company_penalty(dept.code, company_code(82), "罚-AES")], key="aes")
+    sm4 = create_app(settings.model_copy(update={"data_cipher": "sm4-gcm"}), sessions=sessions)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sm4), base_url="http://hub.test"
+    ) as national:
+        await push_ok(national, dept, [company_penalty(dept.code, company_code(83), "罚-SM4")], key="sm4")
+        (aes,), (sm,) = await stored(connection, "罚-AES"), await stored(connection, "罚-SM4")
+        assert base64.b64decode(aes.sealed["FRDB"])[0] == 1 and bytes(aes.wrapped_key)[0] == 1
+        assert base64.b64decode(sm.sealed["FRDB"])[0] == 2 and bytes(sm.wrapped_key)[0] == 2
+        for reader in (client, national):
+            for company, record_id in ((company_code(82), "罚-AES"), (company_code(83), "罚-SM4")):
+                shown = (await records_of(reader, office, company))[record_id]["fields"]
+                assert (shown["FRDB"], shown["FR_ZJHM"]) == ("张三", REPRESENTATIVE_ID)

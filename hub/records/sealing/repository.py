@@ -24,14 +24,37 @@ _BEHIND = text(
     """
 ).columns(content=JSONB, sealed=JSONB)
 
+# One statement per batch: the batch's new columns as arrays, joined back to the rows they came from.
+# The guard on the old key version makes a row that moved meanwhile (it cannot: it is locked) a no-op.
 _MOVE = text(
     """
-    UPDATE records SET content = CAST(:content AS jsonb), content_hash = :content_hash,
-        sealed = CAST(:sealed AS jsonb), tags = CAST(:tags AS jsonb), key_version = :key_version,
-        wrapped_key = :wrapped_key, id_index = coalesce(CAST(:id_index AS integer[]), id_index)
-    WHERE uscc = :uscc AND source_dept = :source_dept AND source_record_id = :source_record_id
-      AND version = :version AND key_version = :old_version
+    UPDATE records r SET content = CAST(m.content AS jsonb), content_hash = m.content_hash,
+        sealed = CAST(m.sealed AS jsonb), tags = CAST(m.tags AS jsonb), key_version = m.key_version,
+        wrapped_key = m.wrapped_key, id_index = coalesce(CAST(m.id_index AS integer[]), r.id_index)
+    FROM unnest(
+        CAST(:uscc AS text[]), CAST(:source_dept AS text[]), CAST(:source_record_id AS text[]),
+        CAST(:version AS integer[]), CAST(:old_version AS integer[]), CAST(:content AS text[]),
+        CAST(:content_hash AS bytea[]), CAST(:sealed AS text[]), CAST(:tags AS text[]),
+        CAST(:key_version AS integer[]), CAST(:wrapped_key AS bytea[]), CAST(:id_index AS text[])
+    ) AS m(uscc, source_dept, source_record_id, version, old_version, content, content_hash, sealed, tags,
+           key_version, wrapped_key, id_index)
+    WHERE r.uscc = m.uscc AND r.source_dept = m.source_dept AND r.source_record_id = m.source_record_id
+      AND r.version = m.version AND r.key_version = m.old_version
     """
+)
+_MOVED_COLUMNS = (
+    "uscc",
+    "source_dept",
+    "source_record_id",
+    "version",
+    "old_version",
+    "content",
+    "content_hash",
+    "sealed",
+    "tags",
+    "key_version",
+    "wrapped_key",
+    "id_index",
 )
 
 
@@ -40,8 +63,9 @@ async def rows_behind(session: AsyncSession, current: int, limit: int) -> list[A
 
 
 async def move_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Write each row's new columns (`id_index` as an array literal, or None to keep the row's)."""
     if rows:
-        await session.execute(_MOVE, list(rows))
+        await session.execute(_MOVE, {c: [r[c] for r in rows] for c in _MOVED_COLUMNS})
 
 
 async def count_behind(session: AsyncSession, current: int) -> int:

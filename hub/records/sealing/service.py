@@ -94,7 +94,7 @@ def _move(row: Any, stored: SealedRow) -> dict[str, Any]:
         "key_version": stored.key_version,
         "wrapped_key": stored.wrapped_key,
         # A row sealed before keeps its index (its key is never rotated); one written plain gets it now.
-        "id_index": stored.id_index,
+        "id_index": "{" + ",".join(map(str, stored.id_index)) + "}" if stored.id_index else None,
     }
 
 
