@@ -155,7 +155,7 @@ class KeyRing:
         return _opened(lambda cipher: self._wrapping_key(version, cipher), wrapped, context, "data key")
 
     def __repr__(self) -> str:
-        return f"KeyRing(<hidden>, version {self.current_version}, {self._cipher})"
+        return f"KeyRing(<hidden>, {self._material!r}, {self._cipher})"
 
 
 class DerivedMaterial:
