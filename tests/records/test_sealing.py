@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import hashlib
 import hmac
 import io
@@ -16,9 +17,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from hub.catalog.record_types import load_bundled
 from hub.crypto import KeyUnavailable, SealBroken, StaticKeyProvider
 from hub.records.ingestion import repository as repo
-from hub.records.sealing.fields import opened_content
+from hub.records.sealing.fields import Sealer, opened_content
 from hub.settings import Settings
 from hub.web.app import create_app
 from tests.conftest import Actor, company_code, gql
@@ -300,3 +302,20 @@ async def test_sm4_gcm_is_a_configuration_choice_and_rows_of_either_cipher_read_
             for company, record_id in ((company_code(82), "罚-AES"), (company_code(83), "罚-SM4")):
                 shown = (await records_of(reader, office, company))[record_id]["fields"]
                 assert (shown["FRDB"], shown["FR_ZJHM"]) == ("张三", REPRESENTATIVE_ID)
+
+
+def test_a_row_written_before_is_sealed_by_the_catalogue_in_force_too(keys: StaticKeyProvider) -> None:
+    """A penalty validated when FRDB was `restricted` (before issue 9): the rotation that seals it uses
+    the version in force as well, so the legal representative's name is not left plain."""
+    newest = load_bundled()["administrative_penalty"]
+    before = dataclasses.replace(
+        newest,
+        fields=tuple(
+            dataclasses.replace(f, sensitivity="restricted") if f.name == "FRDB" else f for f in newest.fields
+        ),
+    )
+    values = {"XDR_LB": "法人及非法人组织", "FRDB": "张三", "FR_ZJLX": "身份证", "FR_ZJHM": REPRESENTATIVE_ID}
+    row = ("91230102MA1B2C3D4E", "11230100000000020X", "罚-1")
+    assert set(Sealer(keys).seal(before, *row, values).sealed or {}) == {"FR_ZJHM"}
+    sealed = Sealer(keys).seal(before, *row, values, newest=newest)
+    assert set(sealed.sealed or {}) == {"FRDB", "FR_ZJHM"} and "张三" not in sealed.content_json.decode()

@@ -92,15 +92,16 @@ class Sealer:
         self.rows_per_key = rows_per_key
         self._key: DataKey | None = None
         self._used = 0
-        self._candidates: dict[tuple[str, int], tuple[FieldDef, ...]] = {}
+        self._candidates: dict[int, tuple[RecordTypeDef, tuple[FieldDef, ...]]] = {}
 
     def _personal(self, definition: RecordTypeDef | None, values: Mapping[str, Any]) -> list[str]:
         if definition is None:
             return []
-        key = (definition.code, definition.version)
-        candidates = self._candidates.get(key)
-        if candidates is None:
-            candidates = self._candidates[key] = maybe_personal(definition)
+        # By object (kept alive beside its entry): two stored versions of a type may share `version`.
+        found = self._candidates.get(id(definition))
+        if found is None:
+            found = self._candidates[id(definition)] = (definition, maybe_personal(definition))
+        candidates = found[1]
         return [f.name for f in candidates if f.name in values and f.sensitivity_for(values) == "personal"]
 
     def data_key(self) -> DataKey:
@@ -120,15 +121,22 @@ class Sealer:
         source_dept: str,
         source_record_id: str,
         values: Mapping[str, Any],
+        newest: RecordTypeDef | None = None,
     ) -> SealedRow:
+        """The stored columns of a record with these values, validated against `definition`. `newest`
+        (a rotation sealing a row written before encryption at rest): the record type's version in
+        force, whose personal fields are sealed too (a field the catalogue has since classed personal,
+        as FRDB was in issue 9, is then not left plain)."""
         encoded = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
         # Keyed: the content holds ID numbers, which an unkeyed digest would let anyone test guesses of.
         content_hash = keyed_digest(self.keys, "record-content", encoded)
         personal = self._personal(definition, values)
+        if newest is not None and newest is not definition:
+            personal += [n for n in self._personal(newest, values) if n not in personal]
         if not personal:
             return SealedRow(dict(values), encoded, content_hash, None, None, None, None)
         stored = self.seal_fields(uscc, source_dept, source_record_id, content_hash, values, personal)
-        indexes = self.id_indexes(definition, values, personal)
+        indexes = self.id_indexes(newest or definition, values, personal)
         return dataclasses.replace(stored, id_index=indexes) if indexes else stored
 
     def id_indexes(
@@ -140,7 +148,12 @@ class Sealer:
         out: list[int] = []
         for name in personal:
             value = values.get(name)
-            if isinstance(value, str) and value and definition.field(name).type == "id_number":
+            if (
+                isinstance(value, str)
+                and value
+                and definition.has_field(name)
+                and definition.field(name).type == "id_number"
+            ):
                 index = blind_index(self.keys, BLIND_INDEX_PURPOSE, value, self.index_bits)
                 if index not in out:
                     out.append(index)

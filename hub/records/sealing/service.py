@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.catalog.policy import record_type_versions
+from hub.catalog.policy import current_policy, record_type_versions
 from hub.db import unit_of_work
 from hub.ports import KeyProvider
 from hub.records.sealing import repository as repo
@@ -60,12 +60,20 @@ async def rotate_batch(
     sealer = Sealer(keys, rows_per_key=max(limit, 1), index_bits=index_bits)
     plain = [r for r in rows if r.key_version == PLAIN_VERSION]
     definitions = await record_type_versions(session, {(r.record_type, r.type_version) for r in plain})
+    newest = (await current_policy(session)).record_types if plain else {}
     moved = []
     for row in rows:
         values = opened_content(keys, row)
         if row.key_version == PLAIN_VERSION:
             definition = definitions.get((row.record_type, row.type_version))
-            stored = sealer.seal(definition, row.uscc, row.source_dept, row.source_record_id, values)
+            stored = sealer.seal(
+                definition,
+                row.uscc,
+                row.source_dept,
+                row.source_record_id,
+                values,
+                newest=newest.get(row.record_type),
+            )
         else:
             stored = sealer.seal_fields(
                 row.uscc,
