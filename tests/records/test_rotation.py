@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -17,14 +18,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from adapters.keyfile import KeyFile
+from hub.auth.caller import Role
 from hub.crypto import KeyRing, StaticKeyProvider
-from hub.db import asyncpg_dsn
+from hub.db import asyncpg_dsn, make_engine
 from hub.records.sealing.fields import opened_content
 from hub.records.sealing.service import key_status, rotate
 from hub.settings import Settings
 from tests.bench.key_rotation import _Row, fill, fresh_key_file, representative_id
-from tests.conftest import Actor, company_code
+from tests.conftest import Actor, company_code, gov_code
 from tests.databases import Roles
+from tests.live import live_token, serving
 from tests.records.builders import person_record, push_ok, records_of
 from tests.records.test_sealing import REPRESENTATIVE_ID, company_penalty, stored
 
@@ -152,6 +155,24 @@ async def _read_sample(dsn: str, keys: KeyRing) -> int:
     return len(rows)
 
 
+BY_ID = "query($n: String!) { recordsByIdNumber(idNumber: $n) { sourceRecordId fields } }"
+
+
+async def _read_through_hub(client: httpx.AsyncClient, token: str, serial: int) -> int:
+    """A credit-office look-up through a running `credit-hub serve` (another process, which learns of
+    the new key version from the key file): the record it finds opens to what was written."""
+    number = representative_id(serial)
+    answer = await client.post(
+        "/graphql",
+        json={"query": BY_ID, "variables": {"n": number}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 200, answer.text
+    (record,) = answer.json()["data"]["recordsByIdNumber"]
+    assert record["sourceRecordId"] == f"哈市监罚〔2026〕{serial}号" and record["fields"]["FR_ZJHM"] == number
+    return 1
+
+
 async def test_a_rotation_killed_mid_run_resumes_and_reads_work_throughout(
     roles: Roles, settings: Settings, tmp_path: Path
 ) -> None:
@@ -166,38 +187,51 @@ async def test_a_rotation_killed_mid_run_resumes_and_reads_work_throughout(
         env = {**os.environ, "HUB_DATABASE_URL": server, "HUB_KEY_FILE": str(key_file)}
         env["HUB_MASTER_KEY"] = settings.master_key.get_secret_value()
 
-        first = _cli(env, "keys", "rotate", "--batch", "20")
-        assert first.stdout is not None
-        assert "version 2 added" in first.stdout.readline()
-        read, lines = 0, 0
-        while True:  # read while it rotates (every 10th batch), until it has moved a quarter of the rows
-            line = first.stdout.readline()
-            assert line.startswith("moved"), line + first.communicate()[1]
-            lines += 1
-            if int(line.split()[1]) >= ROWS // 4:
-                break
-            if lines % 10 == 0:
+        engine = make_engine(roles.server_url(database), pool_size=1)
+        token = await live_token(engine, gov_code(1), "市信用办", Role.CREDIT_OFFICE)
+        await engine.dispose()
+        hub_env = {"HUB_KEY_FILE": str(key_file), "HUB_MASTER_KEY": env["HUB_MASTER_KEY"]}
+        served = 0
+        with serving(roles.server_url(database), tmp_path / "hub.log", hub_env) as base:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as hub:
+                served += await _read_through_hub(hub, token, 0)
+                first = _cli(env, "keys", "rotate", "--batch", "20")
+                assert first.stdout is not None
+                assert "version 2 added" in first.stdout.readline()
+                read, lines = 0, 0
+                # Read while it rotates (every 10th batch), until it has moved a quarter of the rows.
+                while True:
+                    line = first.stdout.readline()
+                    assert line.startswith("moved"), line + first.communicate()[1]
+                    lines += 1
+                    if int(line.split()[1]) >= ROWS // 4:
+                        break
+                    if lines % 10 == 0:
+                        read += await _read_sample(dsn, keys)
+                        served += await _read_through_hub(hub, token, random.randrange(ROWS))
+                first.send_signal(signal.SIGKILL)
+                first.wait(timeout=30)
+                assert first.returncode == -signal.SIGKILL
+                halfway = await _versions(dsn)
+                assert (
+                    halfway.get(1, 0) > 0 and halfway.get(2, 0) >= ROWS // 4 and sum(halfway.values()) == ROWS
+                )
                 read += await _read_sample(dsn, keys)
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=30)
-        assert first.returncode == -signal.SIGKILL
-        halfway = await _versions(dsn)
-        assert halfway.get(1, 0) > 0 and halfway.get(2, 0) >= ROWS // 4 and sum(halfway.values()) == ROWS
-        read += await _read_sample(dsn, keys)
 
-        resumed = _cli(env, "keys", "rotate", "--batch", "500")
-        out, err = resumed.communicate(timeout=300)
-        assert resumed.returncode == 0, err
-        assert out.startswith(f"resuming: {halfway[1]} rows below version 2"), out
-        assert "rows on an older version: 0" in out
-        assert await _versions(dsn) == {2: ROWS}
-        assert sorted(KeyFile(key_file).versions()) == [1, 2]  # resumed: no third key
-        read += await _read_sample(dsn, keys)
-        assert read >= 200
+                resumed = _cli(env, "keys", "rotate", "--batch", "500")
+                out, err = resumed.communicate(timeout=300)
+                assert resumed.returncode == 0, err
+                assert out.startswith(f"resuming: {halfway[1]} rows below version 2"), out
+                assert "rows on an older version: 0" in out
+                assert await _versions(dsn) == {2: ROWS}
+                assert sorted(KeyFile(key_file).versions()) == [1, 2]  # resumed: no third key
+                read += await _read_sample(dsn, keys)
+                served += await _read_through_hub(hub, token, random.randrange(ROWS))
+                assert read >= 200 and served >= 5
 
-        status = _cli(env, "keys", "status")
-        out, err = status.communicate(timeout=120)
-        assert status.returncode == 0, err
-        assert "current wrapping key version: 2" in out and f"version 2: {ROWS} rows" in out
+                status = _cli(env, "keys", "status")
+                out, err = status.communicate(timeout=120)
+                assert status.returncode == 0, err
+                assert "current wrapping key version: 2" in out and f"version 2: {ROWS} rows" in out
     finally:
         await roles.drop_database(database)
