@@ -9,11 +9,15 @@ import json
 import math
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 
 from adapters.keyfile import KeyFile, KeyFileError
+from hub.catalog.record_types import load_bundled
 from hub.crypto import (
     CIPHERS,
     KeyRing,
@@ -28,7 +32,7 @@ from hub.crypto import (
     open_data_key,
     person_key,
 )
-from hub.records.sealing.fields import BLIND_INDEX_BITS
+from hub.records.sealing.fields import BLIND_INDEX_BITS, Sealer, opened_content
 from hub.settings import Settings
 from hub.web.keys import init_key_file, key_provider
 
@@ -199,3 +203,62 @@ def test_production_needs_a_key_file(tmp_path) -> None:
     assert (
         init_key_file(Settings(**production, key_file=tmp_path / "keys.json"))[1] == 1
     )  # kept, not replaced
+
+
+class FakeKms:
+    """A KeyProvider as a KMS or an HSM would be: its wrapping key never leaves it, and it counts calls."""
+
+    def __init__(self) -> None:
+        self._inside = AESGCM(os.urandom(32))
+        self.wraps = self.unwraps = 0
+
+    data_cipher = "aes-256-gcm"
+    current_version = 7
+
+    def key(self, purpose: str) -> bytes:
+        return hashlib.sha256(b"kms stable key " + purpose.encode()).digest()
+
+    def wrap(self, version: int, data_key: bytes, context: bytes) -> bytes:
+        self.wraps += 1
+        nonce = os.urandom(12)
+        return nonce + self._inside.encrypt(nonce, data_key, context + str(version).encode())
+
+    def unwrap(self, version: int, wrapped: bytes, context: bytes) -> bytes:
+        self.unwraps += 1
+        return self._inside.decrypt(wrapped[:12], wrapped[12:], context + str(version).encode())
+
+
+def test_a_kms_behind_the_protocol_is_called_once_per_batch_of_rows() -> None:
+    """One data key per 1,000 rows: 2,500 rows sealed with 3 wraps; read back with 3 unwraps."""
+    kms = FakeKms()
+    definition = load_bundled()["administrative_penalty"]
+    sealer = Sealer(kms)
+    rows = []
+    for i in range(2500):
+        values = {"XDR_LB": "法人及非法人组织", "FRDB": f"王某{i}", "FR_ZJHM": GB11643_EXAMPLE, "WSH": str(i)}
+        stored = sealer.seal(definition, "91230102MA1B2C3D4E", "11230100000000020X", str(i), values)
+        rows.append(
+            SimpleNamespace(
+                uscc="91230102MA1B2C3D4E",
+                source_dept="11230100000000020X",
+                source_record_id=str(i),
+                content=stored.content,
+                content_hash=stored.content_hash,
+                sealed=stored.sealed,
+                key_version=stored.key_version,
+                wrapped_key=stored.wrapped_key,
+            )
+        )
+    assert (kms.wraps, {r.key_version for r in rows}) == (3, {7})
+    assert [opened_content(kms, r)["FRDB"] for r in rows] == [f"王某{i}" for i in range(2500)]
+    assert kms.unwraps == 3
+
+
+def test_two_rotations_at_once_add_one_version_each(tmp_path) -> None:
+    path = tmp_path / "keys.json"
+    KeyFile(path, create=True, first_key=new_wrapping_key())
+    writers = [KeyFile(path) for _ in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        added = sorted(pool.map(lambda w: w.add(new_wrapping_key()), writers))
+    assert added == list(range(2, 10))
+    assert sorted(KeyFile(path).versions()) == list(range(1, 10)) and KeyFile(path).current() == 9
