@@ -317,7 +317,7 @@ def blind_index(keys: KeyProvider, purpose: str, value: str, bits: int) -> int:
     so that many rows share each index value and it does not identify a row by itself."""
     if not 1 <= bits <= 31:
         raise ValueError("a blind index has 1 to 31 bits")
-    digest = hmac.new(keys.key(f"blind-index:{purpose}"), value.encode(), hashlib.sha256).digest()
+    digest = hmac.digest(keys.key(f"blind-index:{purpose}"), value.encode(), "sha256")
     return int.from_bytes(digest[:4], "big") >> (32 - bits)
 
 
@@ -328,10 +328,21 @@ def blind_index_bits_fit(planned_rows: int, bits: int) -> bool:
     return bool(2 <= ratio < math.sqrt(planned_rows))
 
 
-def keyed_digest(keys: KeyProvider, purpose: str, data: bytes, size: int = 16) -> bytes:
+class KeyedDigest:
     """BLAKE2b keyed with the purpose's stable key: a digest that cannot be checked against guesses
-    without the key (a record's content holds ID numbers: an unkeyed hash of it could be)."""
-    return hashlib.blake2b(data, digest_size=size, key=keys.key(f"digest:{purpose}")).digest()
+    without the key (a record's content holds ID numbers: an unkeyed hash of it could be). Keyed once;
+    each digest copies the keyed state (a bulk load takes three a row)."""
+
+    def __init__(self, keys: KeyProvider, purpose: str, size: int = 16) -> None:
+        self._keyed = hashlib.blake2b(digest_size=size, key=keys.key(f"digest:{purpose}"))
+
+    def __call__(self, data: bytes) -> bytes:
+        state = self._keyed.copy()
+        state.update(data)
+        return state.digest()
+
+    def __repr__(self) -> str:
+        return "KeyedDigest(<hidden>)"
 
 
 def content_digest(data: bytes) -> bytes:

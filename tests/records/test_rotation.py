@@ -59,6 +59,7 @@ async def test_rotation_moves_every_row_onto_the_new_version_and_keeps_every_key
         client, dept, [company_penalty(dept.code, company_code(80), "罚-R0", FRDB="李四")], key="v2"
     )
     before = await keys_and_rows(connection)
+    tags_before = [v.tags for v in await stored(connection, "罚-R0")]
     assert {r.key_version for r in before} == {1} and len(before) == 7
     rotated = StaticKeyProvider(settings.master_key, current_version=2)
 
@@ -76,6 +77,7 @@ async def test_rotation_moves_every_row_onto_the_new_version_and_keeps_every_key
     assert (status.by_version, status.behind) == ({2: 7}, 0)
     # Both versions of 罚-R0 open under the new key to what was pushed.
     versions = await stored(connection, "罚-R0")
+    assert [v.tags for v in versions] == tags_before  # their key is never rotated: the tags stay
     assert [opened_content(rotated, v)["FRDB"] for v in versions] == ["张三", "李四"]
     assert opened_content(rotated, versions[0])["FR_ZJHM"] == REPRESENTATIVE_ID
     assert await rotate(sessions, rotated, batch_rows=2) == 0  # nothing left: a no-op

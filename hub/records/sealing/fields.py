@@ -20,7 +20,6 @@ two records do not look equal.
 from __future__ import annotations
 
 import base64
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,14 @@ from typing import Any
 import orjson
 
 from hub.catalog.record_types import FieldDef, RecordTypeDef
-from hub.crypto import DataKey, blind_index, context_bytes, keyed_digest, new_data_key, open_data_key
+from hub.crypto import (
+    DataKey,
+    KeyedDigest,
+    blind_index,
+    context_bytes,
+    new_data_key,
+    open_data_key,
+)
 from hub.ports import KeyProvider
 
 TABLE = "records"
@@ -40,6 +46,9 @@ PLAIN_VERSION = 0
 BLIND_INDEX_BITS = 16
 BLIND_INDEX_PURPOSE = "id-number"
 _TAG_BYTES = 12
+# Purposes of the keyed digests (hub.crypto.KeyedDigest): the content's, and the change tags'.
+CONTENT_DIGEST = "record-content"
+TAG_DIGEST = "record-field-tag"
 
 
 def personal_fields(definition: RecordTypeDef | None, values: Mapping[str, Any]) -> list[str]:
@@ -93,6 +102,8 @@ class Sealer:
         self._key: DataKey | None = None
         self._used = 0
         self._candidates: dict[int, tuple[RecordTypeDef, tuple[FieldDef, ...]]] = {}
+        self._content_digest = KeyedDigest(keys, CONTENT_DIGEST)
+        self._tag_digest = KeyedDigest(keys, TAG_DIGEST, _TAG_BYTES)
 
     def _personal(self, definition: RecordTypeDef | None, values: Mapping[str, Any]) -> list[str]:
         if definition is None:
@@ -129,15 +140,16 @@ class Sealer:
         as FRDB was in issue 9, is then not left plain)."""
         encoded = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
         # Keyed: the content holds ID numbers, which an unkeyed digest would let anyone test guesses of.
-        content_hash = keyed_digest(self.keys, "record-content", encoded)
+        content_hash = self._content_digest(encoded)
         personal = self._personal(definition, values)
         if newest is not None and newest is not definition:
             personal += [n for n in self._personal(newest, values) if n not in personal]
         if not personal:
             return SealedRow(dict(values), encoded, content_hash, None, None, None, None)
-        stored = self.seal_fields(uscc, source_dept, source_record_id, content_hash, values, personal)
         indexes = self.id_indexes(newest or definition, values, personal)
-        return dataclasses.replace(stored, id_index=indexes) if indexes else stored
+        return self.seal_fields(
+            uscc, source_dept, source_record_id, content_hash, values, personal, id_index=indexes or None
+        )
 
     def id_indexes(
         self, definition: RecordTypeDef | None, values: Mapping[str, Any], personal: Sequence[str]
@@ -167,9 +179,13 @@ class Sealer:
         content_hash: bytes,
         values: Mapping[str, Any],
         personal: Sequence[str],
+        known_tags: Mapping[str, str] | None = None,
+        id_index: list[int] | None = None,
     ) -> SealedRow:
         """The fields `personal` of `values` sealed under the current data key, for the row with this
-        content digest (a key rotation reseals a row's fields so: its digest, and row key, stay)."""
+        content digest (a key rotation reseals a row's fields so: its digest, and row key, stay; so do
+        its change tags, which it passes as `known_tags`: their key is never rotated)."""
+        known = known_tags or {}
         key = self.data_key()
         row = row_key(uscc, source_dept, source_record_id, content_hash)
         leaving = set(personal)
@@ -179,7 +195,14 @@ class Sealer:
         for name in personal:
             plain = orjson.dumps(values[name])
             sealed[name] = base64.b64encode(key.seal(TABLE, name, row, plain)).decode()
-            tags[name] = change_tag(self.keys, source_dept, source_record_id, name, plain)
+            kept = known.get(name)
+            tags[name] = (
+                kept
+                if kept is not None
+                else _tag(
+                    self._tag_digest(context_bytes(source_dept, source_record_id, name, plain.decode()))
+                )
+            )
         return SealedRow(
             content,
             orjson.dumps(content, option=orjson.OPT_SORT_KEYS),
@@ -188,16 +211,11 @@ class Sealer:
             tags,
             key.version,
             key.wrapped,
+            id_index,
         )
 
 
-def change_tag(keys: KeyProvider, source_dept: str, source_record_id: str, name: str, plain: bytes) -> str:
-    digest = keyed_digest(
-        keys,
-        "record-field-tag",
-        context_bytes(source_dept, source_record_id, name, plain.decode()),
-        _TAG_BYTES,
-    )
+def _tag(digest: bytes) -> str:
     return "#" + base64.b64encode(digest).decode()
 
 

@@ -15,14 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 _BEHIND = text(
     """
     SELECT uscc, source_dept, source_record_id, version, record_type, type_version, content, content_hash,
-           sealed, key_version, wrapped_key
+           sealed, tags, key_version, wrapped_key
     FROM records
     WHERE key_version IS NOT NULL AND key_version < :current
     ORDER BY key_version, uscc, source_dept, source_record_id, version
     LIMIT :limit
     FOR UPDATE SKIP LOCKED
     """
-).columns(content=JSONB, sealed=JSONB)
+).columns(content=JSONB, sealed=JSONB, tags=JSONB)
 
 # One statement per batch: the batch's new columns as arrays, joined back to the rows they came from.
 # The guard on the old key version makes a row that moved meanwhile (it cannot: it is locked) a no-op.

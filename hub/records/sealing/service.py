@@ -82,6 +82,7 @@ async def rotate_batch(
                 bytes(row.content_hash),
                 values,
                 tuple(row.sealed),
+                row.tags,
             )
         moved.append(_move(row, stored))
     await repo.move_rows(session, moved)
