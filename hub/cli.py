@@ -1,4 +1,5 @@
-"""`credit-hub`: serve, migrate, demo, schema, reclassify, consents expire, plan verify, token issue|revoke, org add."""
+"""`credit-hub`: serve, migrate, demo, schema, reclassify, consents expire, plan verify, token
+issue|revoke, org add, keys init|status|rotate."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +29,9 @@ from hub.db import (
 )
 from hub.errors import HubError
 from hub.settings import Settings, check_production, get_settings
+
+if TYPE_CHECKING:
+    from hub.records.sealing.service import KeyStatus
 
 T = TypeVar("T")
 
@@ -100,8 +104,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from hub.demo import load_demo
+    from hub.web.keys import key_provider
 
-    tokens = _in_session(settings, lambda s: load_demo(s, entities=args.entities, seed=args.seed))
+    keys = key_provider(settings, create=settings.environment != "production")
+    tokens = _in_session(settings, lambda s: load_demo(s, keys, entities=args.entities, seed=args.seed))
     host, port = settings.host, settings.port
     print(f"\nDemo data loaded. GraphiQL: http://{host}:{port}/graphql\n")
     print("Bearer tokens (valid 30 days; send as `Authorization: Bearer <token>`):")
@@ -185,6 +191,61 @@ def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_init(settings: Settings, args: argparse.Namespace) -> int:
+    from hub.web.keys import init_key_file
+
+    path, current = init_key_file(settings)
+    print(f"key file {path}: wrapping key version {current} is current")
+    return 0
+
+
+def _print_status(status: KeyStatus) -> None:
+    print(f"current wrapping key version: {status.current_version}")
+    names = {None: "no personal field", 0: "plain (written before encryption at rest)"}
+    for version in sorted(status.by_version, key=lambda v: -1 if v is None else v):
+        label = names.get(version, f"version {version}")
+        print(f"  {label}: {status.by_version[version]} rows")
+    print(f"rows on an older version: {status.behind}")
+
+
+def cmd_keys_status(settings: Settings, args: argparse.Namespace) -> int:
+    from hub.records.sealing.service import key_status
+    from hub.web.keys import key_provider
+
+    keys = key_provider(settings)
+    _print_status(_in_session(settings, lambda s: key_status(s, keys)))
+    return 0
+
+
+def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    """Add a wrapping key (unless a rotation is unfinished: then resume it) and move every row onto it."""
+    from hub.records.sealing.service import key_status, rotate
+    from hub.web.keys import add_wrapping_key, key_provider
+
+    keys = key_provider(settings)
+    before = _in_session(settings, lambda s: key_status(s, keys))
+    if before.behind:
+        print(f"resuming: {before.behind} rows below version {before.current_version}", flush=True)
+    elif not args.no_new_key:
+        print(f"wrapping key version {add_wrapping_key(settings)} added and current", flush=True)
+
+    def progress(moved: int) -> None:
+        print(f"moved {moved} rows", flush=True)
+
+    async def run() -> int:
+        engine = make_engine(database_url(settings), pool_size=1)
+        try:
+            batch = args.batch or settings.rotation_batch_rows
+            return await rotate(make_sessionmaker(engine), keys, batch, progress, settings.blind_index_bits)
+        finally:
+            await engine.dispose()
+
+    moved = asyncio.run(run())
+    print(f"rotation done: {moved} rows moved onto version {keys.current_version}")
+    _print_status(_in_session(settings, lambda s: key_status(s, keys)))
+    return 0
+
+
 def cmd_plan_verify(settings: Settings, args: argparse.Namespace) -> int:
     from hub.inspections.verify import verify_file
 
@@ -242,6 +303,20 @@ def parser() -> argparse.ArgumentParser:
     revoke = token.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("token_id", type=int)
     revoke.set_defaults(run=cmd_token_revoke)
+    keys = commands.add_parser("keys", help="encryption at rest: wrapping keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    keys.add_parser("init", help="write the key file (HUB_KEY_FILE) with a first wrapping key").set_defaults(
+        run=cmd_keys_init
+    )
+    keys.add_parser("status", help="rows per wrapping key version").set_defaults(run=cmd_keys_status)
+    rotate = keys.add_parser(
+        "rotate",
+        help="add a wrapping key and re-encrypt every row onto it, online (resumes an unfinished one)",
+    )
+    rotate.add_argument("--no-new-key", action="store_true", help="only move rows onto the current version")
+    rotate.add_argument("--batch", type=int, help="rows per transaction (default HUB_ROTATION_BATCH_ROWS)")
+    rotate.set_defaults(run=cmd_keys_rotate)
     plan = commands.add_parser("plan", help="double-random inspection plans").add_subparsers(
         dest="plan_command", required=True
     )

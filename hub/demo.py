@@ -16,11 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth import service as auth
 from hub.auth.caller import Caller, Role
-from hub.crypto import StaticKeyProvider
 from hub.demo_grading import load_grading_demo
 from hub.entities.codes import make_resident_id, make_uscc
+from hub.ports import KeyProvider
 from hub.records.ingestion.service import RecordInput, push_records
-from hub.settings import get_settings
 
 DISTRICTS = {
     "230102": "道里区",
@@ -275,11 +274,9 @@ PLAN: list[tuple[str, str, str, float]] = [
 
 
 async def load_demo(
-    session: AsyncSession, *, entities: int = 3000, seed: int = 20261125
+    session: AsyncSession, keys: KeyProvider, *, entities: int = 3000, seed: int = 20261125
 ) -> dict[str, tuple[str, str]]:
     """Load the demo set (once) and issue a fresh 30-day token per role: {role: (organisation, secret)}."""
-    settings = get_settings()
-    keys = StaticKeyProvider(settings.master_key)
     today = dt.date.today()
     generator = _Generator(seed, today)
     population = generator.entities(entities)
@@ -318,7 +315,7 @@ async def _push_records(
     session: AsyncSession,
     generator: _Generator,
     population: list[tuple[str, str, str]],
-    keys: StaticKeyProvider,
+    keys: KeyProvider,
     today: dt.date,
 ) -> None:
     batches: dict[str, list[RecordInput]] = defaultdict(list)

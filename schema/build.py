@@ -28,6 +28,7 @@ from schema.records.bulk import BulkMutations, BulkQueries
 from schema.records.catalog import CatalogMutations, CatalogQueries
 from schema.records.mutations import RecordMutations
 from schema.records.public import PublicQueries
+from schema.records.queries import RecordQueries
 from schema.repairs.operations import RepairMutations, RepairQueries
 from schema.scoring.operations import ScoringMutations, ScoringQueries
 from schema.strings import string_rule
@@ -47,6 +48,7 @@ class Query(
     ObjectionQueries,
     RepairQueries,
     PublicQueries,
+    RecordQueries,
 ):
     pass
 

@@ -49,7 +49,7 @@ class HubContext:
         """Set (or switch to, for a WebSocket connection once authenticated) the caller: its gate and loaders."""
         self.caller = caller
         self.disclosure = Disclosure(caller, self.disclosure_policy, keys=self.keys)
-        self.loaders = Loaders(self.session, self.disclosure, self.today)
+        self.loaders = Loaders(self.session, self.disclosure, self.today, self.keys)
 
     async def authority_domain(self) -> str | None:
         """The calling organisation's authority domain (it selects publicity rules, e.g. SAMR Order 107)."""

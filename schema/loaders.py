@@ -18,6 +18,7 @@ from hub.disclosure.gate import Disclosure
 from hub.entities import service as entities
 from hub.entities.service import EntityRow
 from hub.models import Organisation
+from hub.ports import KeyProvider
 from hub.records.archive import service as archive
 from hub.records.archive.service import PageRequest, RecordFilter, RecordView, SourceSummary
 
@@ -80,8 +81,8 @@ class PacedDataLoader(DataLoader[K, T]):
 
 
 class Loaders:
-    def __init__(self, session: AsyncSession, gate: Disclosure, today: dt.date) -> None:
-        self.session, self.gate, self.today = session, gate, today
+    def __init__(self, session: AsyncSession, gate: Disclosure, today: dt.date, keys: KeyProvider) -> None:
+        self.session, self.gate, self.today, self.keys = session, gate, today, keys
         self.entity = PacedDataLoader[str, EntityRow | None](self._entities)
         self.organisation = PacedDataLoader[str, Organisation | None](self._organisations)
         self.records = PacedDataLoader[PageRequest, list[RecordView]](self._records)
@@ -96,13 +97,13 @@ class Loaders:
         return await auth.organisations(self.session, keys)
 
     async def _records(self, keys: Sequence[PageRequest]) -> list[list[RecordView]]:
-        return await archive.record_pages(self.session, self.gate, self.today, keys)
+        return await archive.record_pages(self.session, self.gate, self.keys, self.today, keys)
 
     async def _counts(self, keys: Sequence[tuple[str, RecordFilter]]) -> list[int]:
         return await archive.record_counts(self.session, self.gate, self.today, keys)
 
     async def _history(self, keys: Sequence[tuple[str, str, str]]) -> list[list[RecordView]]:
-        return await archive.histories(self.session, self.gate, keys, self.today)
+        return await archive.histories(self.session, self.gate, self.keys, keys, self.today)
 
     async def _sources(self, keys: Sequence[str]) -> list[list[SourceSummary]]:
         return await archive.sources(self.session, self.gate, self.today, keys)

@@ -7,8 +7,8 @@ from sqlalchemy import text
 from hub.demo import load_demo
 
 
-async def test_demo_loads_every_kind_of_data_once(session, connection) -> None:
-    tokens = await load_demo(session, entities=300, seed=7)
+async def test_demo_loads_every_kind_of_data_once(session, connection, keys) -> None:
+    tokens = await load_demo(session, keys, entities=300, seed=7)
     await session.commit()
     assert set(tokens) == {"credit_office", "province", "bank", "association", "department", "entity"}
     assert all(secret.startswith("chub_") for _, secret in tokens.values())
@@ -30,6 +30,6 @@ async def test_demo_loads_every_kind_of_data_once(session, connection) -> None:
     # Natural persons are archived under pseudonymous keys.
     assert await scalar("SELECT count(*) FROM records WHERE uscc LIKE 'P%'") == 20
     before = await scalar("SELECT count(*) FROM records")
-    again = await load_demo(session, entities=300, seed=7)  # a second run only issues fresh tokens
+    again = await load_demo(session, keys, entities=300, seed=7)  # a second run only issues fresh tokens
     await session.commit()
     assert set(again) == set(tokens) and await scalar("SELECT count(*) FROM records") == before

@@ -290,3 +290,38 @@ async def test_0006_grants_the_server_role_and_takes_it_all_back(
     finally:
         await roles.migrate(test_database, "head")
     assert len(await _server_table_rights(owner_url, roles.server)) > 20
+
+
+_RECORD = (
+    "INSERT INTO records (uscc, source_dept, source_record_id, version, current, record_type, type_version, "
+    "content, content_hash, decision_date, published, pushed_by) VALUES ('91230102MA1B2C3D4E', "
+    "'11230100000000020X', '{id}', 1, true, 'administrative_penalty', 1, "
+    """'{{"FRDB": "张三", "FR_ZJHM": "11010519491231002X"}}', '\\x00', '2026-11-01', true, '11230100000000020X')"""
+)
+
+
+async def test_0012_marks_stored_records_plain_and_refuses_to_drop_sealed_ones(
+    roles: Roles, test_database: str, owner_url: URL, engine
+) -> None:
+    """Rows stored before 0012 read key_version 0 (plain: the rotation seals them), rows written after
+    NULL until sealed; its downgrade refuses while a row holds sealed fields (they would be lost)."""
+    await roles.migrate(test_database, "0012-1", down=True)
+    try:
+        await _run(owner_url, _RECORD.format(id="MIG-OLD"))
+        await roles.migrate(test_database, "head")
+        await _run(owner_url, _RECORD.format(id="MIG-NEW"))
+        (rows,) = await _run(
+            owner_url,
+            "SELECT source_record_id, key_version, sealed FROM records WHERE source_record_id LIKE 'MIG-%' "
+            "ORDER BY 1",
+        )
+        assert rows == [("MIG-NEW", None, None), ("MIG-OLD", 0, None)]
+        await _run(
+            owner_url, "UPDATE records SET sealed = '{}', key_version = 1 WHERE source_record_id = 'MIG-NEW'"
+        )
+        with pytest.raises(RuntimeError, match="1 records hold sealed personal fields"):
+            await roles.migrate(test_database, "0012-1", down=True)
+    finally:
+        await _run(owner_url, "DELETE FROM records WHERE source_record_id LIKE 'MIG-%'")
+        await roles.migrate(test_database, "head")
+    assert await _run(owner_url, "SELECT count(*) FROM records WHERE sealed IS NOT NULL") == [[(0,)]]

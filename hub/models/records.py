@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Index, LargeBinary, String, text
+from sqlalchemy import Index, Integer, LargeBinary, String, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,6 +31,22 @@ class Record(Base):
         Index("ix_records_identity", "source_dept", "source_record_id", postgresql_where=text("current")),
         Index(
             "ix_records_entity_read", "uscc", "decision_date", "source_dept", postgresql_where=text("current")
+        ),
+        Index(
+            "ix_records_id_index",
+            "id_index",
+            postgresql_using="gin",
+            postgresql_where=text("current AND id_index IS NOT NULL"),
+        ),
+        # The rows a key rotation has to move, in keyset order.
+        Index(
+            "ix_records_key_version",
+            "key_version",
+            "uscc",
+            "source_dept",
+            "source_record_id",
+            "version",
+            postgresql_where=text("key_version IS NOT NULL"),
         ),
     )
 
@@ -58,3 +74,14 @@ class Record(Base):
     # clock_timestamp, not now(): two pushes in one transaction still get their order.
     pushed_at: Mapped[dt.datetime] = mapped_column(server_default=text("clock_timestamp()"))
     receipt_id: Mapped[uuid.UUID | None]
+    # Encryption at rest (hub.records.sealing.fields): the personal fields, each sealed ({field:
+    # base64}); their keyed change tags; the data key, wrapped, and its wrapping key's version. Rows
+    # with no personal field have none; rows written before 0012 have key_version 0 and their personal
+    # fields still in `content`, until `credit-hub keys rotate` seals them.
+    sealed: Mapped[dict[str, Any] | None]
+    tags: Mapped[dict[str, Any] | None]
+    key_version: Mapped[int | None]
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Keyed blind indexes (truncated to HUB_BLIND_INDEX_BITS) of the ID numbers the record names: the
+    # exact-match look-up by ID number (recordsByIdNumber) narrows to them, then opens and compares.
+    id_index: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))

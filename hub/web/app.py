@@ -44,7 +44,6 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from hub.auth.caller import PUBLIC, Role
 from hub.catalog.policy import current_policy
-from hub.crypto import StaticKeyProvider
 from hub.db import (
     FAILURE_MESSAGES,
     database_failure,
@@ -64,6 +63,7 @@ from hub.settings import Settings
 from hub.web.caller import caller_of, problem
 from hub.web.downloads import publication_download, rejections_download
 from hub.web.jwks import jwks_endpoint
+from hub.web.keys import key_provider
 from hub.web.limits import AdmissionLimit, RateLimiter
 from hub.web.scrape import metrics_endpoint, observed
 from schema.build import build_schema
@@ -689,7 +689,7 @@ def create_app(
             listen_url, pool_size=settings.db_pool_size, pool_timeout=settings.db_pool_timeout_seconds
         )
         sessions = make_sessionmaker(engine)
-    keys = StaticKeyProvider(settings.master_key)
+    keys = key_provider(settings, create=settings.environment != "production")
     schema = schema or build_schema(settings)
     graphql = HubGraphQL(
         schema,

@@ -86,8 +86,8 @@ class AdmissionLimit:
     BEHIND = 0.001  # seconds late: the loop had other work queued
     GROW_AFTER = 10  # looks on time in a row before the limit grows by one
     QUEUE_WAIT = 0.02  # seconds a request waits for a slot at most, under overload
-    BURST_WAIT = 0.1  # …and in a burst
-    BURST = 32  # requests that may wait BURST_WAIT, once the process has kept up for OVERLOAD_MEMORY
+    BURST_WAIT = 0.25  # …and in a burst
+    BURST = 64  # requests that may wait BURST_WAIT, once the process has kept up for OVERLOAD_MEMORY
     OVERLOAD_MEMORY = 1.0  # seconds after a refusal during which the process counts as overloaded
 
     def __init__(self, ceiling: int, floor: int) -> None:

@@ -179,6 +179,7 @@ class BulkMutations:
                 max_bytes=context.settings.max_upload_bytes,
                 authority_domain=await context.authority_domain(),
                 today=context.today,
+                index_bits=context.settings.blind_index_bits,
             )
         except Exception as error:
             if context.metrics is not None:

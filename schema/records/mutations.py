@@ -134,5 +134,6 @@ class RecordMutations:
             max_records=context.settings.max_push_records,
             authority_domain=await context.authority_domain(),
             today=context.today,
+            index_bits=context.settings.blind_index_bits,
         )
         return receipt_of(context.disclosure, answer, context.caller.organisation_code)

@@ -83,7 +83,7 @@ class PublicQueries:
         code = checked_uscc(uscc)
         size = page_size(first, context.settings.max_page_size)
         found = await archive.public_profile(
-            context.session, context.disclosure.public_view(), code, context.today, size
+            context.session, context.disclosure.public_view(), context.keys, code, context.today, size
         )
         if found is None:
             return None

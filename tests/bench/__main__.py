@@ -1,8 +1,8 @@
 """`make bench`: every benchmark, each as a ratio to a baseline measured in the same run.
 
 Prints each figure and writes the JSON summary to .data/bench.json. BENCH_ROWS (default 1,000,000)
-scales the bulk push; the benchmarks use databases of their own (hub_bench, hub_bench_lookup),
-created fresh, never the dev or test database.
+scales the bulk push, BENCH_ROTATION_ROWS (default 100,000) the key rotation; the benchmarks use
+databases of their own (hub_bench, hub_bench_lookup, …), created fresh, never the dev or test database.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from tests.bench import (
     bulk_push,
     entity_lookup,
     inspection_draw,
+    key_rotation,
     masking,
     memory,
     record_states,
@@ -63,6 +64,8 @@ async def main() -> dict[str, Any]:
     states = await record_states.run()
     results["record_states"] = states
     print("\n".join(record_states.report(states)), flush=True)
+    rotation = results["key_rotation"] = await key_rotation.run()
+    print("\n".join(key_rotation.report(rotation)), flush=True)
 
     results["seconds"] = time.perf_counter() - started
     write_summary(results)

@@ -53,6 +53,11 @@ RECORD_COLUMNS = (
     "pushed_by",
     "receipt_id",
     "scheme_version",
+    "sealed",
+    "tags",
+    "key_version",
+    "wrapped_key",
+    "id_index",
 )
 WORK_DIR = PROJECT_ROOT / ".data" / "bench"
 
@@ -110,6 +115,11 @@ async def prepared_rows(
                 support.DEPT_CODE,
                 receipt,
                 p.scheme_version,
+                orjson.dumps(p.sealed).decode() if p.sealed else None,
+                orjson.dumps(p.tags).decode() if p.tags else None,
+                p.key_version,
+                p.wrapped_key,
+                p.id_index,
             )
         )
     prepared = time.perf_counter()

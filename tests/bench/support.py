@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.auth import service as auth
 from hub.auth.caller import Role
 from hub.db import make_engine
-from hub.entities.codes import make_uscc
+from hub.entities.codes import make_resident_id, make_uscc
 from hub.settings import Settings
 from tests.databases import Roles, make_roles
 
@@ -40,6 +40,10 @@ COLUMNS = (
     "CFJGDM",
     "SJLY",
     "SJLYDM",
+    # The legal representative: personal fields, sealed at rest (issue 9), so the bench encrypts.
+    "FRDB",
+    "FR_ZJLX",
+    "FR_ZJHM",
 )
 _VIOLATIONS = (
     ("未按规定公示年度报告", "《企业信息公示暂行条例》第八条", "警告"),
@@ -49,6 +53,14 @@ _VIOLATIONS = (
     ("未按规定标明价格", "《中华人民共和国价格法》第四十二条", "警告;罚款"),
 )
 _DISTRICTS = ("230102", "230103", "230104", "230108", "230109", "230110", "230111", "230112")
+# Legal representatives' resident IDs (GB 11643), a pool the rows take turns with.
+_REPRESENTATIVES = tuple(
+    make_resident_id(
+        _DISTRICTS[i % len(_DISTRICTS)], dt.date(1960 + i % 40, 1 + i % 12, 1 + i % 28), i % 999 + 1
+    )
+    for i in range(997)
+)
+_SURNAMES = "王李张刘陈杨赵黄周吴"
 
 
 def bench_settings() -> Settings:
@@ -143,6 +155,9 @@ def penalty_rows(rows: int, dept: str, companies: int | None = None) -> Iterator
             dept,
             DEPT_NAME,
             dept,
+            f"{_SURNAMES[i % len(_SURNAMES)]}某{i % 1000}",
+            "身份证",
+            _REPRESENTATIVES[i % len(_REPRESENTATIVES)],
         )
 
 

@@ -72,6 +72,7 @@ COVERED = {
     "Mutation.pauseAuthorisation": "tests/consents/test_withheld.py (the same answer and mapping)",
     "Mutation.resumeAuthorisation": "tests/consents/test_withheld.py (the same answer and mapping)",
     "Mutation.revokeAuthorisation": "tests/consents/test_withheld.py (the same answer and mapping)",
+    "Query.recordsByIdNumber": "test_look_up_by_id_number",
 }
 
 PARTY = "哈尔滨守门测试有限公司"
@@ -177,6 +178,19 @@ async def test_reads(client, withheld, actors) -> None:
         assert answered, name
     plain_search = await gql(client, READS["searchEntities"], {}, office)
     assert PARTY in orjson.dumps(plain_search).decode(), plain_search
+
+
+async def test_look_up_by_id_number(client, withheld, actors) -> None:
+    """Records found by an ID number leave through the gate too (their sealed fields opened first)."""
+    _, values = await _archive(client, actors)
+    query = """query($n: String!) { recordsByIdNumber(idNumber: $n) { uscc sourceRecordId fields } }"""
+    office = actors["credit_office"]
+    plain = await gql(client, query, {"n": PERSON_ID}, office)
+    assert PERSON_ID in orjson.dumps(plain["data"]).decode(), plain  # the check below can fail
+    answer = await gql(withheld, query, {"n": PERSON_ID}, office)
+    assert "errors" not in answer, answer
+    assert_no_entity_value(answer, values)
+    assert_reported(answer)
 
 
 async def test_push_answers(client, withheld, actors) -> None:

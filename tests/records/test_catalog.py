@@ -186,7 +186,8 @@ def test_party_rules(catalog: dict[str, RecordTypeDef]) -> None:
     for name in ("XDR_ZJLX", "XDR_ZJHM"):
         assert [(c.field, c.values) for c in defn.field(name).required_when] == [("XDR_LB", ("自然人",))]
     assert defn.field("FR_ZJHM").sensitivity == "personal"
-    assert defn.field("FRDB").sensitivity == "restricted"
+    # A legal representative's name is a natural person's name (issue 9: personal, sealed at rest).
+    assert defn.field("FRDB").sensitivity == "personal"
     party_name = defn.field("XDR_MC")
     assert party_name.sensitivity == "restricted"
     assert party_name.sensitivity_for({"XDR_LB": "自然人"}) == "personal"

@@ -34,7 +34,7 @@ def freeze_today(monkeypatch: pytest.MonkeyPatch) -> Callable[[dt.date], None]:
         async def get_context(self: HubGraphQL, request: Any, response: Any) -> Any:
             context = await original(self, request, response)
             context.today = day
-            context.loaders = Loaders(context.session, context.caller, day)
+            context.loaders = Loaders(context.session, context.caller, day, context.keys)
             return context
 
         monkeypatch.setattr(HubGraphQL, "get_context", get_context)

@@ -12,7 +12,7 @@ from tests.soak import scenarios
 
 SECONDS = 5.0
 # The load's first second is left out of the figures: the burst an idle process lets wait in its queue
-# (hub.web.limits.AdmissionLimit.BURST requests, up to 0.1 s each) is a dozen answers among the 1,500
+# (hub.web.limits.AdmissionLimit.BURST requests, up to 0.25 s each) is dozens of answers among the 1,500
 # of 5 s, enough to be the p99 of so few. `make soak` counts the whole 60 s, its start included.
 WARMUP = 1.0
 # The figure is 2×, which `make soak` checks at full length. Here, 5 s on a 2-core machine that

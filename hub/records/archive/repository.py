@@ -54,8 +54,8 @@ _FILTER = _FILTER_TEMPLATE.replace("{STATE}", STATE)
 _COLUMNS = """
     r.uscc, r.source_dept, r.source_record_id, r.version, r.current, r.record_type, r.type_version,
     r.content, r.decision_date, r.severity, r.publicity_rule, r.published, r.repair_from, r.publish_until,
-    r.late, r.changed_fields, r.pushed_by, r.pushed_at, s.state = 'disputed' AS disputed,
-    {STATE} AS state
+    r.late, r.changed_fields, r.pushed_by, r.pushed_at, r.content_hash, r.sealed, r.key_version, r.wrapped_key,
+    s.state = 'disputed' AS disputed, {STATE} AS state
 """.replace("{STATE}", STATE)
 # Newest decision first; rows "after" a cursor sort lower on (decision_date desc, dept, id).
 _PAGE = text(
@@ -73,7 +73,7 @@ _PAGE = text(
     WHERE rank <= :limit
     ORDER BY uscc, rank
     """
-).columns(content=JSONB)
+).columns(content=JSONB, sealed=JSONB)
 _COUNT = text(f"SELECT r.uscc, count(*) FROM records r {STATE_JOIN} WHERE {_FILTER} GROUP BY r.uscc")
 _SOURCES = text(
     f"""
@@ -81,6 +81,23 @@ _SOURCES = text(
     GROUP BY r.uscc, r.source_dept ORDER BY r.uscc, r.source_dept
     """
 )
+
+
+# Current records whose blind indexes include `index`: the candidates of a look-up by ID number.
+_BY_ID_INDEX = text(
+    f"""
+    SELECT {_COLUMNS} FROM records r
+    {STATE_JOIN}
+    WHERE r.current AND r.id_index IS NOT NULL AND r.id_index @> ARRAY[CAST(:index AS integer)]
+    ORDER BY r.decision_date DESC, r.uscc, r.source_dept, r.source_record_id
+    LIMIT :limit
+    """
+).columns(content=JSONB, sealed=JSONB)
+
+
+async def by_id_index(session: AsyncSession, index: int, limit: int, today: dt.date) -> list[Any]:
+    found = await session.execute(_BY_ID_INDEX, {"index": index, "limit": limit, "today": today})
+    return list(found.all())
 
 
 def _params(

@@ -12,11 +12,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.catalog.policy import record_type_versions
+from hub.crypto import blind_index
 from hub.disclosure.gate import Disclosure
 from hub.disclosure.policy import Item, Subject
+from hub.entities.codes import normalise
 from hub.entities.service import get_many as get_entities
+from hub.errors import Invalid
+from hub.ports import KeyProvider
 from hub.records.archive import repository as reads
 from hub.records.ingestion import repository as repo
+from hub.records.sealing.fields import BLIND_INDEX_PURPOSE, opened_content
+from hub.records.validation.field_check import control_problem
 
 NATURAL_PERSON = "natural_person"  # the registry kind of a natural person's archive (hub.records.bulk)
 
@@ -74,8 +80,11 @@ def _public_on(gate: Disclosure, uscc: str, today: dt.date) -> dt.date | None:
     return today if gate.archive_scope(uscc) == "public" else None
 
 
-async def _view_factory(session: AsyncSession, gate: Disclosure, rows: Sequence[Any]) -> Any:
-    """Disclosure follows the catalogue version each record was validated against."""
+async def _view_factory(
+    session: AsyncSession, gate: Disclosure, keys: KeyProvider, rows: Sequence[Any]
+) -> Any:
+    """Disclosure follows the catalogue version each record was validated against. Sealed personal
+    fields are opened here, before the gate, which decides what of them leaves."""
     if rows:  # the masking policy in force decides what of them third parties see
         await gate.prepare(session)
     definitions = await record_type_versions(session, {(r.record_type, r.type_version) for r in rows})
@@ -85,7 +94,7 @@ async def _view_factory(session: AsyncSession, gate: Disclosure, rows: Sequence[
         shown, withheld = gate.record_fields(
             definitions.get((record.record_type, record.type_version)),
             record.record_type,
-            record.content,
+            opened_content(keys, record),
             uscc=record.uscc,
             owner=record.source_dept,
         )
@@ -122,7 +131,11 @@ VIEW_SLICE = 100
 
 
 async def record_pages(
-    session: AsyncSession, gate: Disclosure, today: dt.date, requests: Sequence[PageRequest]
+    session: AsyncSession,
+    gate: Disclosure,
+    keys: KeyProvider,
+    today: dt.date,
+    requests: Sequence[PageRequest],
 ) -> list[list[RecordView]]:
     """Answer many page requests with one statement per distinct (filter, cursor, size, visibility)."""
     groups: dict[tuple[RecordFilter, Any, int, dt.date | None, frozenset[str]], list[str]] = defaultdict(list)
@@ -148,7 +161,7 @@ async def record_pages(
             withheld=withheld,
         )
         pages.append((flt, after, limit, rows))
-    view = await _view_factory(session, gate, [row for *_, rows in pages for row in rows])
+    view = await _view_factory(session, gate, keys, [row for *_, rows in pages for row in rows])
     found: dict[tuple[str, RecordFilter, Any, int], list[RecordView]] = {}
     made = 0
     for flt, after, limit, rows in pages:
@@ -186,20 +199,24 @@ async def record_counts(
 
 
 async def histories(
-    session: AsyncSession, gate: Disclosure, keys: Sequence[tuple[str, str, str]], today: dt.date
+    session: AsyncSession,
+    gate: Disclosure,
+    keys: KeyProvider,
+    records: Sequence[tuple[str, str, str]],
+    today: dt.date,
 ) -> list[list[RecordView]]:
     """Every version of each record, newest first (who pushed it, when, which fields changed); none of
     a record in a state withheld from the caller."""
-    allowed = [k for k in keys if gate.archive_scope(k[0]) is not None]
+    allowed = [k for k in records if gate.archive_scope(k[0]) is not None]
     states = await reads.states_of(session, allowed, today)
     shown = [k for k in allowed if states.get(k, ("published", False))[0] not in gate.withheld_states(k[0])]
     rows = await repo.history_for(session, shown)
-    view = await _view_factory(session, gate, rows)
+    view = await _view_factory(session, gate, keys, rows)
     grouped: dict[tuple[str, str, str], list[RecordView]] = defaultdict(list)
     for row in rows:
         key = (row.uscc, row.source_dept, row.source_record_id)
         grouped[key].append(view(row, states.get(key, ("published", False))))
-    return [grouped.get(key, []) for key in keys]
+    return [grouped.get(key, []) for key in records]
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +254,7 @@ class PublicProfile:
 
 
 async def public_profile(
-    session: AsyncSession, gate: Disclosure, uscc: str, today: dt.date, limit: int
+    session: AsyncSession, gate: Disclosure, keys: KeyProvider, uscc: str, today: dt.date, limit: int
 ) -> PublicProfile | None:
     """The public profile through the public's gate (`gate.public_view()`): public fields only; records
     under publicity, neither repaired, revoked, shielded nor expired; disputed ones marked. None for an
@@ -246,7 +263,7 @@ async def public_profile(
     if entity is None or entity.kind == NATURAL_PERSON or not gate.admits(Item.ENTITY, Subject(uscc=uscc)):
         return None
     request = PageRequest(uscc, RecordFilter(), None, limit)
-    [records] = await record_pages(session, gate, today, [request])
+    [records] = await record_pages(session, gate, keys, today, [request])
     [total] = await record_counts(session, gate, today, [(uscc, RecordFilter())])
     return PublicProfile(
         uscc=entity.uscc,
@@ -256,3 +273,57 @@ async def public_profile(
         records=records,
         total=total,
     )
+
+
+# Longest ID number the catalogue stores (its id_number fields' max_length).
+ID_NUMBER_LENGTH = 30
+# Candidates a look-up opens at most: the blind index maps ~R/2^L rows to each value (152 at the
+# planned 10^7 rows and 16 bits), so this is ~60 times what one value should hold.
+ID_CANDIDATES = 10_000
+
+
+async def records_by_id_number(
+    session: AsyncSession,
+    gate: Disclosure,
+    keys: KeyProvider,
+    id_number: str,
+    *,
+    index_bits: int,
+    limit: int,
+    today: dt.date,
+) -> list[RecordView]:
+    """Current records that name `id_number` in a personal ID-number field (a natural person's own, a
+    legal representative's, an individual business's operator's), newest first, at most `limit`.
+
+    The keyed blind index narrows the search to the rows sharing the number's truncated index (many,
+    by design: it does not identify a row); each candidate is opened and its ID numbers compared."""
+    number = normalise(id_number)
+    if not number:
+        raise Invalid("idNumber is empty", code="REQUIRED", path="idNumber")
+    if len(number) > ID_NUMBER_LENGTH:
+        raise Invalid(
+            f"an ID number has at most {ID_NUMBER_LENGTH} characters", code="TOO_LONG", path="idNumber"
+        )
+    problem = control_problem("idNumber", "idNumber", number)
+    if problem is not None:
+        raise Invalid(problem.message, code=problem.code, path="idNumber")
+    index = blind_index(keys, BLIND_INDEX_PURPOSE, number, index_bits)
+    rows = await reads.by_id_index(session, index, ID_CANDIDATES, today)
+    definitions = await record_type_versions(session, {(r.record_type, r.type_version) for r in rows})
+    matching = []
+    for row in rows:
+        definition = definitions.get((row.record_type, row.type_version))
+        if definition is None or gate.archive_scope(row.uscc) is None:
+            continue
+        content = opened_content(keys, row)
+        if any(
+            content.get(name) == number
+            and definition.has_field(name)
+            and definition.field(name).type == "id_number"
+            for name in row.sealed or ()
+        ):
+            matching.append(row)
+            if len(matching) == limit:
+                break
+    view = await _view_factory(session, gate, keys, matching)
+    return [view(row) for row in matching]

@@ -29,6 +29,11 @@ STAGE_COLUMNS = (
     "is_person",
     "entity_kind",
     "scheme_version",
+    "sealed",
+    "tags",
+    "key_version",
+    "wrapped_key",
+    "id_index",
     "errors",
 )
 
@@ -52,7 +57,8 @@ async def create_stage(session: AsyncSession) -> None:
                 record_type text, type_version integer, content jsonb, content_hash bytea,
                 decision_date date, severity text, publicity_rule text, published boolean,
                 repair_from date, publish_until date, late boolean, party_name text, is_person boolean,
-                entity_kind text, scheme_version integer, errors text
+                entity_kind text, scheme_version integer, sealed jsonb, tags jsonb, key_version integer,
+                wrapped_key bytea, id_index integer[], errors text
             ) ON COMMIT DROP
             """
         )
@@ -158,7 +164,7 @@ async def merge(session: AsyncSession, receipt_id: uuid.UUID, pushed_by: str) ->
                 UPDATE records r SET current = false
                 FROM bulk_stage s JOIN bulk_known k ON k.line_no = s.line_no AND NOT k.same
                 WHERE r.current AND r.source_dept = s.source_dept AND r.source_record_id = s.source_record_id
-                RETURNING r.source_record_id, r.version, r.content
+                RETURNING r.source_record_id, r.version, r.content || coalesce(r.tags, '{}') AS compared
             )
             SELECT * FROM retired
             """
@@ -172,15 +178,18 @@ async def merge(session: AsyncSession, receipt_id: uuid.UUID, pushed_by: str) ->
                     INSERT INTO records (
                         uscc, source_dept, source_record_id, version, current, record_type, type_version,
                         content, content_hash, decision_date, severity, publicity_rule, published, repair_from,
-                        publish_until, late, changed_fields, pushed_by, receipt_id, scheme_version)
+                        publish_until, late, changed_fields, pushed_by, receipt_id, scheme_version,
+                        sealed, tags, key_version, wrapped_key, id_index)
                     SELECT s.uscc, s.source_dept, s.source_record_id, coalesce(t.version, 0) + 1, true,
                         s.record_type, s.type_version, s.content, s.content_hash, s.decision_date,
                         s.severity, s.publicity_rule, s.published, s.repair_from, s.publish_until, s.late,
+                        -- Personal fields are compared by their change tags (their values are sealed).
                         CASE WHEN t.version IS NULL THEN NULL ELSE ARRAY(
-                            SELECT key FROM jsonb_each(s.content) n
-                            FULL JOIN jsonb_each(t.content) o USING (key)
+                            SELECT key FROM jsonb_each(s.content || coalesce(s.tags, '{}')) n
+                            FULL JOIN jsonb_each(t.compared) o USING (key)
                             WHERE n.value IS DISTINCT FROM o.value ORDER BY key) END,
-                        :pushed_by, :receipt, s.scheme_version
+                        :pushed_by, :receipt, s.scheme_version, s.sealed, s.tags, s.key_version, s.wrapped_key,
+                        s.id_index
                     FROM bulk_stage s
                     LEFT JOIN bulk_known k ON k.line_no = s.line_no
                     LEFT JOIN bulk_retired t ON t.source_record_id = s.source_record_id

@@ -35,6 +35,7 @@ from hub.records.bulk import receipt_repository as receipts
 from hub.records.bulk import repository as repo
 from hub.records.ingestion.evaluations import EVALUATION_TYPES
 from hub.records.ingestion.prepare import NAME_DIFFERS_MESSAGE, RecordPreparer, RejectedRecord
+from hub.records.sealing.fields import BLIND_INDEX_BITS
 from hub.sync.events import EvaluationsLoaded, RecordsLoaded
 from hub.sync.outbox import emit
 
@@ -221,6 +222,7 @@ async def push_file(
     max_bytes: int,
     authority_domain: str | None = None,
     today: dt.date | None = None,
+    index_bits: int = BLIND_INDEX_BITS,
 ) -> BulkCounts:
     if caller.organisation_code is None:
         raise Forbidden("only an organisation can push records")
@@ -242,6 +244,7 @@ async def push_file(
         authority_domain=authority_domain,
         historical=request.historical,
         pusher_role=caller.role,
+        index_bits=index_bits,
     )
     digest = hashlib.sha256(f"{request.record_type}|{request.file_format}|{request.encoding}|".encode())
     rows = _Rows(
@@ -285,6 +288,11 @@ async def push_file(
             prepared.is_person,
             "natural_person" if prepared.is_person else entity_kind(prepared.uscc),
             prepared.scheme_version,
+            orjson.dumps(prepared.sealed).decode() if prepared.sealed else None,
+            orjson.dumps(prepared.tags).decode() if prepared.tags else None,
+            prepared.key_version,
+            prepared.wrapped_key,
+            prepared.id_index,
             None,
         )
 

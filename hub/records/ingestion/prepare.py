@@ -11,16 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from hub.auth.caller import Role
 from hub.catalog.policy import Policy
 from hub.catalog.publicity import NoPublicityRule, PublicityWindow, Severity, severity_of_penalty
 from hub.catalog.record_types import RecordTypeDef
 from hub.catalog.workdays import UnknownCalendarYear
-from hub.crypto import content_digest, person_key
+from hub.crypto import person_key
 from hub.ports import KeyProvider
 from hub.records.ingestion.evaluations import EVALUATION_TYPES, check_evaluation
+from hub.records.sealing.fields import BLIND_INDEX_BITS, Sealer
 from hub.records.validation.record import FieldError, validator_for
 
 # 双公示: licences and penalties are published within 7 working days of the decision.
@@ -60,8 +59,14 @@ class PreparedRecord:
     warnings: list[FieldError] = field(default_factory=list)
     # Evaluation results: the version of the grading scheme their grade was checked against.
     scheme_version: int | None = None
-    # `content` as canonical JSON (sorted keys), the bytes `content_hash` is taken of: stored as is.
+    # `content` as canonical JSON (sorted keys), as stored (the bulk load's COPY).
     content_json: bytes = b""
+    # The personal fields, sealed (hub.records.sealing.fields); None when the record has none.
+    sealed: dict[str, str] | None = None
+    tags: dict[str, str] | None = None
+    key_version: int | None = None
+    wrapped_key: bytes | None = None
+    id_index: list[int] | None = None
 
 
 @dataclass(slots=True)
@@ -83,11 +88,13 @@ class RecordPreparer:
         authority_domain: str | None = None,
         historical: bool = False,
         pusher_role: Role = Role.DEPARTMENT,
+        index_bits: int = BLIND_INDEX_BITS,
     ) -> None:
         self.authority_domain = authority_domain
         self.pusher_role = pusher_role
         self.policy = policy
         self.keys = keys
+        self.sealer = Sealer(keys, index_bits=index_bits)
         self.pusher_code = pusher_code
         self.today = today
         self.historical = historical
@@ -172,15 +179,15 @@ class RecordPreparer:
         warnings = list(result.warnings)
         if late_warning is not None:
             warnings.append(late_warning)
-        encoded = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+        stored = self.sealer.seal(definition, subject, self.pusher_code, record_id, values)
         return PreparedRecord(
             record_type=record_type,
             type_version=self.policy.type_versions[record_type],
             uscc=subject,
             source_dept=self.pusher_code,
             source_record_id=record_id,
-            content=values,
-            content_hash=content_digest(encoded),
+            content=stored.content,
+            content_hash=stored.content_hash,
             decision_date=decision_date,
             severity=severity,
             publicity_rule=window.rule_code,
@@ -188,11 +195,17 @@ class RecordPreparer:
             repair_from=window.repair_from,
             publish_until=publish_until,
             late=late,
-            party_name=str(values.get("XDR_MC", "")),
+            # A natural person's name is personal: it is not kept beside the sealed record.
+            party_name="" if is_person else str(values.get("XDR_MC", "")),
             is_person=is_person,
             warnings=warnings,
             scheme_version=scheme_version,
-            content_json=encoded,
+            content_json=stored.content_json,
+            sealed=stored.sealed,
+            tags=stored.tags,
+            key_version=stored.key_version,
+            wrapped_key=stored.wrapped_key,
+            id_index=stored.id_index,
         )
 
     def _derive(

@@ -11,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.models import Entity, IdempotentPush, Record
 from hub.records.ingestion.prepare import PreparedRecord
+from hub.records.sealing.fields import compared_content
 
 
 async def current_by_identity(
     session: AsyncSession, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[str, int, bytes, dict[str, Any], bool | None]]:
-    """(source_dept, source_record_id) -> (uscc, version, content_hash, content, late) of the current versions."""
+    """(source_dept, source_record_id) -> (uscc, version, content_hash, content, late) of the current
+    versions; `content` with its personal fields as their change tags."""
     if not keys:
         return {}
     rows = await session.execute(
@@ -28,9 +30,11 @@ async def current_by_identity(
             Record.content_hash,
             Record.content,
             Record.late,
+            Record.tags,
         ).where(Record.current, tuple_(Record.source_dept, Record.source_record_id).in_(list(keys)))
     )
-    return {(r[0], r[1]): (r[2], r[3], r[4], r[5], r[6]) for r in rows}
+    # Personal fields are compared by their change tags (their values are sealed).
+    return {(r[0], r[1]): (r[2], r[3], r[4], compared_content(r[5], r[7]), r[6]) for r in rows}
 
 
 async def retire_versions(session: AsyncSession, keys: Sequence[tuple[str, str, str]]) -> None:
@@ -75,6 +79,11 @@ def version_row(
         "pushed_by": pushed_by,
         "receipt_id": None,
         "scheme_version": record.scheme_version,
+        "sealed": record.sealed,
+        "tags": record.tags,
+        "key_version": record.key_version,
+        "wrapped_key": record.wrapped_key,
+        "id_index": record.id_index,
     }
 
 

@@ -21,6 +21,7 @@ from hub.ports import KeyProvider
 from hub.records.ingestion import repository as repo
 from hub.records.ingestion.evaluations import EVALUATION_TYPES
 from hub.records.ingestion.prepare import NAME_DIFFERS_MESSAGE, PreparedRecord, RecordPreparer, RejectedRecord
+from hub.records.sealing.fields import BLIND_INDEX_BITS, compared_content
 from hub.records.validation.record import FieldError
 from hub.sync.events import EvaluationStored, Event, RecordCreated, RecordUpdated
 from hub.sync.outbox import emit
@@ -120,6 +121,7 @@ async def push_records(
     max_records: int,
     authority_domain: str | None = None,
     today: dt.date | None = None,
+    index_bits: int = BLIND_INDEX_BITS,
 ) -> PushAnswer:
     if caller.organisation_code is None:
         raise Forbidden("only an organisation can push records")
@@ -156,6 +158,7 @@ async def push_records(
         today or dt.date.today(),
         authority_domain=authority_domain,
         pusher_role=caller.role,
+        index_bits=index_bits,
     )
     prepared: dict[int, PreparedRecord] = {}
     outcomes: dict[int, RecordOutcome] = {}
@@ -265,10 +268,9 @@ async def _store(
                 )
                 continue
             outcome, version = Outcome.UPDATED, old_version + 1
+            new_content = compared_content(record.content, record.tags)
             changed = sorted(
-                k
-                for k in old_content.keys() | record.content.keys()
-                if old_content.get(k) != record.content.get(k)
+                k for k in old_content.keys() | new_content.keys() if old_content.get(k) != new_content.get(k)
             )
             retired.append((record.uscc, record.source_dept, record.source_record_id))
         new_rows.append(repo.version_row(record, version, changed, pushed_by))
