@@ -171,6 +171,8 @@ _CODES: dict[str, str] = {
     "RECORD_TYPE_INVALID": "the record type definition breaks a rule",
     "FIELD_REMOVED": "a field holding stored data cannot be removed from a record type",
     "PUBLICITY_INVALID": "the publicity rules break a rule",
+    # The access log (who read what).
+    "ACCESS_ENTRY_NOT_FOUND": "no access-log entry of that id that you may see",
 }
 
 CODES: Mapping[str, str] = MappingProxyType(_CODES)
