@@ -11,6 +11,7 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from hub.settings import Settings
+from schema.audit.operations import AuditQueries
 from schema.auth.operations import AuthMutations, AuthQueries
 from schema.cost import coded, cost_rule
 from schema.entities.mutations import EntityMutations
@@ -30,7 +31,14 @@ from schema.strings import string_rule
 
 @strawberry.type(description="Read the credit archive, the catalogue and who you are.")
 class Query(
-    EntityQueries, GradingQueries, ScoringQueries, InspectionQueries, CatalogQueries, BulkQueries, AuthQueries
+    EntityQueries,
+    GradingQueries,
+    ScoringQueries,
+    InspectionQueries,
+    CatalogQueries,
+    BulkQueries,
+    AuthQueries,
+    AuditQueries,
 ):
     pass
 

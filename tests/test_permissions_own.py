@@ -21,9 +21,12 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from hub.audit import service as audit
 from hub.auth.caller import Role
+from hub.crypto import StaticKeyProvider
+from hub.settings import Settings
 from tests.conftest import Actor, company_code, days_ago, gql
 from tests.grading.evaluations import evaluation
 from tests.inspections import support as inspections
@@ -497,6 +500,61 @@ async def _reach_rejections_csv(s: Scene, role: Role) -> None:
     receipt = await _others_receipt(s)
     found = await s.client.get(receipt["rejectionsUrl"], headers=s.actor(role).headers)
     assert found.status_code == 200 and "H-1,REQUIRED,fields.XDR_MC" in found.text, found.text
+
+
+# The access log: entries an organisation caused, reads of an entity's data.
+
+ACCESS_LOG = "query($u: String) { accessLog(uscc: $u) { edges { node { id readerOrganisation } } } }"
+ACCESS_RECEIPT = "query($e: ID!) { accessReceipt(entry: $e) { leafIndex treeSize } }"
+
+
+async def _logged_read(s: Scene, reader: Actor, uscc: str) -> str:
+    """An access-log entry of `reader` reading `uscc`'s data, integrated under a checkpoint."""
+    settings = Settings(access_log_checkpoint_entries=1)
+    async with AsyncSession(bind=s.connection, join_transaction_mode="create_savepoint") as session:
+        entry = await audit.record_read(
+            session, audit.Who(reader.role.value, reader.code), audit.Read(uscc, ["record.x.amount"])
+        )
+        await audit.integrate(session, settings, StaticKeyProvider(settings.master_key))
+        await session.commit()
+    return str(entry)
+
+
+@proves("accessLog", Role.ENTITY)
+async def _access_log(s: Scene, role: Role) -> str:
+    me = s.actor(role)
+    await _logged_read(s, s.actors["bank"], me.code)
+    own = answer(await s.gql(ACCESS_LOG, {}, me), "accessLog")
+    assert [e["node"]["readerOrganisation"] for e in own["edges"]] == [s.actors["bank"].code]
+    async with s.unchanged():
+        return refusal(await s.gql(ACCESS_LOG, {"u": OTHER_ENTITY}, me), "accessLog")
+
+
+@proves("accessReceipt", Role.ENTITY, Role.DEPARTMENT, Role.PROVINCE, Role.BANK, Role.ASSOCIATION)
+async def _access_receipt(s: Scene, role: Role) -> str:
+    me = s.actor(role)
+    # Its own: a read it made, or (an entity) a read of its data; another's: someone else's read.
+    reader, other = (
+        (s.actors["bank"], s.actors["association"]) if role is Role.ENTITY else (me, s.actors["entity"])
+    )
+    mine = await _logged_read(s, reader, me.code if role is Role.ENTITY else OTHER_ENTITY)
+    theirs = await _logged_read(s, other, OTHER_ENTITY)
+    assert answer(await s.gql(ACCESS_RECEIPT, {"e": mine}, me), "accessReceipt")["treeSize"] >= 1
+    async with s.unchanged():
+        return refusal(await s.gql(ACCESS_RECEIPT, {"e": theirs}, me), "accessReceipt")
+
+
+@reaches("accessLog")
+async def _reach_access_log(s: Scene, role: Role) -> None:
+    await _logged_read(s, s.actors["bank"], OTHER_ENTITY)
+    found = answer(await s.gql(ACCESS_LOG, {"u": OTHER_ENTITY}, s.actor(role)), "accessLog")
+    assert [e["node"]["readerOrganisation"] for e in found["edges"]] == [s.actors["bank"].code]
+
+
+@reaches("accessReceipt")
+async def _reach_access_receipt(s: Scene, role: Role) -> None:
+    entry = await _logged_read(s, s.actors["bank"], OTHER_ENTITY)
+    assert answer(await s.gql(ACCESS_RECEIPT, {"e": entry}, s.actor(role)), "accessReceipt")["treeSize"] >= 1
 
 
 @pytest.mark.parametrize(("row", "role"), OWN_CELLS, ids=[f"{r.name}-{role.value}" for r, role in OWN_CELLS])

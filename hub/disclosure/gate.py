@@ -8,11 +8,13 @@ that the response can say so in `extensions` instead of failing.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from hub.audit.service import Read
 from hub.auth.caller import Caller
 from hub.catalog.record_types import RecordTypeDef
 from hub.disclosure import masks
@@ -52,6 +54,10 @@ class Disclosure:
         self._archive_scopes: dict[str, str | None] = {}
         # USCC → the field tier an authorisation of that entity grants this caller in this request.
         self._tiers: dict[str, str] = {}
+        # The access log: USCC → non-public fields shown unmasked, and why they were read.
+        self._disclosed: dict[str, set[str]] = {}
+        self._disclosed_fields: dict[tuple[Any, ...], tuple[str, ...]] = {}
+        self._bases: dict[str, tuple[str | None, str | None, str | None, dt.date | None]] = {}
 
     # --- authorisations ----------------------------------------------------------------------------
 
@@ -162,6 +168,7 @@ class Disclosure:
         shown_names, withheld_names, notes = decided
         for note in notes:
             self._report[note] += 1
+        self._disclosed_record(key, record_type, uscc, names, sensitivities, shown_names)
         return {n: content[n] for n in shown_names}, withheld_names
 
     def _rule_record_fields(
@@ -185,6 +192,70 @@ class Disclosure:
                 withheld.append(name)
                 notes.append(_note_key(Item.RECORD, record_type, name, ruling))
         return tuple(shown), tuple(sorted(withheld)), tuple(notes)
+
+    # --- what left unmasked: the request's access-log entries (hub.audit) ----------------------------
+    # Kept apart from the rulings above: it only records what they let out.
+
+    def disclosed(self, uscc: str, fields: Iterable[str]) -> None:
+        """Non-public fields of `uscc`'s data that left unmasked in this request ("record.<type>.<field>",
+        "profile.<field>", …). Every way out that shows such data says so here; the UnitOfWork writes
+        one access-log entry per entity from it before the answer leaves."""
+        found = self._disclosed.get(uscc)
+        if found is None:
+            found = self._disclosed[uscc] = set()
+        found.update(fields)
+
+    def read_basis(
+        self,
+        uscc: str,
+        *,
+        purpose: str | None = None,
+        authorisation: str | None = None,
+        legal_basis: str | None = None,
+        hidden_until: dt.date | None = None,
+    ) -> None:
+        """Why the caller reads `uscc`'s data in this request (an authorisation's purpose and id, the
+        legal basis, and until when the entity is not told): the entry says so."""
+        self._bases[uscc] = (purpose, authorisation, legal_basis, hidden_until)
+
+    def reads(self) -> list[Read]:
+        """One read per entity whose non-public data left unmasked, for the access log."""
+        return [
+            Read(
+                uscc,
+                sorted(fields),
+                tier=self._tiers.get(uscc, "role"),
+                purpose=basis[0],
+                authorisation=basis[1],
+                legal_basis=basis[2],
+                hidden_until=basis[3],
+            )
+            for uscc, fields in sorted(self._disclosed.items())
+            if fields
+            for basis in [self._bases.get(uscc, (None, None, None, None))]
+        ]
+
+    def _disclosed_record(
+        self,
+        key: tuple[Any, ...],
+        record_type: str,
+        uscc: str,
+        names: tuple[str, ...],
+        sensitivities: tuple[str | None, ...],
+        shown: tuple[str, ...],
+    ) -> None:
+        # By what was shown too: a grant later in the request changes the rulings of the same key.
+        cached = (key, shown)
+        fields = self._disclosed_fields.get(cached)
+        if fields is None:
+            visible = set(shown)
+            fields = self._disclosed_fields[cached] = tuple(
+                f"record.{record_type}.{name}"
+                for name, sensitivity in zip(names, sensitivities, strict=True)
+                if name in visible and sensitivity != "public"
+            )
+        if fields:
+            self.disclosed(uscc, fields)
 
     # --- what the response says ------------------------------------------------------------------
 

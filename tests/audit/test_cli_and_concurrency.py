@@ -127,3 +127,71 @@ async def test_concurrent_processes_append_and_sequence_gap_free(
     assert report.ok, report.problems
     # A checkpoint once 50 entries passed since the last; a run adds up to 37 entries.
     assert report.size == total and report.checkpoints >= total // (50 + 37)
+
+
+async def test_the_entry_is_committed_before_the_answer_leaves(roles: Roles, own_database: str) -> None:
+    """The real app on a database of its own (real commits): when the entry cannot be committed (a
+    deferred trigger fails at COMMIT, as a full disk or a lost primary would), the reader gets no
+    data; when it can, another connection sees the entry as soon as the answer has arrived."""
+    import httpx
+
+    from hub.auth import service as auth
+    from hub.auth.caller import Role
+    from hub.web.app import create_app
+    from tests.conftest import Actor, gov_code
+    from tests.records.builders import ENTITY, push_ok, valid_record
+
+    server, owner = roles.server_url(own_database), roles.owner_url(own_database)
+    engine = make_engine(server, pool_size=2)
+    sessions = make_sessionmaker(engine)
+    people: dict[str, Actor] = {}
+    async with unit_of_work(sessions) as session:
+        for key, code, role in (
+            ("office", gov_code(1), Role.CREDIT_OFFICE),
+            ("dept", gov_code(2), Role.DEPARTMENT),
+        ):
+            await auth.register_organisation(session, code, key, role, None)
+            people[key] = Actor(
+                code, role, (await auth.issue_token(session, code, key, 1, by="tests")).secret
+            )
+    uscc = company_code(1)
+    app = create_app(Settings(access_log_sequencer_seconds=0), sessions=sessions)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://hub.test"
+    ) as client:
+        dept = people["dept"]
+        record = valid_record("administrative_penalty", dept.code, uscc, record_id="P1", BZ="内部备注")
+        await push_ok(client, dept, [record], "p")
+
+        async def read() -> dict[str, object]:
+            response = await client.post(
+                "/graphql",
+                json={"query": ENTITY, "variables": {"uscc": uscc}},
+                headers=people["office"].headers,
+            )
+            body: dict[str, object] = response.json()
+            return body
+
+        body = await read()
+        [named] = body["extensions"]["access"]  # type: ignore[index]
+        watcher = make_engine(owner, pool_size=1)
+        async with watcher.connect() as conn:
+            seen = await conn.scalar(
+                text("SELECT count(*) FROM access_log_entries WHERE id = :i"), {"i": int(named["entry"])}
+            )
+            assert seen == 1
+            for sql in (
+                "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+                "CREATE CONSTRAINT TRIGGER refuse AFTER INSERT ON access_log_entries DEFERRABLE INITIALLY "
+                "DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()",
+            ):
+                await conn.execute(text(sql))
+            await conn.commit()
+            refused = await read()
+            assert refused["data"] is None, refused
+            assert "access" not in (refused.get("extensions") or {})  # type: ignore[operator]
+            count = await conn.scalar(text("SELECT count(*) FROM access_log_entries"))
+            assert count == 1
+        await watcher.dispose()
+    await engine.dispose()
