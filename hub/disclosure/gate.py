@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from hub.audit.service import Read
+from hub.audit.record import Read
 from hub.auth.caller import Caller
 from hub.catalog.record_types import RecordTypeDef
 from hub.disclosure import masks
