@@ -31,6 +31,16 @@ def log_settings(settings: Settings) -> Settings:
     )
 
 
+@pytest.fixture
+async def owner_session(owner_connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """The database's owner, in a transaction rolled back after the test, with the log emptied first
+    (other tests commit entries to the shared test database: CLI runs, for one)."""
+    async with AsyncSession(bind=owner_connection) as session:
+        for table in ("entries", "leaves", "nodes", "batches", "checkpoints", "purges"):
+            await session.execute(text(f"DELETE FROM access_log_{table}"))
+        yield session
+
+
 async def _fill(
     session: AsyncSession, settings: Settings, keys: StaticKeyProvider, n: int = SIZE
 ) -> list[int]:
@@ -54,66 +64,68 @@ async def _rows(session: AsyncSession, sql: str) -> list[tuple[object, ...]]:
 
 
 async def test_entries_become_gap_free_leaves_under_signed_checkpoints(
-    session: AsyncSession, log_settings: Settings, keys: StaticKeyProvider
+    owner_session: AsyncSession, log_settings: Settings, keys: StaticKeyProvider
 ) -> None:
-    ids = await _fill(session, log_settings, keys)
-    leaves = await _rows(session, "SELECT leaf_index, entry_id FROM access_log_leaves ORDER BY leaf_index")
+    ids = await _fill(owner_session, log_settings, keys)
+    leaves = await _rows(
+        owner_session, "SELECT leaf_index, entry_id FROM access_log_leaves ORDER BY leaf_index"
+    )
     assert leaves == [(i, entry_id) for i, entry_id in enumerate(ids)]
     checkpoints = await _rows(
-        session, "SELECT tree_size, note FROM access_log_checkpoints ORDER BY tree_size"
+        owner_session, "SELECT tree_size, note FROM access_log_checkpoints ORDER BY tree_size"
     )
     assert [size for size, _ in checkpoints] == [4, 8, SIZE]
     vkey = note.Verifier.parse(service.note_verifier_key(log_settings, keys))
     last = note.open_checkpoint(str(checkpoints[-1][1]), vkey, log_settings.access_log_origin)
     # The root a reader recomputes from the entries' bytes, by RFC 6962, with nothing of the hub's tree.
     entries = await _rows(
-        session,
+        owner_session,
         "SELECT e.* FROM access_log_entries e JOIN access_log_leaves l ON l.entry_id = e.id ORDER BY l.leaf_index",
     )
     assert len(entries) == SIZE
     assert last.size == SIZE
     # Complete subtrees stored once each: 11 leaves hold 5 + 2 + 1 inner nodes.
-    assert (await _rows(session, "SELECT count(*) FROM access_log_nodes")) == [(8,)]
-    report = await service.verify(session, log_settings, keys)
+    assert (await _rows(owner_session, "SELECT count(*) FROM access_log_nodes")) == [(8,)]
+    report = await service.verify(owner_session, log_settings, keys)
     assert report.ok, report.problems
     assert (report.size, report.checkpoints, report.first_bad_index) == (SIZE, 3, None)
 
 
 async def test_nothing_to_integrate_signs_nothing_new(
-    session: AsyncSession, log_settings: Settings, keys: StaticKeyProvider
+    owner_session: AsyncSession, log_settings: Settings, keys: StaticKeyProvider
 ) -> None:
-    await _fill(session, log_settings, keys)
-    again = await service.integrate(session, log_settings, keys)
+    await _fill(owner_session, log_settings, keys)
+    again = await service.integrate(owner_session, log_settings, keys)
     assert (again.size, again.added, again.checkpoint) == (SIZE, 0, None)
 
 
 async def test_proofs_from_stored_nodes_verify_against_the_checkpoints(
-    session: AsyncSession, log_settings: Settings, keys: StaticKeyProvider
+    owner_session: AsyncSession, log_settings: Settings, keys: StaticKeyProvider
 ) -> None:
-    await _fill(session, log_settings, keys)
+    await _fill(owner_session, log_settings, keys)
     hashes = [
         bytes(h)
-        for (h,) in await _rows(session, "SELECT leaf_hash FROM access_log_leaves ORDER BY leaf_index")
+        for (h,) in await _rows(owner_session, "SELECT leaf_hash FROM access_log_leaves ORDER BY leaf_index")
     ]
     roots = {
         int(s): bytes(r)
-        for s, r in await _rows(session, "SELECT tree_size, root_hash FROM access_log_checkpoints")
+        for s, r in await _rows(owner_session, "SELECT tree_size, root_hash FROM access_log_checkpoints")
     }
     assert roots[SIZE] == merkle.root_of(hashes)
     for index in range(SIZE):
-        proof = await service.inclusion_proof(session, index, SIZE)
+        proof = await service.inclusion_proof(owner_session, index, SIZE)
         assert len(proof) <= 4  # ceil(log2(11))
         assert merkle.inclusion_valid(index, SIZE, hashes[index], proof, roots[SIZE])
     for old in (4, 8):
-        proof = await service.consistency_proof(session, old, SIZE)
+        proof = await service.consistency_proof(owner_session, old, SIZE)
         assert merkle.consistency_valid(old, SIZE, proof, roots[old], roots[SIZE])
 
 
 async def test_a_receipt_verifies_offline_from_its_bytes_and_the_public_key(
-    session: AsyncSession, log_settings: Settings, keys: StaticKeyProvider
+    owner_session: AsyncSession, log_settings: Settings, keys: StaticKeyProvider
 ) -> None:
-    ids = await _fill(session, log_settings, keys)
-    receipt = await service.receipt(session, BANK, ids[5], today=__import__("datetime").date.today())
+    ids = await _fill(owner_session, log_settings, keys)
+    receipt = await service.receipt(owner_session, BANK, ids[5], today=__import__("datetime").date.today())
     assert receipt is not None and receipt.leaf_index == 5 and receipt.tree_size == SIZE
     raw = receipt.to_json()
     vkey = service.note_verifier_key(log_settings, keys)
@@ -134,29 +146,23 @@ async def test_a_receipt_verifies_offline_from_its_bytes_and_the_public_key(
 
 
 async def test_a_receipt_waits_for_the_sequencer(
-    session: AsyncSession, log_settings: Settings, keys: StaticKeyProvider
+    owner_session: AsyncSession, log_settings: Settings, keys: StaticKeyProvider
 ) -> None:
     import datetime as dt
 
-    entry_id = await service.record_read(session, BANK, Read(company_code(9), ["record.x.y"]))
-    assert await service.receipt(session, BANK, entry_id, dt.date.today()) is None
+    entry_id = await service.record_read(owner_session, BANK, Read(company_code(9), ["record.x.y"]))
+    assert await service.receipt(owner_session, BANK, entry_id, dt.date.today()) is None
     await service.integrate(
-        session, log_settings.model_copy(update={"access_log_checkpoint_entries": 1}), keys
+        owner_session, log_settings.model_copy(update={"access_log_checkpoint_entries": 1}), keys
     )
-    assert await service.receipt(session, BANK, entry_id, dt.date.today()) is not None
+    assert await service.receipt(owner_session, BANK, entry_id, dt.date.today()) is not None
     from hub.errors import NotFound
 
     with pytest.raises(NotFound):  # another bank's entry is not this one's to see
-        await service.receipt(session, Who("bank", "91230100B00000022P"), entry_id, dt.date.today())
+        await service.receipt(owner_session, Who("bank", "91230100B00000022P"), entry_id, dt.date.today())
 
 
 # --- tampering, as the database's owner ---------------------------------------------------------
-
-
-@pytest.fixture
-async def owner_session(owner_connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
-    async with AsyncSession(bind=owner_connection) as session:
-        yield session
 
 
 async def _verified(
@@ -320,3 +326,33 @@ def test_the_public_key_is_the_checkpoints_verifier_key(settings: Settings, keys
     raw = base64.urlsafe_b64decode(jwk["x"] + "=")
     vkey = note.Verifier.parse(service.note_verifier_key(settings, keys))
     assert (jwk["kty"], jwk["crv"], jwk["alg"], vkey.public_bytes) == ("OKP", "Ed25519", "EdDSA", raw)
+
+
+async def test_retention_purges_old_details_and_the_tree_still_verifies(
+    owner_session: AsyncSession, log_settings: Settings, keys: StaticKeyProvider
+) -> None:
+    """Entries past the retention period lose their details (as the owner: the server may not
+    delete); their leaf hashes stay, so every checkpoint still verifies, and a younger entry's
+    deletion is still found."""
+    import datetime as dt
+
+    await _fill(owner_session, log_settings, keys)
+    # Leaves 0-4 were written six years ago (retention: 5 years by default).
+    await owner_session.execute(
+        text(
+            "UPDATE access_log_entries SET at = at - interval '6 years' WHERE id IN "
+            "(SELECT entry_id FROM access_log_leaves WHERE leaf_index < 5)"
+        )
+    )
+    before, purged = await service.purge(owner_session, log_settings, dt.datetime.now(dt.UTC))
+    assert (before, purged) == (5, 5)
+    left = await _rows(
+        owner_session,
+        "SELECT l.leaf_index FROM access_log_leaves l JOIN access_log_entries e ON e.id = l.entry_id ORDER BY 1",
+    )
+    assert [i for (i,) in left] == list(range(5, SIZE))
+    report = await service.verify(owner_session, log_settings, keys)
+    assert report.ok and report.purged_below == 5, report.problems
+    assert await service.purge(owner_session, log_settings, dt.datetime.now(dt.UTC)) == (5, 0)  # nothing more
+    await owner_session.execute(text(f"DELETE FROM access_log_entries WHERE id = {_entry_of(7)}"))
+    assert (await _verified(owner_session, log_settings, keys)).first_bad_index == 7
