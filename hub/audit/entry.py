@@ -34,7 +34,8 @@ READ, ADMIN = "read", "admin"
 
 
 def timestamp(at: dt.datetime) -> str:
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """RFC 3339 in UTC with microseconds ("…T08:00:00.000000Z"), whatever the microseconds are."""
+    return at.astimezone(dt.UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def canonical(fields: Mapping[str, Any]) -> bytes:
@@ -43,28 +44,30 @@ def canonical(fields: Mapping[str, Any]) -> bytes:
 
 
 def entry_json(row: Any) -> dict[str, Any]:
-    """The JSON form of a stored entry (an ORM AccessLogEntry or a row with the same columns)."""
-    digest = row.response_sha256
-    hidden = row.hidden_until
+    """The JSON form of a stored entry: an ORM AccessLogEntry, a row with the same columns as
+    attributes, or a record that gives them by name (row["id"], asyncpg's)."""
+    get = row.__getitem__ if hasattr(row, "keys") and not hasattr(row, "_mapping") else row.__getattribute__
+    digest = get("response_sha256")
+    hidden = get("hidden_until")
     return {
         "v": ENCODING_VERSION,
-        "id": row.id,
-        "uscc": row.uscc,
-        "kind": row.kind,
-        "action": row.action,
-        "role": row.caller_role,
-        "organisation": row.caller_organisation,
-        "token": row.token_id,
-        "fields": sorted(row.fields or ()),
-        "tier": row.tier,
-        "purpose": row.purpose,
-        "authorisation": row.authorisation,
-        "legalBasis": row.legal_basis,
-        "subject": row.subject,
-        "requestId": row.request_id,
+        "id": get("id"),
+        "uscc": get("uscc"),
+        "kind": get("kind"),
+        "action": get("action"),
+        "role": get("caller_role"),
+        "organisation": get("caller_organisation"),
+        "token": get("token_id"),
+        "fields": sorted(get("fields") or ()),
+        "tier": get("tier"),
+        "purpose": get("purpose"),
+        "authorisation": get("authorisation"),
+        "legalBasis": get("legal_basis"),
+        "subject": get("subject"),
+        "requestId": get("request_id"),
         "responseSha256": bytes(digest).hex() if digest is not None else None,
         "hiddenUntil": hidden.isoformat() if hidden is not None else None,
-        "at": timestamp(row.at),
+        "at": timestamp(get("at")),
     }
 
 

@@ -300,20 +300,20 @@ async def verify(session: AsyncSession, settings: Settings, keys: KeyProvider) -
         first = expected
         completed: list[tuple[merkle.Node, bytes]] = []
         for row in rows:
-            index = row.leaf_index
+            index = row["leaf_index"]
             if index != expected:
                 report.bad(expected, f"leaves {expected}..{index - 1} are missing")
                 return _finish(report, frontier)  # no tree to hold the checkpoints against past a gap
-            if row.id is None:
+            if row["id"] is None:
                 if index >= purged:
                     wrong_leaves.add(index)
-                    report.bad(index, f"leaf {index}: its entry {row.entry_id} is gone")
-                h = bytes(row.leaf_hash)
+                    report.bad(index, f"leaf {index}: its entry {row['entry_id']} is gone")
+                h = bytes(row["leaf_hash"])
             else:
                 h = leaf_hash(entry_bytes(row))
-                if row.id != row.entry_id or h != row.leaf_hash:
+                if row["id"] != row["entry_id"] or h != row["leaf_hash"]:
                     wrong_leaves.add(index)
-                    report.bad(index, f"leaf {index}: entry {row.entry_id} is not what was integrated")
+                    report.bad(index, f"leaf {index}: entry {row['entry_id']} is not what was integrated")
             completed.extend(append(h))
             expected += 1
             while pending is not None and pending.tree_size == frontier.size:

@@ -18,7 +18,16 @@ from typing import Any
 import orjson
 
 from hub.settings import PROJECT_ROOT
-from tests.bench import bulk_push, entity_lookup, inspection_draw, memory, regrade, supervision_batch, support
+from tests.bench import (
+    access_log,
+    bulk_push,
+    entity_lookup,
+    inspection_draw,
+    memory,
+    regrade,
+    supervision_batch,
+    support,
+)
 
 SUMMARY = PROJECT_ROOT / ".data" / "bench.json"
 
@@ -46,6 +55,7 @@ async def main() -> dict[str, Any]:
     results["inspection_draw"] = await inspection_draw.main()
     results["regrade"] = await regrade.main()
     results["supervision_batch"] = await supervision_batch.main()
+    results["access_log"] = await access_log.main()
 
     results["seconds"] = time.perf_counter() - started
     write_summary(results)
