@@ -26,6 +26,7 @@ ENTITY_TABLES = {
     "inspector_conflicts": "uscc",  # conflicts of interest (回避) declared for an entity
     "plan_assignments": "uscc",  # an entity drawn by a plan, with its two inspectors
     "plan_conflicts": "uscc",  # a declared conflict as frozen with a plan
+    "access_log_entries": "uscc",  # who read an entity's data ("" for a change about no entity)
 }
 # Platform tables: not one entity's data. Each with why.
 PLATFORM_TABLES = {
@@ -43,6 +44,11 @@ PLATFORM_TABLES = {
     "plan_candidate_lists": "a plan's frozen candidate list: one document over every candidate",
     "plan_inspectors": "a plan's frozen inspector pool",
     "plan_publications": "a drawn plan's public document: one document over every entity drawn",
+    "access_log_leaves": "the access log's Merkle tree: one tree over every entry, in leaf order",
+    "access_log_nodes": "the tree's complete-subtree hashes",
+    "access_log_batches": "the sequencer's runs over the whole log",
+    "access_log_checkpoints": "signed tree heads of the whole log",
+    "access_log_purges": "retention purges of the whole log",
 }
 
 TABLES = """

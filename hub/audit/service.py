@@ -10,7 +10,10 @@ and records its batch with a new horizon, the snapshot's xmin (every transaction
 so no entry can appear there later). Indices are gap-free and ordered because only the lock holder
 writes them, in one transaction. The alternative, a counter row locked by each writer (UPDATE …
 RETURNING), also gives gap-free indices but serialises every logged read on one row lock until its
-commit and puts the hashing into every request; tests/bench/access_log.py measures both.
+commit and puts the hashing into every request; tests/bench/access_log.py measures both. Measured
+(2 cores, 8 writers): the counter was no faster (1,897 against 1,660 entries/s; 1,323 against 1,009
+on a busier run) while queueing every writer on one row lock, and the sequencer kept up (every entry
+integrated when the writers stopped), so the sequencer it is.
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ class AccessLogEntry(Base):
 
     __tablename__ = "access_log_entries"
     __table_args__ = (
-        Index("ix_access_log_entries_id", "id", unique=True),
+        # Not unique: every unique index of an entity table holds the USCC (rule 9); the identity is.
+        Index("ix_access_log_entries_id", "id"),
         Index("ix_access_log_entries_txid", "txid"),
     )
 

@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column("txid", sa.BigInteger(), server_default=sa.text(_CURRENT_XID), nullable=False),
         sa.PrimaryKeyConstraint("uscc", "id", name=op.f("pk_access_log_entries")),
     )
-    op.create_index("ix_access_log_entries_id", "access_log_entries", ["id"], unique=True)
+    op.create_index("ix_access_log_entries_id", "access_log_entries", ["id"], unique=False)
     op.create_index("ix_access_log_entries_txid", "access_log_entries", ["txid"], unique=False)
     op.create_table(
         "access_log_leaves",
