@@ -1,5 +1,5 @@
 """`credit-hub`: serve, migrate, demo, schema, reclassify, consents expire, plan verify, token
-issue|revoke, org add, keys init|status|rotate."""
+issue|revoke, org add, keys init|status|rotate, audit verify|integrate|purge|key."""
 
 from __future__ import annotations
 
@@ -252,6 +252,76 @@ def cmd_plan_verify(settings: Settings, args: argparse.Namespace) -> int:
     return verify_file(args.file, sys.stdout)
 
 
+def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    """Recompute the access log from its entries against every stored checkpoint; exit 1 when bad."""
+    from hub.audit import service as audit
+    from hub.crypto import StaticKeyProvider
+
+    keys = StaticKeyProvider(settings.master_key)
+    report = _in_session(settings, lambda s: audit.verify(s, settings, keys))
+    print(
+        f"access log: {report.size} leaves, {report.checkpoints} checkpoints"
+        + (f", details purged below leaf {report.purged_below}" if report.purged_below else "")
+    )
+    for path in args.checkpoint or ():
+        held = path.read_text()
+
+        async def consistent(session: AsyncSession, note: str = held) -> bool:
+            return await audit.verify_checkpoint(session, settings, keys, note)
+
+        if not _in_session(settings, consistent):
+            report.note(f"the checkpoint in {path} is not a prefix of the log")
+    if report.ok:
+        print("ok: every checkpoint verifies against the entries")
+        return 0
+    if report.first_bad_index is not None:
+        print(f"BAD: first bad index {report.first_bad_index}")
+    for problem in report.problems:
+        print(f"  {problem}")
+    return 1
+
+
+def cmd_audit_integrate(settings: Settings, args: argparse.Namespace) -> int:
+    """One sequencer run (the hub's processes run it by themselves every HUB_ACCESS_LOG_SEQUENCER_SECONDS)."""
+    from hub.audit import service as audit
+    from hub.crypto import StaticKeyProvider
+
+    keys = StaticKeyProvider(settings.master_key)
+    done = _in_session(settings, lambda s: audit.integrate(s, settings, keys))
+    if done.locked_out:
+        print("another process is integrating; nothing done")
+        return 0
+    signed = f", checkpoint signed at {done.checkpoint}" if done.checkpoint else ""
+    print(f"integrated {done.added} entries; the tree has {done.size} leaves{signed}")
+    return 0
+
+
+def cmd_audit_purge(settings: Settings, args: argparse.Namespace) -> int:
+    """Delete the details of entries past HUB_ACCESS_LOG_RETENTION_DAYS, as the schema's owner."""
+    import datetime as dt
+
+    from hub.audit import service as audit
+
+    before, purged = _in_session(
+        settings, lambda s: audit.purge(s, settings, dt.datetime.now(dt.UTC)), migration_url(settings)
+    )
+    print(f"purged the details of {purged} entries; leaves below {before} keep only their hashes")
+    return 0
+
+
+def cmd_audit_key(settings: Settings, args: argparse.Namespace) -> int:
+    """The access log's public key: the signed-note verifier key, and the JWK."""
+    import json
+
+    from hub.audit import service as audit
+    from hub.crypto import StaticKeyProvider
+
+    keys = StaticKeyProvider(settings.master_key)
+    print(audit.note_verifier_key(settings, keys))
+    print(json.dumps({"keys": audit.public_jwks(keys)}))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="credit-hub", description="Credit Hub: the city credit data-sharing hub."
@@ -323,6 +393,20 @@ def parser() -> argparse.ArgumentParser:
     verify = plan.add_parser("verify", help="check a published plan: commitment, hashes, assignments")
     verify.add_argument("file", type=Path, help="the JSON of inspectionPlan(id) { publication }")
     verify.set_defaults(run=cmd_plan_verify)
+
+    audit = commands.add_parser("audit", help="the access log (who read what)").add_subparsers(
+        dest="audit_command", required=True
+    )
+    audit_verify = audit.add_parser("verify", help="recompute the log against every signed checkpoint")
+    audit_verify.add_argument(
+        "--checkpoint", type=Path, action="append", help="a checkpoint held outside (a receipt's), repeatable"
+    )
+    audit_verify.set_defaults(run=cmd_audit_verify)
+    audit.add_parser("integrate", help="integrate pending entries now").set_defaults(run=cmd_audit_integrate)
+    audit.add_parser("purge", help="purge entries past the retention period (as the owner)").set_defaults(
+        run=cmd_audit_purge
+    )
+    audit.add_parser("key", help="print the log's verifier key and JWK").set_defaults(run=cmd_audit_key)
     return root
 
 

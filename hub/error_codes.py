@@ -214,6 +214,8 @@ _CODES: dict[str, str] = {
     "SHIELD_NOT_FOUND": "no such shield of this firm",
     "SHIELD_ENDED": "the shield was lifted or has ended already",
     "DEADLINE_YEAR_UNKNOWN": "a time limit runs into a year the working-day calendar does not know: the credit office must load it first",
+    # The access log (who read what).
+    "ACCESS_ENTRY_NOT_FOUND": "no access-log entry of that id that you may see",
 }
 
 CODES: Mapping[str, str] = MappingProxyType(_CODES)

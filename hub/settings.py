@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import SecretStr, StringConstraints
+from pydantic import Field, SecretStr, StringConstraints
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     max_subscriptions_per_caller: int = 50
     # A bearer token that may read /metrics (the scraper's), besides credit-office tokens; empty: none.
     metrics_token: SecretStr = SecretStr("")
+    # The access log (hub.audit): the checkpoints' origin line and key name; a checkpoint is signed
+    # once this many entries or seconds have passed since the last one; how many entries one
+    # sequencer run integrates at most, and how often each hub process tries to run it; how long
+    # entries keep their details (5 years by default: Shenzhen's rule; Zhejiang keeps 10).
+    access_log_origin: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.\-_/]{1,200}$")] = (
+        "credit-hub.local/access-log"
+    )
+    access_log_checkpoint_entries: Annotated[int, Field(ge=1)] = 1000
+    access_log_checkpoint_seconds: Annotated[float, Field(gt=0)] = 10.0
+    access_log_batch: Annotated[int, Field(ge=1, le=100_000)] = 10_000
+    access_log_sequencer_seconds: Annotated[float, Field(ge=0)] = 0.5
+    access_log_retention_days: Annotated[int, Field(ge=1)] = 5 * 365 + 1
 
     log_level: str = "INFO"
     # "production" refuses the development master key and needs a named database server.

@@ -11,6 +11,7 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from hub.settings import Settings
+from schema.audit.operations import AuditQueries
 from schema.auth.operations import AuthMutations, AuthQueries
 from schema.consents.operations import ConsentMutations, ConsentQueries
 from schema.cost import coded, cost_rule
@@ -49,6 +50,7 @@ class Query(
     RepairQueries,
     PublicQueries,
     RecordQueries,
+    AuditQueries,
 ):
     pass
 

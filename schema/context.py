@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -40,6 +41,8 @@ class HubContext:
     metrics: Metrics | None = None
     observation: Observation | None = None
     disclosure: Disclosure = field(init=False)
+    # What `extensions.access` names: the access-log entries this request wrote (schema.audit.reads).
+    access_entries: list[dict[str, Any]] = field(default_factory=list)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -6,6 +6,7 @@ look-up path their bookkeeping cost more than the work they do."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
@@ -32,6 +33,7 @@ from hub.disclosure.gate import Disclosure
 from hub.disclosure.policy import Subject
 from hub.errors import HubError
 from hub.metrics import Observation
+from schema.audit.reads import log_reads
 from schema.cost import expanded_fields
 from schema.strings import long_number, variable_errors
 
@@ -190,9 +192,14 @@ class UnitOfWork(SchemaExtension):
     to the response (`extensions.disclosure`, house rule 12)."""
 
     def get_results(self) -> dict[str, Any]:
-        gate = getattr(self.execution_context.context, "disclosure", None)
+        context = self.execution_context.context
+        gate = getattr(context, "disclosure", None)
         report = gate.report() if gate is not None else []
-        return {"disclosure": report} if report else {}
+        results: dict[str, Any] = {"disclosure": report} if report else {}
+        access = getattr(context, "access_entries", None)
+        if access:  # the access-log entries this answer was logged under (accessReceipt takes the id)
+            results["access"] = access
+        return results
 
     async def on_operation(self) -> AsyncIterator[None]:
         context = self.execution_context.context
@@ -212,10 +219,23 @@ class UnitOfWork(SchemaExtension):
         clean = answered and all(
             e.original_error is None or isinstance(e.original_error, EXPECTED) for e in errors
         )
+        # Non-public data in the answer is logged in the request's transaction, which commits before
+        # the answer leaves; when the rest of the request is not kept, the entries alone are.
+        must_log = result is not None and result.data is not None and bool(context.disclosure.reads())
         try:
-            await settle(context.session, keep=clean)
+            if not clean:
+                await settle(context.session, keep=False)
+            if must_log and result is not None:
+                context.access_entries = await log_reads(
+                    context.session, context.disclosure, context.request_id, result.data
+                )
+            if clean or must_log:
+                await settle(context.session, keep=True)
         except Exception as exc:
-            if clean:  # the answer must not claim what was not stored
+            context.access_entries = []
+            if clean or must_log:  # the answer must not claim what was not stored, nor leave unlogged
+                with contextlib.suppress(Exception):
+                    await settle(context.session, keep=False)
                 log.error("commit failed", extra={"error_type": type(exc).__name__})
                 if result is not None:
                     result.data = None

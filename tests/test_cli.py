@@ -13,8 +13,9 @@ from tests.databases import Roles
 from tests.live import free_port
 
 
-def run(url: URL, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HUB_DATABASE_URL": url.render_as_string(hide_password=False)}
+def run(url: URL, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    """`credit-hub *args` against `url`; `settings`: more HUB_… variables."""
+    env = {**os.environ, "HUB_DATABASE_URL": url.render_as_string(hide_password=False), **settings}
     return subprocess.run(
         [sys.executable, "-m", "hub.cli", *args],
         capture_output=True,

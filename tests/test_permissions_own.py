@@ -22,9 +22,12 @@ import httpx
 import orjson
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from hub.audit import service as audit
 from hub.auth.caller import Role
+from hub.crypto import StaticKeyProvider
+from hub.settings import Settings
 from tests.conftest import Actor, company_code, days_ago, gql
 from tests.consents import support as consents
 from tests.grading.evaluations import evaluation
@@ -658,6 +661,61 @@ async def _reach_decide_objection(s: Scene, role: Role) -> None:
     assert (await objections.decide(s.client, s.actor(role), theirs, "REJECTED"))["status"] == "REJECTED"
 
 
+# The access log: entries an organisation caused, reads of an entity's data.
+
+ACCESS_LOG = "query($u: String) { accessLog(uscc: $u) { edges { node { id readerOrganisation } } } }"
+ACCESS_RECEIPT = "query($e: ID!) { accessReceipt(entry: $e) { leafIndex treeSize } }"
+
+
+async def _logged_read(s: Scene, reader: Actor, uscc: str) -> str:
+    """An access-log entry of `reader` reading `uscc`'s data, integrated under a checkpoint."""
+    settings = Settings(access_log_checkpoint_entries=1)
+    async with AsyncSession(bind=s.connection, join_transaction_mode="create_savepoint") as session:
+        entry = await audit.record_read(
+            session, audit.Who(reader.role.value, reader.code), audit.Read(uscc, ["record.x.amount"])
+        )
+        await audit.integrate(session, settings, StaticKeyProvider(settings.master_key))
+        await session.commit()
+    return str(entry)
+
+
+@proves("accessLog", Role.ENTITY)
+async def _access_log(s: Scene, role: Role) -> str:
+    me = s.actor(role)
+    await _logged_read(s, s.actors["bank"], me.code)
+    own = answer(await s.gql(ACCESS_LOG, {}, me), "accessLog")
+    assert [e["node"]["readerOrganisation"] for e in own["edges"]] == [s.actors["bank"].code]
+    async with s.unchanged():
+        return refusal(await s.gql(ACCESS_LOG, {"u": OTHER_ENTITY}, me), "accessLog")
+
+
+@proves("accessReceipt", Role.ENTITY, Role.DEPARTMENT, Role.PROVINCE, Role.BANK, Role.ASSOCIATION)
+async def _access_receipt(s: Scene, role: Role) -> str:
+    me = s.actor(role)
+    # Its own: a read it made, or (an entity) a read of its data; another's: someone else's read.
+    reader, other = (
+        (s.actors["bank"], s.actors["association"]) if role is Role.ENTITY else (me, s.actors["entity"])
+    )
+    mine = await _logged_read(s, reader, me.code if role is Role.ENTITY else OTHER_ENTITY)
+    theirs = await _logged_read(s, other, OTHER_ENTITY)
+    assert answer(await s.gql(ACCESS_RECEIPT, {"e": mine}, me), "accessReceipt")["treeSize"] >= 1
+    async with s.unchanged():
+        return refusal(await s.gql(ACCESS_RECEIPT, {"e": theirs}, me), "accessReceipt")
+
+
+@reaches("accessLog")
+async def _reach_access_log(s: Scene, role: Role) -> None:
+    await _logged_read(s, s.actors["bank"], OTHER_ENTITY)
+    found = answer(await s.gql(ACCESS_LOG, {"u": OTHER_ENTITY}, s.actor(role)), "accessLog")
+    assert [e["node"]["readerOrganisation"] for e in found["edges"]] == [s.actors["bank"].code]
+
+
+@reaches("accessReceipt")
+async def _reach_access_receipt(s: Scene, role: Role) -> None:
+    entry = await _logged_read(s, s.actors["bank"], OTHER_ENTITY)
+    assert answer(await s.gql(ACCESS_RECEIPT, {"e": entry}, s.actor(role)), "accessReceipt")["treeSize"] >= 1
+
+
 @pytest.mark.parametrize(("row", "role"), OWN_CELLS, ids=[f"{r.name}-{role.value}" for r, role in OWN_CELLS])
 async def test_own_objects_only(
     client: httpx.AsyncClient, actors: dict[str, Actor], connection: AsyncConnection, row: Row, role: Role
@@ -746,7 +804,9 @@ async def _authorized_profile(s: Scene, role: Role) -> str:
     others = grants["association" if role is Role.BANK else "bank"]
     read = await s.gql(consents.SUPERVISION_ONLY, {"u": entity, "a": mine["id"]}, me)
     assert answer(read, "authorizedProfile")["readsUsed"] == 1
-    async with s.unchanged():
+    # A read under another's grant is refused, and is itself an entry of the access log (issue 9:
+    # every refused authorised read is logged); nothing else is written, the grant's count included.
+    async with s.unchanged(but=frozenset({"access_log_entries"})):
         return refusal(
             await s.gql(consents.SUPERVISION_ONLY, {"u": entity, "a": others["id"]}, me), "authorizedProfile"
         )

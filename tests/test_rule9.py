@@ -33,6 +33,7 @@ ENTITY_TABLES = {
     "entity_shields": "uscc",  # a firm's temporary shield (暂时屏蔽)
     "objections": "uscc",  # an entity's objections (异议)
     "repair_applications": "uscc",  # an entity's credit repair applications (信用修复)
+    "access_log_entries": "uscc",  # who read an entity's data ("" for a change about no entity)
 }
 # Platform tables: not one entity's data. Each with why.
 PLATFORM_TABLES = {
@@ -50,6 +51,11 @@ PLATFORM_TABLES = {
     "plan_candidate_lists": "a plan's frozen candidate list: one document over every candidate",
     "plan_inspectors": "a plan's frozen inspector pool",
     "plan_publications": "a drawn plan's public document: one document over every entity drawn",
+    "access_log_leaves": "the access log's Merkle tree: one tree over every entry, in leaf order",
+    "access_log_nodes": "the tree's complete-subtree hashes",
+    "access_log_batches": "the sequencer's runs over the whole log",
+    "access_log_checkpoints": "signed tree heads of the whole log",
+    "access_log_purges": "retention purges of the whole log",
 }
 
 TABLES = """

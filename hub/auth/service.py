@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit import record as audit
 from hub.auth import repository
 from hub.auth.caller import Caller, Role
 from hub.entities.codes import normalise, uscc_problem
@@ -44,7 +45,13 @@ async def list_organisations(session: AsyncSession, role: str | None) -> list[Or
 
 
 async def register_organisation(
-    session: AsyncSession, code: str, name: str, role: Role, authority_domain: str | None = None
+    session: AsyncSession,
+    code: str,
+    name: str,
+    role: Role,
+    authority_domain: str | None = None,
+    *,
+    by: str = "cli",
 ) -> Organisation:
     code = normalise(code)
     problem = uscc_problem(code)
@@ -56,7 +63,13 @@ async def register_organisation(
         raise Invalid("the public role needs no organisation", code="ROLE_NOT_ISSUABLE", path="role")
     if await repository.get_organisation(session, code) is not None:
         raise Conflict(f"organisation {code} is already registered", code="ALREADY_EXISTS", path="code")
-    return await repository.add_organisation(session, code, name.strip(), role.value, authority_domain)
+    organisation = await repository.add_organisation(
+        session, code, name.strip(), role.value, authority_domain
+    )
+    await audit.record_admin_change(
+        session, audit.Who.of_label(by), "organisation.registered", subject=f"{code} as {role.value}"
+    )
+    return organisation
 
 
 async def issue_token(
@@ -76,10 +89,13 @@ async def issue_token(
         _now() + dt.timedelta(days=days),
         by,
     )
+    await audit.record_admin_change(
+        session, audit.Who.of_label(by), "token.issued", subject=f"token {token.id} for {organisation.code}"
+    )
     return IssuedToken(token=token, secret=secret)
 
 
-async def revoke_token(session: AsyncSession, token_id: int) -> ApiToken:
+async def revoke_token(session: AsyncSession, token_id: int, *, by: str = "cli") -> ApiToken:
     if not await repository.revoke_token(session, token_id, _now()):
         token = await repository.get_token(session, token_id)
         if token is None:
@@ -87,6 +103,12 @@ async def revoke_token(session: AsyncSession, token_id: int) -> ApiToken:
         raise Conflict(f"token {token_id} was already revoked", code="ALREADY_REVOKED", path="tokenId")
     token = await repository.get_token(session, token_id)
     assert token is not None
+    await audit.record_admin_change(
+        session,
+        audit.Who.of_label(by),
+        "token.revoked",
+        subject=f"token {token_id} of {token.organisation_code}",
+    )
     return token
 
 

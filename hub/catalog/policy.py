@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit import record as audit
 from hub.catalog import registry
 from hub.catalog import store as repo
 from hub.catalog.grading_schemes import GradingScheme
@@ -180,6 +181,10 @@ async def store_document(
     mapping = orjson.loads(orjson.dumps(body))
     document = await repo.add_document(session, kind, code, mapping, checksum(mapping), by)
     _cache.clear()
+    # Every amendment of policy (catalogue, schemes, domains, measures…) is an administrative change.
+    await audit.record_admin_change(
+        session, audit.Who.of_label(by), f"policy.{kind}", subject=f"{code} v{document.version}"
+    )
     return document
 
 

@@ -24,6 +24,7 @@ from hub.catalog.policy import current_policy
 from hub.catalog.purposes import RECORDS, TIERS, Purpose, Tier, deeper
 from hub.consents import artefact
 from hub.consents import repository as repo
+from hub.disclosure.gate import Disclosure
 from hub.entities import service as entities
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.models import Authorisation
@@ -343,13 +344,29 @@ class Use:
     reads_today: int
 
 
-async def log_read(
-    session: AsyncSession, caller: Caller, uscc: str, authorisation_id: str, outcome: str
+def log_read(
+    gate: Disclosure,
+    uscc: str,
+    authorisation_id: str,
+    outcome: str,
+    *,
+    purpose: str | None,
+    items: Collection[str],
 ) -> None:
-    """ACCESS-LOG CALL POINT: every authorised read, and every refused one (over a cap, paused,
-    revoked…), comes here in the read's transaction, before the answer leaves. `outcome` is "read"
-    or the refusal's code. The access log (hub/audit `record_read`) is written here when it lands;
-    until then this records nothing."""
+    """Every authorised read, and every refused one (over a cap, paused, revoked…), is an entry of the
+    access log: the request's gate is told why the caller reads (the grant, its purpose) and what it
+    asked for, and the UnitOfWork writes the entry in the read's transaction, before the answer
+    leaves (hub/audit). `outcome` is "read" or the refusal's code: a refused read is logged with
+    what it asked for as "refused.<item>" and the code in its legal basis."""
+    refused = outcome != "read"
+    gate.read_basis(
+        uscc,
+        purpose=purpose,
+        authorisation=authorisation_id,
+        legal_basis=f"refused: {outcome}" if refused else "the entity's authorisation (授权)",
+    )
+    prefix = "refused." if refused else "profile."
+    gate.disclosed(uscc, [prefix + item for item in sorted(items)] or [prefix + "*"])
 
 
 async def use(
@@ -359,15 +376,18 @@ async def use(
     authorisation_id: str,
     items: Collection[str],
     now: dt.datetime,
+    gate: Disclosure,
 ) -> Use:
     """Check a read of `items` of `uscc` under the grant, count it, and say at which tier it may
     see them (the shallowest tier among the items read). A refusal raises with its code, after it
     is logged; a grant found past its validity is recorded expired (with its event) first."""
     try:
-        return await _use(session, caller, uscc, authorisation_id, items, now)
+        found = await _use(session, caller, uscc, authorisation_id, items, now)
     except (Forbidden, NotFound, Conflict, Invalid) as refusal:
-        await log_read(session, caller, uscc, authorisation_id, refusal.code)
+        log_read(gate, uscc, authorisation_id, refusal.code, purpose=None, items=items)
         raise
+    log_read(gate, uscc, authorisation_id, "read", purpose=found.grant.purpose, items=items)
+    return found
 
 
 async def _use(
@@ -436,7 +456,6 @@ async def _use(
             path="authorisation",
         )
     total, today = await repo.count_use(session, row.uscc, row.id, day)
-    await log_read(session, caller, uscc, authorisation_id, "read")
     tiers = [scope[i] for i in asked] or list(scope.values())
     tier: Tier = "masked" if "masked" in tiers else "full"
     return Use(grant=row, scope=scope, tier=tier, reads_used=total, reads_today=today)

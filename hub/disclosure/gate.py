@@ -9,13 +9,15 @@ that the response can say so in `extensions` instead of failing.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit.record import Read
 from hub.auth.caller import Caller, Role
 from hub.catalog.masking_policies import MaskingPolicy, MaskRule
 from hub.catalog.policy import masking_policy
@@ -111,6 +113,10 @@ class Disclosure:
         self._archive_scopes: dict[str, str | None] = {}
         # USCC → the field tier an authorisation of that entity grants this caller in this request.
         self._tiers: dict[str, str] = {}
+        # The access log: USCC → non-public fields shown unmasked, and why they were read.
+        self._disclosed: dict[str, set[str]] = {}
+        self._disclosed_fields: dict[tuple[Any, ...], tuple[str, ...]] = {}
+        self._bases: dict[str, tuple[str | None, str | None, str | None, dt.date | None]] = {}
 
     # --- the masking policy in force ---------------------------------------------------------------
 
@@ -284,6 +290,7 @@ class Disclosure:
         shown_names, masked, scanned, withheld_names, notes = decided
         for note in notes:
             self._report[note] += 1
+        self._disclosed_record(key, record_type, uscc, names, sensitivities, shown_names)
         fields = {n: content[n] for n in shown_names}
         for name, rule in masked:
             value = content[name]
@@ -356,6 +363,70 @@ class Disclosure:
         if shared_key is not None and isinstance(policy, MaskedRolePolicy):
             _SHARED.put(policy.masking, shared_key, definition, rulings)
         return rulings
+
+    # --- what left unmasked: the request's access-log entries (hub.audit) ----------------------------
+    # Kept apart from the rulings above: it only records what they let out.
+
+    def disclosed(self, uscc: str, fields: Iterable[str]) -> None:
+        """Non-public fields of `uscc`'s data that left unmasked in this request ("record.<type>.<field>",
+        "profile.<field>", …). Every way out that shows such data says so here; the UnitOfWork writes
+        one access-log entry per entity from it before the answer leaves."""
+        found = self._disclosed.get(uscc)
+        if found is None:
+            found = self._disclosed[uscc] = set()
+        found.update(fields)
+
+    def read_basis(
+        self,
+        uscc: str,
+        *,
+        purpose: str | None = None,
+        authorisation: str | None = None,
+        legal_basis: str | None = None,
+        hidden_until: dt.date | None = None,
+    ) -> None:
+        """Why the caller reads `uscc`'s data in this request (an authorisation's purpose and id, the
+        legal basis, and until when the entity is not told): the entry says so."""
+        self._bases[uscc] = (purpose, authorisation, legal_basis, hidden_until)
+
+    def reads(self) -> list[Read]:
+        """One read per entity whose non-public data left unmasked, for the access log."""
+        return [
+            Read(
+                uscc,
+                sorted(fields),
+                tier=self._tiers.get(uscc, "role"),
+                purpose=basis[0],
+                authorisation=basis[1],
+                legal_basis=basis[2],
+                hidden_until=basis[3],
+            )
+            for uscc, fields in sorted(self._disclosed.items())
+            if fields
+            for basis in [self._bases.get(uscc, (None, None, None, None))]
+        ]
+
+    def _disclosed_record(
+        self,
+        key: tuple[Any, ...],
+        record_type: str,
+        uscc: str,
+        names: tuple[str, ...],
+        sensitivities: tuple[str | None, ...],
+        shown: tuple[str, ...],
+    ) -> None:
+        # By what was shown too: a grant later in the request changes the rulings of the same key.
+        cached = (key, shown)
+        fields = self._disclosed_fields.get(cached)
+        if fields is None:
+            visible = set(shown)
+            fields = self._disclosed_fields[cached] = tuple(
+                f"record.{record_type}.{name}"
+                for name, sensitivity in zip(names, sensitivities, strict=True)
+                if name in visible and sensitivity != "public"
+            )
+        if fields:
+            self.disclosed(uscc, fields)
 
     # --- what the response says ------------------------------------------------------------------
 

@@ -1,5 +1,13 @@
 """All mapped tables, imported so that Base.metadata knows them."""
 
+from hub.models.audit import (
+    AccessLogBatch,
+    AccessLogCheckpoint,
+    AccessLogEntry,
+    AccessLogLeaf,
+    AccessLogNode,
+    AccessLogPurge,
+)
 from hub.models.base import Base
 from hub.models.catalog import CatalogDocument
 from hub.models.consents import Authorisation, AuthorisationUse
@@ -25,6 +33,12 @@ from hub.models.sync import OutboxEvent
 
 __all__ = [
     "ROLES",
+    "AccessLogBatch",
+    "AccessLogCheckpoint",
+    "AccessLogEntry",
+    "AccessLogLeaf",
+    "AccessLogNode",
+    "AccessLogPurge",
     "ApiToken",
     "Authorisation",
     "AuthorisationUse",

@@ -42,6 +42,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMe
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from hub.audit.sequencer import run_forever as run_sequencer
 from hub.auth.caller import PUBLIC, Role
 from hub.catalog.policy import current_policy
 from hub.db import (
@@ -729,7 +730,17 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The access log's sequencer, in every process of the hub's own database (not tests' sessions).
+        sequencer = (
+            asyncio.create_task(run_sequencer(sessions, settings, keys))
+            if engine is not None and settings.access_log_sequencer_seconds > 0
+            else None
+        )
         yield
+        if sequencer is not None:
+            sequencer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sequencer
         await stop_listeners()  # the shared LISTEN connection, opened by the first subscription
         if engine is not None:
             await engine.dispose()

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from hub.migrate import grant_server
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

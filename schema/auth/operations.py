@@ -93,7 +93,12 @@ class AuthMutations:
         ] = None,
     ) -> RegisterOrganisationResult:
         row = await service.register_organisation(
-            info.context.session, code, name, Role(str(role.value)), authority_domain
+            info.context.session,
+            code,
+            name,
+            Role(str(role.value)),
+            authority_domain,
+            by=info.context.caller.label,
         )
         return Organisation.of(row)
 
@@ -127,6 +132,6 @@ class AuthMutations:
     async def revoke_token(
         self, info: Info, token_id: Annotated[int, strawberry.argument(description="The token's id.")]
     ) -> RevokeTokenResult:
-        token = await service.revoke_token(info.context.session, token_id)
+        token = await service.revoke_token(info.context.session, token_id, by=info.context.caller.label)
         assert token.revoked_at is not None
         return RevokedToken(id=token.id, revoked_at=token.revoked_at)

@@ -289,7 +289,13 @@ class ConsentQueries:
         code = checked_uscc(uscc)
         context = info.context
         use = await service.use(
-            context.session, context.caller, code, str(authorisation), asked_items(info), _now()
+            context.session,
+            context.caller,
+            code,
+            str(authorisation),
+            asked_items(info),
+            _now(),
+            context.disclosure,
         )
         # The gate holds one tier per entity for the request: two reads of one entity in one request
         # (aliases, under two grants) both get the shallower one.

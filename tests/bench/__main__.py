@@ -19,6 +19,7 @@ import orjson
 
 from hub.settings import PROJECT_ROOT
 from tests.bench import (
+    access_log,
     authorized_profile,
     bulk_push,
     entity_lookup,
@@ -66,6 +67,7 @@ async def main() -> dict[str, Any]:
     print("\n".join(record_states.report(states)), flush=True)
     rotation = results["key_rotation"] = await key_rotation.run()
     print("\n".join(key_rotation.report(rotation)), flush=True)
+    results["access_log"] = await access_log.main()
 
     results["seconds"] = time.perf_counter() - started
     write_summary(results)

@@ -16,6 +16,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from hub.consents import artefact
+from tests.conftest import gql
 from tests.consents.support import active_grant, registered
 
 
@@ -41,24 +42,30 @@ async def signed(client, actors) -> dict:
     return await active_grant(client, actors, days=30, rd=4, rt=12)
 
 
-async def test_the_jwks_publishes_the_grant_key_as_an_rfc_8037_jwk(client):
+async def test_the_jwks_publishes_the_grant_and_access_log_keys_as_rfc_8037_jwks(client, actors):
     response = await client.get("/.well-known/jwks.json")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/jwk-set+json")
-    [key] = response.json()["keys"]
-    assert (key["kty"], key["crv"], key["alg"], key["use"]) == ("OKP", "Ed25519", "EdDSA", "sig")
-    assert len(_unb64(key["x"])) == 32 and "d" not in key
-    # RFC 7638: the thumbprint of the required members in lexicographic order, no white space.
-    members = f'{{"crv":"Ed25519","kty":"OKP","x":"{key["x"]}"}}'.encode()
-    assert key["kid"] == _b64(hashlib.sha256(members).digest())
+    published = response.json()["keys"]
+    assert len(published) == 2 and len({k["kid"] for k in published}) == 2
+    for key in published:
+        assert (key["kty"], key["crv"], key["alg"], key["use"]) == ("OKP", "Ed25519", "EdDSA", "sig")
+        assert len(_unb64(key["x"])) == 32 and "d" not in key
+        # RFC 7638: the thumbprint of the required members in lexicographic order, no white space.
+        members = f'{{"crv":"Ed25519","kty":"OKP","x":"{key["x"]}"}}'.encode()
+        assert key["kid"] == _b64(hashlib.sha256(members).digest())
+    # One of them is the key the access log's checkpoints are signed with (accessLogKey).
+    answer = await gql(client, "{ accessLogKey { jwks } }", {}, actors["bank"])
+    [log_key] = answer["data"]["accessLogKey"]["jwks"]["keys"]
+    assert log_key in published
 
 
 async def test_a_grant_verifies_offline_from_the_jwks_bytes_alone(client, actors, signed):
     jwks_bytes = (await client.get("/.well-known/jwks.json")).content
     verified = _verify_offline(signed["signed"], jwks_bytes)
-    [key] = json.loads(jwks_bytes)["keys"]
-    assert verified.protected == {"alg": "EdDSA", "kid": key["kid"], "typ": "credit-grant+jws"}
-    assert signed["keyId"] == key["kid"]
+    kids = [k["kid"] for k in json.loads(jwks_bytes)["keys"]]
+    assert verified.protected == {"alg": "EdDSA", "kid": signed["keyId"], "typ": "credit-grant+jws"}
+    assert signed["keyId"] in kids
     claims = json.loads(verified.payload)
     # What the bank asked for and the entity approved, as the API reported it.
     assert claims == {

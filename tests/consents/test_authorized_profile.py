@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.auth.caller import Caller, Role
 from hub.consents import service
 from hub.db import make_engine
+from hub.disclosure.gate import Disclosure
 from hub.disclosure.policy import ROLE_POLICY, Item, Ruling, Subject
 from hub.errors import Conflict
 from hub.web.app import create_app
@@ -273,7 +274,9 @@ async def _live_grant(
 async def _one_read(sessions: async_sessionmaker[AsyncSession], bank: Caller, uscc: str, grant: str) -> str:
     async with sessions() as session:
         try:
-            await service.use(session, bank, uscc, grant, ["supervision"], dt.datetime.now(dt.UTC))
+            await service.use(
+                session, bank, uscc, grant, ["supervision"], dt.datetime.now(dt.UTC), Disclosure(bank)
+            )
         except Conflict as refusal:
             await session.commit()
             return refusal.code
@@ -375,24 +378,32 @@ async def test_an_item_not_granted_is_found_in_variables_and_fragments(
     assert await _reads(connection, grant["id"]) == 0
 
 
-async def test_every_read_and_every_refusal_reaches_the_access_log_call_point(client, actors, monkeypatch):
-    """hub.consents.service.log_read is where the access log writes (hub/audit, next): each counted
-    read comes there as "read", each refused one with its code, in the read's transaction."""
-    logged: list[tuple[str, str, str]] = []
-
-    async def log_read(session, caller, uscc, authorisation_id, outcome):
-        logged.append((caller.organisation_code, authorisation_id, outcome))
-
-    monkeypatch.setattr(service, "log_read", log_read)
+async def test_every_read_and_every_refusal_is_an_entry_of_the_access_log(client, actors, connection):
+    """Each counted read is an entry (the grant, its purpose, what was asked); each refused one too,
+    with its code as the legal basis; in the read's transaction, and named in `extensions.access`."""
     entity, bank = actors["entity"], actors["bank"]
     await registered(client, actors, entity.code, "logged")
     grant = await active_grant(client, actors, rt=1, rd=1)
-    for _ in range(2):
-        await gql(client, SUPERVISION_ONLY, {"u": entity.code, "a": grant["id"]}, bank)
+    answers = [
+        await gql(client, SUPERVISION_ONLY, {"u": entity.code, "a": grant["id"]}, bank) for _ in range(2)
+    ]
     await decide(client, entity, REVOKE, grant["id"])
-    await gql(client, SUPERVISION_ONLY, {"u": entity.code, "a": grant["id"]}, bank)
-    assert logged == [
-        (bank.code, grant["id"], "read"),
-        (bank.code, grant["id"], "READS_TOTAL_REACHED"),
-        (bank.code, grant["id"], "AUTHORISATION_REVOKED"),
+    answers.append(await gql(client, SUPERVISION_ONLY, {"u": entity.code, "a": grant["id"]}, bank))
+    rows = (
+        await connection.execute(
+            text(
+                "SELECT id, caller_organisation, authorisation, purpose, legal_basis, fields FROM access_log_entries"
+                " WHERE uscc = :u AND kind = 'read' ORDER BY id"
+            ),
+            {"u": entity.code},
+        )
+    ).all()
+    assert [(r[1], r[2], r[4], list(r[5])) for r in rows] == [
+        (bank.code, grant["id"], "the entity's authorisation (授权)", ["profile.supervision"]),
+        (bank.code, grant["id"], "refused: READS_TOTAL_REACHED", ["refused.supervision"]),
+        (bank.code, grant["id"], "refused: AUTHORISATION_REVOKED", ["refused.supervision"]),
+    ]
+    assert rows[0][3] == "loan_assessment"
+    assert [a["extensions"]["access"] for a in answers] == [
+        [{"entry": str(r[0]), "uscc": entity.code}] for r in rows
     ]
