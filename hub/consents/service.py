@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit import record as audit
 from hub.auth.caller import Caller, Role
 from hub.catalog.policy import current_policy
 from hub.catalog.purposes import RECORDS, TIERS, Purpose, Tier, deeper
@@ -169,12 +170,23 @@ async def request(
             "requested_at": now,
         },
     )
-    await emit(session, [_event(ev.AuthorisationRequested, row)])
+    await _changed(session, ev.AuthorisationRequested, row, caller.label)
     return row
 
 
 def _event(cls: type[ev._AuthorisationChange], row: Authorisation) -> ev.Event:
     return cls(uscc=row.uscc, authorisation_id=str(row.id), grantee=row.grantee, purpose=row.purpose)
+
+
+async def _changed(
+    session: AsyncSession, cls: type[ev._AuthorisationChange], row: Authorisation, by: str
+) -> None:
+    """A step of a grant: its typed event for other platforms, and an administrative entry of the
+    access log (who changed which grant to what), both in the step's transaction."""
+    await emit(session, [_event(cls, row)])
+    await audit.record_admin_change(
+        session, audit.Who.of_label(by), cls.type.value, subject=f"authorisation {row.id}", uscc=row.uscc
+    )
 
 
 # --- the entity's decisions ----------------------------------------------------------------------
@@ -249,7 +261,7 @@ async def approve(
         jws=jws,
         key_id=key_id,
     )
-    await emit(session, [_event(ev.AuthorisationApproved, row)])
+    await _changed(session, ev.AuthorisationApproved, row, caller.label)
     return row
 
 
@@ -281,7 +293,7 @@ async def step(
     if state == "rejected":
         values["decided_at"] = now
     row = await repo.set_state(session, row, state, **values)
-    await emit(session, [_event(event, row)])
+    await _changed(session, event, row, caller.label)
     return row
 
 
@@ -291,7 +303,7 @@ async def expire_due(session: AsyncSession, now: dt.datetime, limit: int = 1000)
     rows = await repo.lock_due(session, now, limit)
     for row in rows:
         ended = await repo.set_state(session, row, "expired", ended_at=row.valid_until)
-        await emit(session, [_event(ev.AuthorisationExpired, ended)])
+        await _changed(session, ev.AuthorisationExpired, ended, "credit-hub consents expire")
     return len(rows)
 
 
@@ -416,7 +428,7 @@ async def _use(
     state = effective_state(row, now)
     if state == "expired" and row.state != "expired":
         row = await repo.set_state(session, row, "expired", ended_at=row.valid_until)
-        await emit(session, [_event(ev.AuthorisationExpired, row)])
+        await _changed(session, ev.AuthorisationExpired, row, caller.label)
     refusals = {
         "requested": ("the entity has not approved the authorisation yet", "AUTHORISATION_NOT_APPROVED"),
         "rejected": ("the entity rejected the authorisation", "AUTHORISATION_REJECTED"),

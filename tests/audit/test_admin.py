@@ -69,3 +69,26 @@ async def test_a_refused_change_logs_nothing(
     refused = await gql(client, REVOKE, {"t": 999_999_999}, actors["credit_office"])
     assert refused["data"]["revokeToken"]["__typename"] != "RevokedToken", refused
     assert await _admin_entries(connection) == before
+
+
+async def test_each_step_of_a_grant_is_an_entry(
+    client: httpx.AsyncClient, actors: dict[str, Actor], connection: AsyncConnection
+) -> None:
+    """Grants are administrative changes too: who asked, approved, paused, resumed and revoked which."""
+    from tests.consents import support as consents
+
+    entity, bank = actors["entity"], actors["bank"]
+    await consents.registered(client, actors, entity.code, "audited")
+    before = await _admin_entries(connection)
+    grant = await consents.active_grant(client, actors)
+    for step in (consents.PAUSE, consents.RESUME, consents.REVOKE):
+        await consents.decide(client, entity, step, grant["id"])
+    added = (await _admin_entries(connection))[len(before) :]
+    subject = f"authorisation {grant['id']}"
+    assert added == [
+        ("authorisation.requested", subject, "bank", bank.code),
+        ("authorisation.approved", subject, "entity", entity.code),
+        ("authorisation.paused", subject, "entity", entity.code),
+        ("authorisation.resumed", subject, "entity", entity.code),
+        ("authorisation.revoked", subject, "entity", entity.code),
+    ]

@@ -81,6 +81,16 @@ async def test_rotation_moves_every_row_onto_the_new_version_and_keeps_every_key
     assert [opened_content(rotated, v)["FRDB"] for v in versions] == ["张三", "李四"]
     assert opened_content(rotated, versions[0])["FR_ZJHM"] == REPRESENTATIVE_ID
     assert await rotate(sessions, rotated, batch_rows=2) == 0  # nothing left: a no-op
+    # Each finished rotation is an administrative entry of the access log.
+    logged = await connection.execute(
+        text(
+            "SELECT subject FROM access_log_entries WHERE kind = 'admin' AND action = 'keys.rotated' ORDER BY id"
+        )
+    )
+    assert [r[0] for r in logged][-2:] == [
+        "every sealed row on wrapping key version 2 (7 moved)",
+        "every sealed row on wrapping key version 2 (0 moved)",
+    ]
 
 
 async def test_rotation_seals_rows_written_before_encryption_at_rest(

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.audit import record as audit
 from hub.catalog.policy import current_policy, record_type_versions
 from hub.db import unit_of_work
 from hub.ports import KeyProvider
@@ -126,5 +127,12 @@ async def rotate(
             continue
         async with unit_of_work(sessions) as session:
             if await repo.count_behind(session, keys.current_version) == 0:
+                # An administrative change of the access log: no row is left on an older key.
+                await audit.record_admin_change(
+                    session,
+                    audit.Who("operator", None),
+                    "keys.rotated",
+                    subject=f"every sealed row on wrapping key version {keys.current_version} ({total} moved)",
+                )
                 return total
         await asyncio.sleep(RETRY_SECONDS)  # the rows left are a writer's: it commits soon
