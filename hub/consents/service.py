@@ -356,6 +356,11 @@ class Use:
     reads_today: int
 
 
+def shallowest(tiers: Sequence[Tier]) -> Tier:
+    """The tier that shows least of those given (TIERS is in increasing depth)."""
+    return min(tiers, key=TIERS.index)
+
+
 def log_read(
     gate: Disclosure,
     uscc: str,
@@ -399,6 +404,13 @@ async def use(
         log_read(gate, uscc, authorisation_id, refusal.code, purpose=None, items=items)
         raise
     log_read(gate, uscc, authorisation_id, "read", purpose=found.grant.purpose, items=items)
+    # The gate holds one tier per entity for the request: two reads of one entity in one request
+    # (aliases, under two grants) both get the shallower one.
+    tiers: list[Tier] = [found.tier]
+    earlier = gate.tier(uscc)
+    if earlier in TIERS:
+        tiers.append(earlier)
+    gate.grant(uscc, shallowest(tiers))
     return found
 
 
@@ -469,5 +481,5 @@ async def _use(
         )
     total, today = await repo.count_use(session, row.uscc, row.id, day)
     tiers = [scope[i] for i in asked] or list(scope.values())
-    tier: Tier = "masked" if "masked" in tiers else "full"
+    tier = shallowest(tiers)
     return Use(grant=row, scope=scope, tier=tier, reads_used=total, reads_today=today)

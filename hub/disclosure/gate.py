@@ -26,6 +26,7 @@ from hub.disclosure import masks
 from hub.disclosure.policy import (
     ARCHIVE_CURRENT,
     ARCHIVE_PUBLIC,
+    FULL_VIEW_ROLES,
     ROLE_POLICY,
     Decision,
     DisclosurePolicy,
@@ -126,6 +127,8 @@ class Disclosure:
         until it has, the role rules alone decide (which withhold what they would mask). A policy
         that knows no masking (a test's WithholdAll) stays as it is."""
         if self.masking is not None or getattr(self.policy, "with_masking", None) is None:
+            return
+        if self.caller.role in FULL_VIEW_ROLES:  # never a third party: the masking policy has no say
             return
         self.use_masking(*await masking_policy(session))
 
@@ -290,7 +293,8 @@ class Disclosure:
         shown_names, masked, scanned, withheld_names, notes = decided
         for note in notes:
             self._report[note] += 1
-        self._disclosed_record(key, record_type, uscc, names, sensitivities, shown_names)
+        # Free text leaves too (its ID and mobile numbers masked): it is disclosed as much as a shown field.
+        self._disclosed_record(key, record_type, uscc, names, sensitivities, shown_names + scanned)
         fields = {n: content[n] for n in shown_names}
         for name, rule in masked:
             value = content[name]

@@ -9,6 +9,7 @@ from strawberry.scalars import JSON
 
 from hub.audit import service
 from hub.auth.caller import Role
+from hub.disclosure.policy import Item, Subject
 from hub.entities.service import checked_uscc
 from hub.errors import Forbidden, Invalid
 from schema.audit.reads import who
@@ -55,6 +56,9 @@ class AuditQueries:
         if caller.role is Role.ENTITY and code != caller.organisation_code:
             raise Forbidden("an entity sees who read its own data only", path="uscc")
         before = _entry_id(decode(after, 1)[0], "after") if after else None
+        if not info.context.disclosure.admits(Item.ENTITY, Subject(uscc=code)):
+            # Who read an entity's data is that entity's data: a policy that withholds it gives none.
+            return AccessLogConnection(edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None))
         page = await service.reads_of(
             info.context.session, who(caller), code, first=first, before=before, today=info.context.today
         )
@@ -78,7 +82,15 @@ class AuditQueries:
         found = await service.receipt(
             info.context.session, who(info.context.caller), _entry_id(str(entry), "entry"), info.context.today
         )
-        return AccessReceipt.of(found) if found is not None else None
+        if found is None:
+            return None
+        # The receipt is whole or nothing (a masked entry would no longer match its leaf's hash).
+        uscc = str(found.entry.get("uscc") or "")
+        return (
+            AccessReceipt.of(found)
+            if info.context.disclosure.admits(Item.ENTITY, Subject(uscc=uscc))
+            else None
+        )
 
     @strawberry.field(
         description="The access log's public key: verify checkpoints and receipts offline with it.",

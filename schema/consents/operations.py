@@ -297,10 +297,6 @@ class ConsentQueries:
             _now(),
             context.disclosure,
         )
-        # The gate holds one tier per entity for the request: two reads of one entity in one request
-        # (aliases, under two grants) both get the shallower one.
-        earlier = context.disclosure.tier(code)
-        context.disclosure.grant(code, "masked" if "masked" in (earlier, use.tier) else use.tier)
         return AuthorizedProfile(use=use)
 
 

@@ -149,7 +149,7 @@ class RepairMutations:
         row = await service.shield(
             context.session, context.caller, uscc=uscc, reason=reason, until=until, today=context.today
         )
-        return EntityShield.of(row)
+        return EntityShield.of(context.disclosure, row)
 
     @strawberry.mutation(
         description="Lift a temporary shield before its end date (credit office only): the firm's dishonesty "
@@ -166,4 +166,4 @@ class RepairMutations:
         row = await service.lift_shield(
             context.session, context.caller, uscc=uscc, shield_id=id, today=context.today
         )
-        return EntityShield.of(row)
+        return EntityShield.of(context.disclosure, row)

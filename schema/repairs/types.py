@@ -102,7 +102,9 @@ class RepairIneligible:
 class EntityShield:
     id: int = strawberry.field(description="The shield's id.")
     uscc: str = strawberry.field(description="The firm.")
-    reason: str = strawberry.field(description="Why, e.g. the court's ruling on the restructuring.")
+    reason: str | None = strawberry.field(
+        description="Why, e.g. the court's ruling on the restructuring; null when withheld."
+    )
     shield_from: dt.date = strawberry.field(description="From.")
     shield_until: dt.date = strawberry.field(description="Until (inclusive); then its records show again.")
     shielded_by: str = strawberry.field(description="The credit office.")
@@ -111,11 +113,11 @@ class EntityShield:
     )
 
     @classmethod
-    def of(cls, row: ShieldRow) -> EntityShield:
+    def of(cls, gate: Disclosure, row: ShieldRow) -> EntityShield:
         return cls(
             id=row.id,
             uscc=row.uscc,
-            reason=row.reason,
+            reason=gate.text(Item.OBJECTION, "reason", row.reason, Subject(uscc=row.uscc)),
             shield_from=row.shield_from,
             shield_until=row.shield_until,
             shielded_by=row.shielded_by,

@@ -46,3 +46,22 @@ def test_an_authorised_read_carries_its_tier_and_basis_per_entity() -> None:
         Read(ENTITY, ["record.administrative_penalty.BZ"], tier="role"),
         Read(OTHER, ["profile.legal_representative"], "full", "loan", "g-1", "授权", later),
     ]
+
+
+def test_free_text_a_bank_reads_under_a_grant_is_logged_too() -> None:
+    """Free text leaves scanned (its ID and mobile numbers masked), not withheld: it is a read of the
+    field like any shown one, and the entry names it."""
+    import yaml
+
+    from hub.catalog.masking_policies import MaskingPolicy
+    from hub.catalog.registry import CATALOG_DIR
+
+    shipped = MaskingPolicy.from_mapping(
+        yaml.safe_load((CATALOG_DIR / "masking_policy.yaml").read_text(encoding="utf-8"))
+    )
+    gate = Disclosure(Caller(Role.BANK, company_code(9)))
+    gate.use_masking(shipped, 1)
+    gate.grant(OTHER, "full")
+    shown, withheld = gate.record_fields(PENALTY, "administrative_penalty", CONTENT, uscc=OTHER, owner=DEPT)
+    assert shown == {"WSH": "P1", "BZ": "内部备注"} and withheld == ()
+    assert gate.reads() == [Read(OTHER, ["record.administrative_penalty.BZ"], tier="full")]

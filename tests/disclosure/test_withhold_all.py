@@ -43,6 +43,8 @@ ENTITY_DATA_TYPES = {
     "InspectionPlan",
     "Authorisation",
     "AuthorizedProfile",
+    "AccessLogEntry",
+    "AccessReceipt",
 }
 # Root operations that reach those types, and where this file proves they go through the gate.
 COVERED = {
@@ -73,6 +75,8 @@ COVERED = {
     "Mutation.resumeAuthorisation": "tests/consents/test_withheld.py (the same answer and mapping)",
     "Mutation.revokeAuthorisation": "tests/consents/test_withheld.py (the same answer and mapping)",
     "Query.recordsByIdNumber": "test_look_up_by_id_number",
+    "Query.accessLog": "test_access_log_answers",
+    "Query.accessReceipt": "test_access_log_answers",
 }
 
 PARTY = "哈尔滨守门测试有限公司"
@@ -191,6 +195,35 @@ async def test_look_up_by_id_number(client, withheld, actors) -> None:
     assert "errors" not in answer, answer
     assert_no_entity_value(answer, values)
     assert_reported(answer)
+
+
+async def test_access_log_answers(client, withheld, actors, connection) -> None:
+    """Who read an entity's data, and the receipt of that read, are the entity's data too."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from hub.audit import service as audit
+    from hub.crypto import StaticKeyProvider
+
+    entity, bank = actors["entity"], actors["bank"]
+    settings = Settings(access_log_checkpoint_entries=1)
+    async with AsyncSession(bind=connection, join_transaction_mode="create_savepoint") as session:
+        entry = await audit.record_read(
+            session, audit.Who("bank", bank.code), audit.Read(entity.code, ["record.x.BZ"], purpose="loan")
+        )
+        await audit.integrate(session, settings, StaticKeyProvider(settings.master_key))
+        await session.commit()
+    log = "{ accessLog { edges { node { readerOrganisation purpose } } } }"
+    receipt = "query($e: ID!) { accessReceipt(entry: $e) { leafIndex entry } }"
+    plain = await gql(client, log, {}, entity)
+    assert plain["data"]["accessLog"]["edges"], plain  # the checks below can fail
+    assert (await gql(client, receipt, {"e": str(entry)}, bank))["data"]["accessReceipt"] is not None
+    for answer in (
+        await gql(withheld, log, {}, entity),
+        await gql(withheld, receipt, {"e": str(entry)}, bank),
+    ):
+        assert "errors" not in answer, answer
+        assert_no_entity_value(answer, [entity.code, bank.code, "loan"])
+    assert (await gql(withheld, receipt, {"e": str(entry)}, bank))["data"]["accessReceipt"] is None
 
 
 async def test_push_answers(client, withheld, actors) -> None:

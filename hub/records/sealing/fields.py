@@ -51,17 +51,6 @@ CONTENT_DIGEST = "record-content"
 TAG_DIGEST = "record-field-tag"
 
 
-def personal_fields(definition: RecordTypeDef | None, values: Mapping[str, Any]) -> list[str]:
-    """The fields of `values` that the catalogue classes as personal in this record."""
-    if definition is None:
-        return []
-    return [
-        f.name
-        for f in maybe_personal(definition)
-        if f.name in values and f.sensitivity_for(values) == "personal"
-    ]
-
-
 def maybe_personal(definition: RecordTypeDef) -> tuple[FieldDef, ...]:
     """The fields that are personal in some record of this type (by class or by a conditional rule)."""
     return tuple(

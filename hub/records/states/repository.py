@@ -57,16 +57,3 @@ async def store_state(
         ),
         params,
     )
-
-
-async def changes(session: AsyncSession, uscc: str, source_dept: str, source_record_id: str) -> list[Any]:
-    rows = await session.execute(
-        text(
-            """
-            SELECT id, previous_state, state, cause, changed_by, changed_at FROM record_state_changes
-            WHERE uscc = :uscc AND source_dept = :dept AND source_record_id = :id ORDER BY id
-            """
-        ),
-        {"uscc": uscc, "dept": source_dept, "id": source_record_id},
-    )
-    return list(rows)

@@ -131,10 +131,6 @@ async def move(
     return record.state
 
 
-async def changes(session: AsyncSession, key: tuple[str, str, str]) -> list[Any]:
-    return await repo.changes(session, *key)
-
-
 # --- what objections and repair applications share --------------------------------------------------
 
 
