@@ -324,12 +324,25 @@ async def test_the_decision_and_answer_days_are_kept_and_the_overdue_listed(clie
         DECISION_DUE,
         ANSWER_DUE,
     )
+    # The service's own days for an application received that day, against the hand-counted ones.
+    await _penalty(client, actors, "罚-9", (TODAY - dt.date(2024, 6, 3)).days)
+    received = await service.apply(
+        session,
+        caller,
+        source_dept=dept.code,
+        source_record_id="罚-9",
+        obligations_evidence=[("罚款缴纳凭证", "2301-2024-000009")],
+        commitment=COMMITMENT,
+        today=RECEIVED,
+    )
+    assert not isinstance(received, service.Ineligible), received
+    assert (received.decision_due_on, received.answer_due_on) == (DECISION_DUE, ANSWER_DUE)
 
     async def overdue(day: dt.date) -> list[int]:
         rows = await service.listing(
             session, office, uscc=None, pending_only=True, overdue=True, after_id=None, first=10, today=day
         )
-        return [r.id for r in rows]
+        return [r.id for r in rows if r.id != received.id]  # the one received in 2025: overdue since
 
     due = dt.date.fromisoformat(str(application.decision_due_on))
     assert await overdue(due) == []
