@@ -277,19 +277,9 @@ class Disclosure:
         Rulings are kept per request for each combination of record type version, entity, source and
         the sensitivities the content gives its fields (conditional sensitivity), so a page of records
         asks the policy once per distinct combination, not once per field of every record."""
-        names = tuple(content)
-        sensitivities = tuple(
-            definition.field(n).sensitivity_for(content)
-            if definition is not None and definition.has_field(n)
-            else None
-            for n in names
+        key, names, sensitivities, decided = self._record_rulings_of(
+            definition, record_type, content, uscc, owner
         )
-        key = (record_type, id(definition), uscc, owner, names, sensitivities)
-        decided = self._record_rulings.get(key)
-        if decided is None:
-            decided = self._record_rulings[key] = self._rule_record_fields(
-                definition, record_type, names, sensitivities, uscc, owner
-            )
         shown_names, masked, scanned, withheld_names, notes = decided
         for note in notes:
             self._report[note] += 1
@@ -308,6 +298,45 @@ class Disclosure:
                 value = self._scan(Item.RECORD, record_type, name, value)
             fields[name] = value
         return fields, withheld_names
+
+    def withholds_all(
+        self,
+        definition: RecordTypeDef | None,
+        record_type: str,
+        content: Mapping[str, Any],
+        fields: Iterable[str],
+        *,
+        uscc: str,
+        owner: str,
+    ) -> bool:
+        """Whether `fields` of this record would all be withheld from this caller (nothing reported):
+        the archive then need not open its sealed personal fields at all. `content` has the record's
+        field names in order (sealed values may be None: their sensitivity is their class's)."""
+        withheld = set(self._record_rulings_of(definition, record_type, content, uscc, owner)[3][3])
+        return all(f in withheld for f in fields)
+
+    def _record_rulings_of(
+        self,
+        definition: RecordTypeDef | None,
+        record_type: str,
+        content: Mapping[str, Any],
+        uscc: str,
+        owner: str,
+    ) -> tuple[tuple[Any, ...], tuple[str, ...], tuple[str | None, ...], Any]:
+        names = tuple(content)
+        sensitivities = tuple(
+            definition.field(n).sensitivity_for(content)
+            if definition is not None and definition.has_field(n)
+            else None
+            for n in names
+        )
+        key = (record_type, id(definition), uscc, owner, names, sensitivities)
+        decided = self._record_rulings.get(key)
+        if decided is None:
+            decided = self._record_rulings[key] = self._rule_record_fields(
+                definition, record_type, names, sensitivities, uscc, owner
+            )
+        return key, names, sensitivities, decided
 
     def _rule_record_fields(
         self,

@@ -319,3 +319,21 @@ def test_a_row_written_before_is_sealed_by_the_catalogue_in_force_too(keys: Stat
     assert set(Sealer(keys).seal(before, *row, values).sealed or {}) == {"FR_ZJHM"}
     sealed = Sealer(keys).seal(before, *row, values, newest=newest)
     assert set(sealed.sealed or {}) == {"FRDB", "FR_ZJHM"} and "张三" not in sealed.content_json.decode()
+
+
+async def test_sealed_fields_are_opened_only_for_callers_who_may_see_them(
+    client: httpx.AsyncClient, actors: dict[str, Actor], connection: AsyncConnection
+) -> None:
+    """A caller from whom every sealed field is withheld gets the record without them being opened:
+    with the row's wrapped data key spoiled, the bank's read still answers, the credit office's does not."""
+    dept = actors["department"]
+    company = company_code(72)
+    await push_ok(client, dept, [company_penalty(dept.code, company, record_id="罚-S9")])
+    await connection.execute(
+        text("UPDATE records SET wrapped_key = :k WHERE source_record_id = '罚-S9'"), {"k": bytes(60)}
+    )
+    bank = (await records_of(client, actors["bank"], company))["罚-S9"]
+    assert "FRDB" not in bank["fields"] and bank["fields"]["WSH"]
+    # Opening fails for the caller who sees the sealed fields: GraphQL reports the error.
+    with pytest.raises(AssertionError, match="errors"):
+        await records_of(client, actors["credit_office"], company)

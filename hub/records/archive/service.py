@@ -91,12 +91,19 @@ async def _view_factory(
 
     def view(record: Any, state: tuple[str, bool] | None = None) -> RecordView:
         # an ORM Record or a row with the same columns (which carries its state)
+        definition = definitions.get((record.record_type, record.type_version))
+        sealed = tuple(record.sealed or ())
+        # A caller from whom every sealed field is withheld (the public, a bank without a grant) gets
+        # the record without them being opened: no decryption for what never leaves.
+        unopened = {**record.content, **dict.fromkeys(sealed)}
+        if sealed and not gate.withholds_all(
+            definition, record.record_type, unopened, sealed, uscc=record.uscc, owner=record.source_dept
+        ):
+            content = opened_content(keys, record)
+        else:
+            content = unopened if sealed else dict(record.content)
         shown, withheld = gate.record_fields(
-            definitions.get((record.record_type, record.type_version)),
-            record.record_type,
-            opened_content(keys, record),
-            uscc=record.uscc,
-            owner=record.source_dept,
+            definition, record.record_type, content, uscc=record.uscc, owner=record.source_dept
         )
         return RecordView(
             uscc=record.uscc,
